@@ -1,0 +1,188 @@
+// What the PR, the GitHub deployment, the job summary and the step outputs say about a preview run.
+// GitHub trouble never fails a deploy: it is logged as a warning and shown in the summary.
+import { upsertComment } from '../github/comment.js';
+import { createDeployment, setDeploymentStatus } from '../github/deployments.js';
+import { escapeMarkdown } from '../github/markdown.js';
+import { renderPreviewComment, type PreviewCommentState } from '../github/preview-comment.js';
+import { COMMENT_MARKER } from '../model/labels.js';
+import type { Settings } from '../settings.js';
+import type { PreviewNames } from './names.js';
+import type { CommandResult, Ports } from './ports.js';
+import type { PullRequestContext } from './pull-request.js';
+
+type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive';
+
+export class PreviewReporter {
+  private deploymentId?: number;
+  private commentId?: number;
+  private images: { name: string; ref: string }[] = [];
+  private imageRefs: Record<string, string> = {};
+  private applied: { ref: string; action: string }[] = [];
+  private pruned: string[] = [];
+  private workloads: { ref: string; ready: boolean; state: string }[] = [];
+  private readonly warnings: string[] = [];
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly ports: Ports,
+    private readonly pr: PullRequestContext,
+    private readonly names: PreviewNames,
+    private readonly now: () => Date,
+  ) {}
+
+  private get repo() {
+    return { owner: this.settings.owner, repo: this.settings.repo };
+  }
+
+  async start(imageRefs: Record<string, string>): Promise<void> {
+    this.imageRefs = imageRefs;
+    this.images = Object.entries(imageRefs).map(([name, ref]) => ({ name, ref }));
+    const gh = this.ports.github;
+    if (gh && this.settings.deployment) {
+      await this.tryGitHub('create the GitHub deployment', async () => {
+        const d = await createDeployment(gh, this.repo, {
+          ref: this.pr.headSha,
+          environment: this.names.environment,
+          description: `Preview of PR #${this.pr.number} in namespace ${this.names.namespace}`,
+          transient: true,
+          production: false,
+          prNumber: this.pr.number,
+        });
+        this.deploymentId = d.id;
+      });
+      await this.deploymentStatus('in_progress', `Deploying ${this.pr.headSha.slice(0, 7)}`);
+    }
+    await this.comment({ status: 'deploying' });
+  }
+
+  setImages(images: { name: string; ref: string }[]): void {
+    if (images.length) this.images = images;
+  }
+
+  setObjects(applied: { ref: string; action: string }[], pruned: string[]): void {
+    this.applied = applied;
+    this.pruned = pruned;
+  }
+
+  setWorkloads(workloads: { ref: string; ready: boolean; state: string }[]): void {
+    this.workloads = workloads;
+  }
+
+  async ready(objects: { applied: { ref: string; action: string }[]; pruned: string[] }): Promise<CommandResult> {
+    this.setObjects(objects.applied, objects.pruned);
+    await this.deploymentStatus('success', `Preview ready at ${this.names.url}`);
+    await this.comment({ status: 'ready' });
+    this.ports.logger.info(`Preview ready: ${this.names.url}`);
+    return this.result(true);
+  }
+
+  async failed(message: string, diagnostics: string): Promise<CommandResult> {
+    await this.deploymentStatus('failure', message);
+    await this.comment({ status: 'failed', diagnostics });
+    return this.result(false, undefined, message);
+  }
+
+  /** A newer commit's run owns the PR's comment; ours only retires its own deployment. */
+  async superseded(): Promise<void> {
+    await this.deploymentStatus('inactive', `Superseded by a newer commit of PR #${this.pr.number}`);
+  }
+
+  result(
+    ok: boolean,
+    objects?: { applied: { ref: string; action: string }[]; pruned: string[] },
+    failure?: string,
+  ): CommandResult {
+    if (objects) this.setObjects(objects.applied, objects.pruned);
+    return {
+      ok,
+      failure,
+      outputs: {
+        namespace: this.names.namespace,
+        url: this.names.url,
+        'deployment-id': this.deploymentId ? String(this.deploymentId) : '',
+        'comment-id': this.commentId ? String(this.commentId) : '',
+        applied: String(this.applied.length),
+        images: JSON.stringify(this.imageRefs),
+      },
+      summary: this.summary(ok, failure),
+    };
+  }
+
+  private summary(ok: boolean, failure?: string): string {
+    const state = new Map(this.workloads.map((w) => [w.ref, w.state]));
+    const lines = [
+      `## kubestage preview: PR #${this.pr.number} ${ok ? '✅ ready' : '❌ failed'}`,
+      '',
+      `- URL: ${this.names.url ? `[${this.names.url}](${this.names.url})` : '(no host)'}`,
+      `- Namespace: \`${this.names.namespace}\``,
+      `- Commit: \`${this.pr.headSha.slice(0, 7)}\``,
+    ];
+    if (failure) lines.push(`- Failure: ${escapeMarkdown(failure)}`);
+    if (this.images.length) {
+      lines.push('', '| image | reference |', '|---|---|');
+      for (const i of this.images) lines.push(`| ${escapeMarkdown(i.name)} | \`${i.ref}\` |`);
+    }
+    if (this.applied.length) {
+      lines.push('', '| object | applied | state |', '|---|---|---|');
+      for (const a of this.applied) lines.push(`| ${a.ref} | ${a.action} | ${state.get(a.ref) ?? '—'} |`);
+    }
+    if (this.pruned.length) lines.push('', `Pruned (no longer rendered): ${this.pruned.map((p) => `\`${p}\``).join(', ')}`);
+    if (this.warnings.length) lines.push('', '**Warnings**', ...this.warnings.map((w) => `- ${escapeMarkdown(w)}`));
+    return lines.join('\n') + '\n';
+  }
+
+  private async deploymentStatus(state: DeploymentState, description: string): Promise<void> {
+    const gh = this.ports.github;
+    const id = this.deploymentId;
+    if (!gh || !id) return;
+    await this.tryGitHub(`set the deployment status to ${state}`, () =>
+      setDeploymentStatus(gh, this.repo, id, {
+        state,
+        description,
+        environmentUrl: state === 'success' || state === 'in_progress' ? this.names.url || undefined : undefined,
+        logUrl: this.settings.runUrl,
+      }),
+    );
+  }
+
+  private async comment(s: Pick<PreviewCommentState, 'status' | 'diagnostics'>): Promise<void> {
+    const gh = this.ports.github;
+    if (!gh || !this.settings.comment) return;
+    const state = new Map(this.workloads.map((w) => [w.ref, w.state]));
+    const updatedAt = this.now();
+    const body = renderPreviewComment({
+      ...s,
+      url: this.names.url,
+      namespace: this.names.namespace,
+      headSha: this.pr.headSha,
+      headRef: this.pr.headRef,
+      prTitle: this.pr.title,
+      images: this.images,
+      updatedAt,
+      expiresAt: new Date(updatedAt.getTime() + this.settings.ttlSeconds * 1000),
+      runUrl: this.settings.runUrl,
+      objects: this.applied.map((a) => {
+        const [kind, ...rest] = a.ref.split('/');
+        return { kind, name: rest.join('/'), state: state.get(a.ref) ?? a.action };
+      }),
+    });
+    await this.tryGitHub('update the PR comment', async () => {
+      const r = await upsertComment(gh, this.repo, this.pr.number, body, {
+        marker: COMMENT_MARKER,
+        logger: this.ports.logger,
+      });
+      if ('id' in r) this.commentId = r.id;
+      else this.warnings.push(`PR comment skipped: ${r.reason}`);
+    });
+  }
+
+  private async tryGitHub(what: string, fn: () => Promise<unknown>): Promise<void> {
+    try {
+      await fn();
+    } catch (e) {
+      const msg = `Could not ${what}: ${(e as Error).message}`;
+      this.warnings.push(msg);
+      this.ports.logger.warning(msg);
+    }
+  }
+}

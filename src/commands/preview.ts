@@ -1,0 +1,214 @@
+// `preview`: render the PR's manifests into namespace pr-<n>, apply, wait, and tell the PR where it runs.
+import { deactivateDeployments } from '../github/deployments.js';
+import { applyObjects, pruneObjects } from '../kube/apply.js';
+import { collectDiagnostics, formatDiagnostics } from '../kube/diagnostics.js';
+import { ensureNamespace } from '../kube/namespaces.js';
+import { probeUrl } from '../kube/probe.js';
+import { waitForWorkloads } from '../kube/wait.js';
+import {
+  ANNOTATION_EXPIRES_AT,
+  ANNOTATION_HEAD_SHA,
+  ANNOTATION_IMAGES,
+  ANNOTATION_PR,
+  ANNOTATION_RUN_URL,
+  ANNOTATION_UPDATED_AT,
+  ANNOTATION_URL,
+  LABEL_ENVIRONMENT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_PR,
+  LABEL_REPO,
+  MANAGED_BY,
+  PREVIEW_ENVIRONMENT,
+  repoLabelValue,
+} from '../model/labels.js';
+import { defaultPreviewTag, formatImageRef, parseImages } from '../model/images.js';
+import type { KubeObject } from '../model/kube-object.js';
+import { guardManifests } from '../render/guard.js';
+import { rewriteHosts } from '../render/hosts.js';
+import { renderManifests } from '../render/kustomize.js';
+import { groupIntoWaves } from '../render/waves.js';
+import type { Settings } from '../settings.js';
+import { runCleanupFor } from './cleanup.js';
+import type { CommandResult, Ports } from './ports.js';
+import { PreviewReporter } from './preview-reporter.js';
+import { currentPullState, resolvePullRequest } from './pull-request.js';
+import { previewNames } from './names.js';
+
+export async function runPreview(settings: Settings, ports: Ports): Promise<CommandResult> {
+  const log = ports.logger;
+  const now = ports.now ?? (() => new Date());
+  const pr = await resolvePullRequest(settings, ports);
+
+  if (pr.state === 'closed' || settings.event.action === 'closed') {
+    log.info(`PR #${pr.number} is closed: removing its preview instead of deploying it.`);
+    return runCleanupFor(settings, ports, pr);
+  }
+
+  const names = previewNames(settings, pr);
+  const { namespace, host, url } = names;
+  const repoLabel = repoLabelValue(`${settings.owner}/${settings.repo}`);
+  const images = parseImages(settings.images, defaultPreviewTag(pr.number, pr.headSha));
+  const imageRefs = Object.fromEntries(images.map((i) => [i.name, formatImageRef(i)]));
+  log.info(`Preview of PR #${pr.number} at ${pr.headSha.slice(0, 7)}: namespace ${namespace}, ${url}`);
+
+  const reporter = new PreviewReporter(settings, ports, pr, names, now);
+  await reporter.start(imageRefs);
+
+  let applied: { ref: string; action: string }[] = [];
+  let pruned: string[] = [];
+  try {
+    const labels = {
+      [LABEL_MANAGED_BY]: MANAGED_BY,
+      [LABEL_REPO]: repoLabel,
+      [LABEL_ENVIRONMENT]: PREVIEW_ENVIRONMENT,
+      [LABEL_PR]: String(pr.number),
+      [LABEL_INSTANCE]: namespace,
+    };
+
+    const rendered = await ports.group(`Render ${settings.manifests}`, async () => {
+      const { objects } = await renderManifests({
+        workspace: settings.workspace,
+        manifests: settings.manifests,
+        namespace,
+        images,
+        labels,
+      });
+      const routed = rewriteHosts(objects, host);
+      for (const c of routed.changes) log.info(`${c.object}: host ${c.from.join(', ') || '(none)'} → ${c.to}`);
+      log.info(`Rendered ${routed.objects.length} objects`);
+      return routed.objects;
+    });
+    reporter.setImages(imagesInUse(rendered, imageRefs));
+
+    // The guard judges the rendered output before any write reaches the cluster.
+    const kube = ports.kube();
+    await kube.preloadScopes(rendered.map((o) => [o.apiVersion, o.kind] as [string, string]));
+    guardManifests(rendered, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind));
+
+    const before = await currentPullState(settings, ports, pr.number);
+    if (before?.state === 'open' && before.headSha !== pr.headSha) {
+      log.info(`PR #${pr.number} has moved on to ${before.headSha.slice(0, 7)}: this run (${pr.headSha.slice(0, 7)}) is superseded and applies nothing.`);
+      await reporter.superseded();
+      return reporter.result(true, { applied: [], pruned: [] });
+    }
+
+    const updatedAt = now();
+    await ports.group(`Namespace ${namespace}`, () =>
+      ensureNamespace(kube, {
+        name: namespace,
+        labels,
+        annotations: {
+          [ANNOTATION_HEAD_SHA]: pr.headSha,
+          [ANNOTATION_IMAGES]: JSON.stringify(imageRefs),
+          [ANNOTATION_URL]: url,
+          [ANNOTATION_UPDATED_AT]: updatedAt.toISOString(),
+          [ANNOTATION_EXPIRES_AT]: new Date(updatedAt.getTime() + settings.ttlSeconds * 1000).toISOString(),
+          [ANNOTATION_PR]: String(pr.number),
+          ...(settings.runUrl ? { [ANNOTATION_RUN_URL]: settings.runUrl } : {}),
+        },
+        owner: { repoLabel },
+        waitTerminatingMs: Math.max(60_000, settings.waitTimeoutSeconds * 1000),
+        logger: log,
+      }),
+    );
+
+    const result = await ports.group(`Apply ${rendered.length} objects to ${namespace}`, () =>
+      applyObjects(kube, rendered, { waves: groupIntoWaves(rendered), logger: log }),
+    );
+    applied = result.applied;
+    pruned = await ports.group('Prune objects no longer rendered', () =>
+      pruneObjects(kube, { namespace, instanceLabel: namespace, keep: rendered, logger: log }),
+    );
+    reporter.setObjects(applied, pruned);
+
+    const wait = await ports.group(`Wait for workloads (timeout ${settings.waitTimeoutSeconds}s)`, () =>
+      waitForWorkloads(kube, { namespace, objects: rendered, timeoutMs: settings.waitTimeoutSeconds * 1000, logger: log }),
+    );
+    reporter.setWorkloads(wait.workloads);
+    if (!wait.ok) {
+      const diagnostics =
+        wait.diagnostics ??
+        (await collectDiagnostics(kube, {
+          namespace,
+          workloads: wait.workloads.filter((w) => !w.ready).map((w) => w.ref),
+          logger: log,
+        }));
+      const text = formatDiagnostics(diagnostics);
+      log.info(text);
+      const failing = wait.workloads.filter((w) => !w.ready).map((w) => `${w.ref} (${w.state})`);
+      return await reporter.failed(`Workloads did not become ready: ${failing.join(', ')}`, text);
+    }
+
+    if (settings.healthPath) {
+      const probe = await probeUrl(url, {
+        path: settings.healthPath,
+        timeoutMs: Math.min(120_000, settings.waitTimeoutSeconds * 1000),
+        attempts: 10,
+        logger: log,
+      });
+      if (!probe.ok) {
+        return await reporter.failed(
+          `The health check ${url}${settings.healthPath} failed: ${probe.error ?? `HTTP ${probe.status}`}`,
+          `GET ${url}${settings.healthPath} → ${probe.error ?? `HTTP ${probe.status}`}\nThe workloads are ready, but the preview URL does not answer. Check the Ingress/HTTPRoute, DNS for *.${settings.domain}, and that ${settings.healthPath} answers 2xx.`,
+        );
+      }
+      log.info(`Health check ${url}${settings.healthPath}: HTTP ${probe.status}`);
+    }
+
+    // The PR may have closed or moved on while we deployed; never leave an orphan or overwrite a newer run.
+    const after = await currentPullState(settings, ports, pr.number);
+    if (after?.state === 'closed') {
+      log.info(`PR #${pr.number} was closed while the preview deployed: cleaning up instead of leaving an orphan.`);
+      if (ports.github && settings.deployment) {
+        await deactivateDeployments(ports.github, { owner: settings.owner, repo: settings.repo }, {
+          environment: names.environment,
+          prNumber: pr.number,
+        }).catch((e: Error) => log.warning(`Could not deactivate deployments: ${e.message}`));
+      }
+      return runCleanupFor(settings, ports, pr);
+    }
+    if (after && after.headSha !== pr.headSha) {
+      log.info(`PR #${pr.number} moved on to ${after.headSha.slice(0, 7)} while this run deployed; the newer run reports the preview.`);
+      await reporter.superseded();
+      return reporter.result(true, { applied, pruned });
+    }
+    return await reporter.ready({ applied, pruned });
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    return await reporter.failed(message, message);
+  }
+}
+
+/** Images the rendered workloads run, with the ones this run set marked by their new reference. */
+function imagesInUse(objects: KubeObject[], overrides: Record<string, string>): { name: string; ref: string }[] {
+  const refs = new Set<string>();
+  const visit = (spec: unknown) => {
+    if (!spec || typeof spec !== 'object') return;
+    const s = spec as Record<string, unknown>;
+    for (const key of ['containers', 'initContainers']) {
+      const list = s[key];
+      if (Array.isArray(list)) for (const c of list) if (c && typeof c.image === 'string') refs.add(c.image);
+    }
+  };
+  for (const o of objects) {
+    const spec = o.spec as Record<string, unknown> | undefined;
+    const tpl = spec?.template as Record<string, unknown> | undefined;
+    visit(tpl?.spec);
+    const jobTpl = (spec?.jobTemplate as Record<string, unknown> | undefined)?.spec as Record<string, unknown> | undefined;
+    visit((jobTpl?.template as Record<string, unknown> | undefined)?.spec);
+    if (o.kind === 'Pod') visit(spec);
+  }
+  const overridden = new Set(Object.values(overrides));
+  return [...refs]
+    .sort((a, b) => Number(overridden.has(b)) - Number(overridden.has(a)) || a.localeCompare(b))
+    .map((ref) => ({ name: Object.entries(overrides).find(([, r]) => r === ref)?.[0] ?? imageName(ref), ref }));
+}
+
+/** `registry:5000/app:tag@sha256:…` → `registry:5000/app`. */
+function imageName(ref: string): string {
+  const noDigest = ref.split('@')[0];
+  const slash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}

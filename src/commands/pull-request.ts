@@ -1,0 +1,76 @@
+// The pull request a run acts on: from the event payload where it has it, else through the API.
+import { findPullForSha, getPull } from '../github/pulls.js';
+import { SettingsError, type Settings } from '../settings.js';
+import type { Ports } from './ports.js';
+
+export interface PullRequestContext {
+  number: number;
+  headSha: string;
+  headRef: string;
+  title: string;
+  state: 'open' | 'closed';
+  merged: boolean;
+}
+
+export async function resolvePullRequest(settings: Settings, ports: Ports): Promise<PullRequestContext> {
+  const ev = settings.event;
+  const repo = { owner: settings.owner, repo: settings.repo };
+  if (ev.prNumber && ev.headSha && (ev.name === 'pull_request' || ev.name === 'pull_request_target')) {
+    return {
+      number: ev.prNumber,
+      headSha: ev.headSha,
+      headRef: ev.headRef ?? '',
+      title: ev.title ?? '',
+      state: ev.state ?? 'open',
+      merged: ev.merged ?? false,
+    };
+  }
+  if (!ports.github) {
+    throw new SettingsError(
+      `A ${ev.name} run finds its pull request through the GitHub API, but there is no token: set \`github-token\`.`,
+    );
+  }
+  if (ev.prNumber) {
+    const pr = await getPull(ports.github, repo, ev.prNumber);
+    return {
+      number: pr.number,
+      headSha: pr.headSha,
+      headRef: pr.headRef,
+      title: pr.title,
+      state: pr.state,
+      merged: pr.merged,
+    };
+  }
+  if (!ev.headSha) throw new SettingsError(`The ${ev.name} event payload has no head SHA to find the pull request by.`);
+  const pr = await findPullForSha(ports.github, repo, ev.headSha);
+  if (!pr) {
+    throw new SettingsError(
+      `No open pull request in ${settings.owner}/${settings.repo} has head commit ${ev.headSha} (from the ${ev.name} event). ` +
+        'The PR may have been updated or closed since; or pass the `pr-number` input.',
+    );
+  }
+  return {
+    number: pr.number,
+    headSha: pr.headSha,
+    headRef: pr.headRef,
+    title: pr.title,
+    state: pr.state,
+    merged: pr.merged,
+  };
+}
+
+/** The current state of the PR on GitHub, or undefined when it cannot be read (no token, API error). */
+export async function currentPullState(
+  settings: Settings,
+  ports: Ports,
+  number: number,
+): Promise<{ state: 'open' | 'closed'; headSha: string } | undefined> {
+  if (!ports.github) return undefined;
+  try {
+    const pr = await getPull(ports.github, { owner: settings.owner, repo: settings.repo }, number);
+    return { state: pr.state, headSha: pr.headSha };
+  } catch (e) {
+    ports.logger.warning(`Could not re-read PR #${number}: ${(e as Error).message}`);
+    return undefined;
+  }
+}
