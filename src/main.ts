@@ -15,9 +15,17 @@ export const coreLogger: Logger = {
 };
 
 /** Builds the ports from settings: the same commands serve the action, the demo and the tests. */
-export function createPorts(settings: Settings, logger: Logger, env: NodeJS.ProcessEnv = process.env): Ports {
+export function createPorts(
+  settings: Settings,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+  io: { mask: (secret: string) => void; group: Ports['group'] } = {
+    mask: (s) => core.setSecret(s),
+    group: (name, fn) => core.group(name, fn),
+  },
+): Ports {
   let kube: ReturnType<typeof createKubeClient> | undefined;
-  if (settings.githubToken) core.setSecret(settings.githubToken);
+  if (settings.githubToken) io.mask(settings.githubToken);
   return {
     logger,
     kube: () => {
@@ -26,7 +34,7 @@ export function createPorts(settings: Settings, logger: Logger, env: NodeJS.Proc
           kubeconfig: settings.kubeconfig,
           env,
           workspace: settings.workspace,
-          mask: (s) => core.setSecret(s),
+          mask: io.mask,
         });
         logger.info(`Cluster credentials: ${source}; API server ${kc.getCurrentCluster()?.server ?? '(unknown)'}`);
         kube = createKubeClient(kc, { logger });
@@ -36,7 +44,7 @@ export function createPorts(settings: Settings, logger: Logger, env: NodeJS.Proc
     github: settings.githubToken
       ? createGitHubClient({ token: settings.githubToken, baseUrl: settings.apiUrl, logger })
       : undefined,
-    group: (name, fn) => core.group(name, fn),
+    group: io.group,
   };
 }
 

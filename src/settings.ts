@@ -106,9 +106,9 @@ export function readSettings(input: InputReader, env: NodeJS.ProcessEnv): Settin
     namespaceTemplate: get(INPUT.namespaceTemplate) || 'pr-{number}',
     hostTemplate: get(INPUT.hostTemplate) || 'pr-{number}.{domain}',
     domain: get(INPUT.domain).replace(/^https?:\/\//, '').replace(/\/+$/, ''),
-    waitTimeoutSeconds: parseDuration(get(INPUT.waitTimeout) || '300', INPUT.waitTimeout),
+    waitTimeoutSeconds: duration(get(INPUT.waitTimeout) || '300', INPUT.waitTimeout),
     healthPath: get(INPUT.healthPath),
-    ttlSeconds: parseDuration(get(INPUT.ttl) || '7d', INPUT.ttl),
+    ttlSeconds: duration(get(INPUT.ttl) || '7d', INPUT.ttl),
     comment: parseBoolean(get(INPUT.comment), INPUT.comment, true),
     deployment: parseBoolean(get(INPUT.deployment), INPUT.deployment, true),
     deploymentEnvironment: get(INPUT.deploymentEnvironment) || 'preview',
@@ -134,6 +134,14 @@ export function readSettings(input: InputReader, env: NodeJS.ProcessEnv): Settin
     );
   }
   return settings;
+}
+
+function duration(value: string, name: string): number {
+  try {
+    return parseDuration(value, `The \`${name}\` input`);
+  } catch (e) {
+    throw new SettingsError((e as Error).message);
+  }
 }
 
 export function parseBoolean(value: string, name: string, fallback: boolean): boolean {

@@ -40,7 +40,7 @@ export class PreviewReporter {
     const gh = this.ports.github;
     if (gh && this.settings.deployment) {
       await this.tryGitHub('create the GitHub deployment', async () => {
-        const d = await createDeployment(gh, this.repo, {
+        this.deploymentId = await createDeployment(gh, this.repo, {
           ref: this.pr.headSha,
           environment: this.names.environment,
           description: `Preview of PR #${this.pr.number} in namespace ${this.names.namespace}`,
@@ -48,7 +48,6 @@ export class PreviewReporter {
           production: false,
           prNumber: this.pr.number,
         });
-        this.deploymentId = d.id;
       });
       await this.deploymentStatus('in_progress', `Deploying ${this.pr.headSha.slice(0, 7)}`);
     }

@@ -26,7 +26,7 @@ import { defaultPreviewTag, formatImageRef, parseImages } from '../model/images.
 import type { KubeObject } from '../model/kube-object.js';
 import { guardManifests } from '../render/guard.js';
 import { rewriteHosts } from '../render/hosts.js';
-import { renderManifests } from '../render/kustomize.js';
+import { containerImages, renderManifests } from '../render/kustomize.js';
 import { groupIntoWaves } from '../render/waves.js';
 import type { Settings } from '../settings.js';
 import { runCleanupFor } from './cleanup.js';
@@ -53,6 +53,17 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
   log.info(`Preview of PR #${pr.number} at ${pr.headSha.slice(0, 7)}: namespace ${namespace}, ${url}`);
 
   const reporter = new PreviewReporter(settings, ports, pr, names, now);
+  const atStart = await currentPullState(settings, ports, pr.number);
+  if (atStart?.state === 'closed') {
+    log.info(`PR #${pr.number} is closed on GitHub: removing its preview instead of deploying it.`);
+    return runCleanupFor(settings, ports, pr);
+  }
+  if (atStart && atStart.headSha !== pr.headSha) {
+    log.info(
+      `PR #${pr.number} has moved on to ${atStart.headSha.slice(0, 7)}: this run (${pr.headSha.slice(0, 7)}) is superseded and changes nothing.`,
+    );
+    return reporter.result(true, { applied: [], pruned: [] });
+  }
   await reporter.start(imageRefs);
 
   let applied: { ref: string; action: string }[] = [];
@@ -67,13 +78,21 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
     };
 
     const rendered = await ports.group(`Render ${settings.manifests}`, async () => {
-      const { objects } = await renderManifests({
+      const { objects, unusedImages } = await renderManifests({
         workspace: settings.workspace,
         manifests: settings.manifests,
         namespace,
         images,
         labels,
       });
+      if (unusedImages.length) {
+        // A typo here would silently deploy the old image: refuse before anything is written.
+        const found = [...containerImages(objects)].sort();
+        throw new Error(
+          `The \`images\` input names ${unusedImages.map((i) => `"${i.name}"`).join(', ')}, which no container in ${settings.manifests} uses. ` +
+            `NAME must be the image as written in the manifests, without its tag. Images there: ${found.join(', ') || '(none)'}.`,
+        );
+      }
       const routed = rewriteHosts(objects, host);
       for (const c of routed.changes) log.info(`${c.object}: host ${c.from.join(', ') || '(none)'} → ${c.to}`);
       log.info(`Rendered ${routed.objects.length} objects`);
@@ -86,9 +105,12 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
     await kube.preloadScopes(rendered.map((o) => [o.apiVersion, o.kind] as [string, string]));
     guardManifests(rendered, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind));
 
+    // Rendering takes a while: look again just before the first write.
     const before = await currentPullState(settings, ports, pr.number);
-    if (before?.state === 'open' && before.headSha !== pr.headSha) {
-      log.info(`PR #${pr.number} has moved on to ${before.headSha.slice(0, 7)}: this run (${pr.headSha.slice(0, 7)}) is superseded and applies nothing.`);
+    if (before && before.headSha !== pr.headSha) {
+      log.info(
+        `PR #${pr.number} has moved on to ${before.headSha.slice(0, 7)}: this run (${pr.headSha.slice(0, 7)}) is superseded and applies nothing.`,
+      );
       await reporter.superseded();
       return reporter.result(true, { applied: [], pruned: [] });
     }
@@ -180,29 +202,12 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
   }
 }
 
-/** Images the rendered workloads run, with the ones this run set marked by their new reference. */
+/** Images the rendered workloads run, the ones this run set first, named as in the manifests. */
 function imagesInUse(objects: KubeObject[], overrides: Record<string, string>): { name: string; ref: string }[] {
-  const refs = new Set<string>();
-  const visit = (spec: unknown) => {
-    if (!spec || typeof spec !== 'object') return;
-    const s = spec as Record<string, unknown>;
-    for (const key of ['containers', 'initContainers']) {
-      const list = s[key];
-      if (Array.isArray(list)) for (const c of list) if (c && typeof c.image === 'string') refs.add(c.image);
-    }
-  };
-  for (const o of objects) {
-    const spec = o.spec as Record<string, unknown> | undefined;
-    const tpl = spec?.template as Record<string, unknown> | undefined;
-    visit(tpl?.spec);
-    const jobTpl = (spec?.jobTemplate as Record<string, unknown> | undefined)?.spec as Record<string, unknown> | undefined;
-    visit((jobTpl?.template as Record<string, unknown> | undefined)?.spec);
-    if (o.kind === 'Pod') visit(spec);
-  }
-  const overridden = new Set(Object.values(overrides));
-  return [...refs]
+  const overridden = new Map(Object.entries(overrides).map(([name, ref]) => [ref, name]));
+  return [...containerImages(objects)]
     .sort((a, b) => Number(overridden.has(b)) - Number(overridden.has(a)) || a.localeCompare(b))
-    .map((ref) => ({ name: Object.entries(overrides).find(([, r]) => r === ref)?.[0] ?? imageName(ref), ref }));
+    .map((ref) => ({ name: overridden.get(ref) ?? imageName(ref), ref }));
 }
 
 /** `registry:5000/app:tag@sha256:…` → `registry:5000/app`. */

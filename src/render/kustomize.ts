@@ -1,0 +1,294 @@
+// Renders the user's manifests with the real kustomize through a generated overlay, so the user's files
+// are never touched and what we apply is exactly what kustomize would produce.
+import { execFile } from 'node:child_process';
+import { constants as fsConstants } from 'node:fs';
+import { access, copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments, stringify } from 'yaml';
+import { splitImageRef, type ImageOverride } from '../model/images.js';
+import { checkKubeObject, type KubeObject } from '../model/kube-object.js';
+
+export interface RenderOptions {
+  /** The checked-out repository (GITHUB_WORKSPACE). */
+  workspace: string;
+  /** The kustomize directory, relative to the workspace (or absolute). */
+  manifests: string;
+  /** Set on every namespaced object by kustomize's namespace transformer. */
+  namespace: string;
+  images: ImageOverride[];
+  /** Put on every object and every pod template, never on selectors (those are immutable on Deployments). */
+  labels: Record<string, string>;
+  /**
+   * Put on every object's own metadata after rendering — deliberately NOT through kustomize's
+   * commonAnnotations, which would also stamp pod templates and restart every pod whenever a value
+   * such as updated-at changes.
+   */
+  annotations?: Record<string, string>;
+  /** The render command, run with the overlay directory appended. Default: `kustomize build` if on PATH, else `kubectl kustomize`. */
+  kustomizeCommand?: string[];
+  /** Where the temp overlay goes (default: the OS temp dir). Must be reachable from the manifests by a relative path. */
+  tempRoot?: string;
+}
+
+export interface RenderResult {
+  objects: KubeObject[];
+  /** The generated kustomization.yaml, for logs and the job summary. */
+  overlayYaml: string;
+  /** Overrides whose final reference appears in no container: almost always a NAME that does not match the manifests. */
+  unusedImages: ImageOverride[];
+}
+
+/** kustomize itself failed; `stderr` is its own message, verbatim. */
+export class KustomizeError extends Error {
+  constructor(
+    message: string,
+    readonly stderr: string,
+  ) {
+    super(message);
+    this.name = 'KustomizeError';
+  }
+}
+
+const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+const OUTPUT_LIMIT = 256 * 1024 * 1024;
+
+/**
+ * Renders `manifests` for one namespace:
+ *
+ * 1. A fresh temp dir gets a generated `kustomization.yaml` whose only resource is the user's directory,
+ *    reached by a RELATIVE path (kustomize refuses absolute paths in `resources`), setting `namespace`,
+ *    `images` and `labels` (`includeSelectors: false`, `includeTemplates: true`).
+ * 2. A directory without a kustomization but with plain manifests (`*.yaml`, `*.yml`, `*.json`, top level
+ *    only, like `kubectl apply -f DIR`) is rendered too: those files are COPIED into the temp dir next to
+ *    a generated base kustomization listing them, because kustomize only loads files that sit under the
+ *    kustomization's own directory.
+ * 3. kustomize runs; its output is parsed, empty documents dropped and `List`s flattened.
+ * The temp dir is removed whatever happens.
+ */
+export async function renderManifests(opts: RenderOptions): Promise<RenderResult> {
+  const dir = path.resolve(opts.workspace, opts.manifests);
+  await checkManifestsDir(dir, opts);
+  const command = opts.kustomizeCommand ?? (await defaultKustomizeCommand());
+  if (command.length === 0) throw new Error('kustomizeCommand is empty; give e.g. ["kubectl", "kustomize"].');
+
+  const tempRoot = opts.tempRoot ?? tmpdir();
+  const work = await mkdtemp(path.join(tempRoot, 'kubestage-render-'));
+  try {
+    const overlayDir = path.join(work, 'overlay');
+    await mkdir(overlayDir);
+    const base = (await hasKustomization(dir))
+      ? dir
+      : await copyPlainManifests(dir, path.join(work, 'base'), opts);
+    const overlayYaml = overlayKustomization(overlayDir, base, opts);
+    await writeFile(path.join(overlayDir, 'kustomization.yaml'), overlayYaml);
+
+    const stdout = await runKustomize(command, overlayDir, dir);
+    const objects = parseRendered(stdout, command).map((o) => withAnnotations(o, opts.annotations));
+    return { objects, overlayYaml, unusedImages: findUnusedImages(objects, opts.images) };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+async function checkManifestsDir(dir: string, opts: RenderOptions): Promise<void> {
+  const info = await stat(dir).catch(() => undefined);
+  if (info === undefined) {
+    throw new Error(
+      `Manifests directory "${opts.manifests}" does not exist (looked for ${dir} in workspace ${opts.workspace}). ` +
+        'Check the "manifests" input (it is relative to the repository root) and that the job ran actions/checkout first.',
+    );
+  }
+  if (!info.isDirectory()) {
+    throw new Error(
+      `Manifests path "${opts.manifests}" (${dir}) is a file, not a directory. ` +
+        'Point the "manifests" input at the directory holding kustomization.yaml.',
+    );
+  }
+}
+
+async function hasKustomization(dir: string): Promise<boolean> {
+  const names = new Set(await readdir(dir));
+  return KUSTOMIZATION_FILES.some((f) => names.has(f));
+}
+
+async function copyPlainManifests(dir: string, baseDir: string, opts: RenderOptions): Promise<string> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files = entries
+    .filter((e) => e.isFile() && MANIFEST_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
+    .map((e) => e.name)
+    .sort();
+  if (files.length === 0) {
+    throw new Error(
+      `Manifests directory "${opts.manifests}" (${dir}) has no kustomization.yaml and no *.yaml, *.yml or *.json manifests. ` +
+        'Point the "manifests" input at your Kubernetes manifests, or create a kustomization.yaml there, e.g.:\n' +
+        'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - service.yaml',
+    );
+  }
+  await mkdir(baseDir);
+  await Promise.all(files.map((f) => copyFile(path.join(dir, f), path.join(baseDir, f))));
+  await writeFile(
+    path.join(baseDir, 'kustomization.yaml'),
+    stringify({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: files }),
+  );
+  return baseDir;
+}
+
+function overlayKustomization(overlayDir: string, base: string, opts: RenderOptions): string {
+  const relative = path.relative(overlayDir, base);
+  if (path.isAbsolute(relative)) {
+    // Only on Windows across drives: there is no relative path, and kustomize will not take an absolute one.
+    throw new Error(
+      `Cannot reach the manifests at ${base} from the temp dir ${overlayDir} by a relative path (different drives?). ` +
+        'Set RUNNER_TEMP/TMPDIR (or the tempRoot option) to a directory on the same drive as the workspace.',
+    );
+  }
+  const kustomization: Record<string, unknown> = {
+    apiVersion: 'kustomize.config.k8s.io/v1beta1',
+    kind: 'Kustomization',
+    resources: [relative.split(path.sep).join('/')],
+    namespace: opts.namespace,
+  };
+  if (opts.images.length > 0) kustomization.images = opts.images.map((i) => ({ ...i }));
+  if (Object.keys(opts.labels).length > 0) {
+    kustomization.labels = [{ pairs: { ...opts.labels }, includeSelectors: false, includeTemplates: true }];
+  }
+  return (
+    "# Generated by kubestage; the user's own files are referenced, never edited.\n" +
+    stringify(kustomization)
+  );
+}
+
+/** `kustomize build` when a standalone kustomize is on PATH (usually newer), else `kubectl kustomize`. */
+export async function defaultKustomizeCommand(): Promise<string[]> {
+  return (await findOnPath('kustomize')) ? ['kustomize', 'build'] : ['kubectl', 'kustomize'];
+}
+
+async function findOnPath(program: string): Promise<boolean> {
+  const dirs = (process.env.PATH ?? '').split(path.delimiter).filter((d) => d !== '');
+  const names = process.platform === 'win32' ? [`${program}.exe`, `${program}.cmd`] : [program];
+  for (const d of dirs) {
+    for (const n of names) {
+      try {
+        await access(path.join(d, n), fsConstants.X_OK);
+        return true;
+      } catch {
+        // not here; keep looking
+      }
+    }
+  }
+  return false;
+}
+
+function runKustomize(command: string[], overlayDir: string, userDir: string): Promise<string> {
+  const [program, ...args] = command;
+  const shown = [...command, '<overlay>'].join(' ');
+  return new Promise((resolve, reject) => {
+    execFile(
+      program,
+      [...args, overlayDir],
+      { maxBuffer: OUTPUT_LIMIT, encoding: 'utf8', windowsHide: true },
+      (error, stdout, stderr) => {
+        if (error === null) {
+          resolve(stdout);
+          return;
+        }
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+          reject(
+            new KustomizeError(
+              `Cannot run "${program}": it is not installed or not on PATH. ` +
+                'Install kubectl (it includes kustomize) or kustomize on the runner, or set the kustomize command explicitly.',
+              stderr,
+            ),
+          );
+          return;
+        }
+        const message = stderr.trim() || error.message;
+        reject(
+          new KustomizeError(
+            `kustomize failed to render ${userDir} (${shown}, exit ${String(error.code ?? error.signal)}):\n${message}\n` +
+              "This is kustomize's own message about your kustomization (or a file it references); " +
+              'reproduce it locally with "kubectl kustomize ' +
+              userDir +
+              '".',
+            stderr,
+          ),
+        );
+      },
+    );
+  });
+}
+
+/** Parses kustomize's multi-document output: empty documents dropped, `List` kinds flattened. */
+export function parseRendered(text: string, command: string[] = ['kustomize']): KubeObject[] {
+  const objects: KubeObject[] = [];
+  parseAllDocuments(text).forEach((doc, index) => {
+    if (doc.errors.length > 0) {
+      throw new Error(
+        `Could not parse document ${index + 1} of the output of "${command.join(' ')}": ${doc.errors[0].message}`,
+      );
+    }
+    const value: unknown = doc.toJS();
+    collect(value, `document ${index + 1}`, objects);
+  });
+  return objects;
+}
+
+function collect(value: unknown, where: string, into: KubeObject[]): void {
+  if (value === null || value === undefined) return;
+  if (isList(value)) {
+    value.items.forEach((item, i) => collect(item, `${where}, item ${i + 1}`, into));
+    return;
+  }
+  const checked = checkKubeObject(value);
+  if ('problem' in checked) {
+    throw new Error(
+      `Rendered manifests, ${where}: the object ${checked.problem}. Fix that object in your manifests.`,
+    );
+  }
+  into.push(checked.object);
+}
+
+function isList(value: unknown): value is { kind: string; items: unknown[] } {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.kind === 'string' && v.kind.endsWith('List') && Array.isArray(v.items);
+}
+
+function withAnnotations(o: KubeObject, annotations: Record<string, string> | undefined): KubeObject {
+  if (annotations === undefined || Object.keys(annotations).length === 0) return o;
+  return { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, ...annotations } } };
+}
+
+/** Every container image in pod specs anywhere in the objects (Deployments, CronJobs, Pods, CRDs with pod templates). */
+export function containerImages(objects: KubeObject[]): Set<string> {
+  const found = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (
+        (key === 'containers' || key === 'initContainers' || key === 'ephemeralContainers') &&
+        Array.isArray(value)
+      ) {
+        for (const c of value) {
+          const image = (c as { image?: unknown } | null)?.image;
+          if (typeof image === 'string') found.add(image);
+        }
+      }
+      visit(value);
+    }
+  };
+  objects.forEach(visit);
+  return found;
+}
+
+// Compared by name, not full reference: an override that sets only newName keeps the manifest's tag.
+function findUnusedImages(objects: KubeObject[], images: ImageOverride[]): ImageOverride[] {
+  const usedNames = new Set([...containerImages(objects)].map((ref) => splitImageRef(ref).name));
+  return images.filter((i) => !usedNames.has(i.newName ?? i.name));
+}

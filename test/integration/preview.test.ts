@@ -1,0 +1,362 @@
+// `preview` and `cleanup` end to end over the emulators: what a user sees on the PR, in the cluster and
+// in the step's result.
+import { join } from 'node:path';
+import { COMMENT_MARKER } from '../../src/model/labels.js';
+import { pullRequestEvent, sharedDir, webhookExample } from '../support/action.js';
+import { REPO, startBed, type Bed } from '../support/bed.js';
+import { appManifests, makeWorkspace, removeFile, writeFiles } from '../support/workspace.js';
+import type { KObject } from '../emulators/kube/store.js';
+
+const SHA_A = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
+const SHA_B = 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2';
+
+let bed: Bed;
+beforeEach(async () => {
+  bed = await startBed();
+});
+afterEach(async () => {
+  await bed.close();
+});
+
+function obj(apiVersion: string, kind: string, ns: string | undefined, name: string): KObject | undefined {
+  const t = bed.kube.store.findTypeByKind(apiVersion, kind);
+  if (!t) throw new Error(`no type ${apiVersion} ${kind}`);
+  return bed.kube.store.get(t, ns, name);
+}
+
+function list(apiVersion: string, kind: string, ns: string): KObject[] {
+  const t = bed.kube.store.findTypeByKind(apiVersion, kind)!;
+  return bed.kube.store.list(t, ns);
+}
+
+function markerComments(pr: number) {
+  return bed.github.state.comments(REPO, pr).filter((c) => c.body.includes(COMMENT_MARKER));
+}
+
+function openPull(number: number, headSha = SHA_A) {
+  return bed.github.state.addPull({ repo: REPO, number, headSha, headRef: `feature/${number}`, title: `PR ${number}` });
+}
+
+function event(number: number, action: 'opened' | 'synchronize' | 'closed' = 'opened', headSha = SHA_A) {
+  return pullRequestEvent({ action, repo: REPO, number, headSha, headRef: `feature/${number}`, title: `PR ${number}` });
+}
+
+const exampleImages = 'ghcr.io/kubestage/example-web=ghcr.io/acme/shop-web\nghcr.io/kubestage/example-api=ghcr.io/acme/shop-api';
+
+afterEach(() => {
+  // Every GitHub request kubestage made must be valid according to GitHub's OpenAPI description.
+  expect(bed.github.invalidRequests()).toEqual([]);
+});
+
+test('preview deploys the example app into pr-<n>, routes the host, comments the URL once and reports success', async () => {
+  openPull(7);
+  const { result, log } = await bed.run({ payload: event(7), inputs: { images: exampleImages } });
+  expect(log.warnings).toEqual([]);
+  expect(result.failure).toBeUndefined();
+  expect(result.ok).toBe(true);
+  expect(result.outputs.namespace).toBe('pr-7');
+  expect(result.outputs.url).toBe('https://pr-7.preview.example.com');
+  expect(Number(result.outputs.applied)).toBe(6);
+  expect(JSON.parse(result.outputs.images)).toEqual({
+    'ghcr.io/kubestage/example-web': 'ghcr.io/acme/shop-web:pr-7-a1a1a1a',
+    'ghcr.io/kubestage/example-api': 'ghcr.io/acme/shop-api:pr-7-a1a1a1a',
+  });
+
+  const ns = obj('v1', 'Namespace', undefined, 'pr-7')!;
+  expect(ns.metadata.labels).toMatchObject({
+    'app.kubernetes.io/managed-by': 'kubestage',
+    'kubestage.dev/repo': 'acme.shop',
+    'kubestage.dev/environment': 'preview',
+    'kubestage.dev/pr': '7',
+    'kubestage.dev/instance': 'pr-7',
+  });
+  expect(ns.metadata.annotations?.['kubestage.dev/head-sha']).toBe(SHA_A);
+  expect(ns.metadata.annotations?.['kubestage.dev/url']).toBe('https://pr-7.preview.example.com');
+  expect(Date.parse(ns.metadata.annotations?.['kubestage.dev/expires-at'] ?? '')).toBeGreaterThan(Date.now());
+
+  const web = obj('apps/v1', 'Deployment', 'pr-7', 'web')!;
+  const spec = web.spec as { template: { spec: { containers: { image: string }[] } } };
+  expect(spec.template.spec.containers[0].image).toBe('ghcr.io/acme/shop-web:pr-7-a1a1a1a');
+  expect((web.status as { availableReplicas?: number }).availableReplicas).toBe(1);
+  expect(web.metadata.managedFields?.some((m) => m.manager === 'kubestage' && m.operation === 'Apply')).toBe(true);
+  const ingress = obj('networking.k8s.io/v1', 'Ingress', 'pr-7', 'web')!;
+  expect(JSON.stringify(ingress.spec)).toContain('pr-7.preview.example.com');
+  expect(JSON.stringify(ingress.spec)).not.toContain('shop.example.com"');
+
+  const comments = markerComments(7);
+  expect(comments).toHaveLength(1);
+  expect(comments[0].body).toContain('https://pr-7.preview.example.com');
+  expect(comments[0].body).toContain('a1a1a1a');
+  expect(comments[0].body).toContain('ghcr.io/acme/shop-web:pr-7-a1a1a1a');
+  expect(comments[0].body).toContain('https://github.com/acme/shop/actions/runs/777');
+
+  const [deployment] = bed.github.state.deployments(REPO);
+  expect(deployment).toMatchObject({ sha: SHA_A, environment: 'preview' });
+  const statuses = bed.github.state.deploymentStatuses(REPO, deployment.id);
+  expect(statuses.map((s) => s.state)).toEqual(['in_progress', 'success']);
+  expect(statuses[1].environmentUrl).toBe('https://pr-7.preview.example.com');
+  expect(statuses[1].logUrl).toBe('https://github.com/acme/shop/actions/runs/777');
+  expect(result.summary).toContain('| Deployment/web | created |');
+});
+
+test('a second push updates the preview in place: the same comment, the new image', async () => {
+  const pull = openPull(8);
+  const first = await bed.run({ payload: event(8), inputs: { images: exampleImages } });
+  expect(first.result.ok).toBe(true);
+  const commentId = first.result.outputs['comment-id'];
+
+  pull.headSha = SHA_B;
+  const second = await bed.run({ payload: event(8, 'synchronize', SHA_B), inputs: { images: exampleImages } });
+  expect(second.result.ok).toBe(true);
+  expect(second.result.outputs['comment-id']).toBe(commentId);
+
+  const comments = markerComments(8);
+  expect(comments).toHaveLength(1);
+  expect(comments[0].body).toContain('b2b2b2b');
+  expect(comments[0].body).not.toContain('a1a1a1a');
+  const web = obj('apps/v1', 'Deployment', 'pr-8', 'web')!;
+  expect(JSON.stringify(web.spec)).toContain('ghcr.io/acme/shop-web:pr-8-b2b2b2b');
+  expect(obj('v1', 'Namespace', undefined, 'pr-8')!.metadata.annotations?.['kubestage.dev/head-sha']).toBe(SHA_B);
+});
+
+test('an object removed from the manifests is pruned; objects kubestage did not create stay', async () => {
+  const ws = makeWorkspace(
+    appManifests({ extra: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: feature-flags\ndata:\n  NEW_CHECKOUT: "true"\n' }),
+  );
+  openPull(9);
+  const first = await bed.run({ payload: event(9), workspace: ws, inputs: { manifests: 'k8s' } });
+  expect(first.result.ok).toBe(true);
+  expect(obj('v1', 'ConfigMap', 'pr-9', 'feature-flags')).toBeDefined();
+
+  // Someone adds an object by hand: it carries no kubestage label, so prune must leave it alone.
+  const cm = bed.kube.store.findTypeByKind('v1', 'ConfigMap')!;
+  bed.kube.store.create(cm, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'debug-notes', namespace: 'pr-9' }, data: {} });
+
+  removeFile(ws, 'k8s/extra.yaml');
+  writeFiles(ws, { 'k8s/kustomization.yaml': 'resources:\n  - app.yaml\n' });
+  const second = await bed.run({ payload: event(9, 'synchronize'), workspace: ws, inputs: { manifests: 'k8s' } });
+  expect(second.result.ok).toBe(true);
+  expect(obj('v1', 'ConfigMap', 'pr-9', 'feature-flags')).toBeUndefined();
+  expect(obj('v1', 'ConfigMap', 'pr-9', 'debug-notes')).toBeDefined();
+  expect(obj('apps/v1', 'Deployment', 'pr-9', 'web')).toBeDefined();
+  expect(second.result.summary).toContain('ConfigMap/feature-flags');
+});
+
+test('an image that cannot be pulled fails the step and names ImagePullBackOff in the comment', async () => {
+  const ws = makeWorkspace(appManifests({ image: 'registry.example.com/team/does-not-exist:1.0' }));
+  openPull(10);
+  const { result } = await bed.run({ payload: event(10), workspace: ws, inputs: { manifests: 'k8s', 'wait-timeout': '15' } });
+  expect(result.ok).toBe(false);
+  expect(result.failure).toMatch(/Deployment\/web/);
+  expect(result.failure).toMatch(/ImagePullBackOff|ErrImagePull|ProgressDeadlineExceeded/);
+  const [comment] = markerComments(10);
+  expect(comment.body).toMatch(/ImagePullBackOff|ErrImagePull/);
+  expect(comment.body).toContain('does-not-exist');
+  const [deployment] = bed.github.state.deployments(REPO);
+  expect(bed.github.state.deploymentStatuses(REPO, deployment.id).map((s) => s.state)).toEqual(['in_progress', 'failure']);
+});
+
+test('a guard violation is refused before any write reaches the cluster, every offending object named', async () => {
+  const ws = makeWorkspace(
+    appManifests({
+      extra: `apiVersion: v1
+kind: Namespace
+metadata:
+  name: sneaky
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: make-me-admin
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }
+subjects: [{ kind: ServiceAccount, name: default, namespace: default }]
+`,
+    }),
+  );
+  openPull(11);
+  const before = bed.kube.requests.length;
+  const { result } = await bed.run({ payload: event(11), workspace: ws, inputs: { manifests: 'k8s' } });
+  expect(result.ok).toBe(false);
+  expect(result.failure).toMatch(/Namespace\/pr-11|Namespace\/sneaky/);
+  expect(result.failure).toContain('ClusterRoleBinding/make-me-admin');
+  const writes = bed.kube.requests.slice(before).filter((r) => r.method !== 'GET');
+  expect(writes).toEqual([]);
+  expect(obj('v1', 'Namespace', undefined, 'pr-11')).toBeUndefined();
+  expect(markerComments(11)[0].body).toContain('make-me-admin');
+});
+
+test('a pr-<n> namespace that belongs to someone else is refused, naming both owners', async () => {
+  const nsType = bed.kube.store.findTypeByKind('v1', 'Namespace')!;
+  bed.kube.store.create(nsType, {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'pr-12', labels: { 'app.kubernetes.io/managed-by': 'kubestage', 'kubestage.dev/repo': 'other.repo' } },
+  });
+  openPull(12);
+  const { result } = await bed.run({ payload: event(12), inputs: { images: exampleImages } });
+  expect(result.ok).toBe(false);
+  expect(result.failure).toContain('other.repo');
+  expect(result.failure).toContain('acme.shop');
+  expect(list('apps/v1', 'Deployment', 'pr-12')).toEqual([]);
+});
+
+test('cleanup deletes the namespace, verifies it is gone, and marks the comment and deployment; a second cleanup is a no-op', async () => {
+  openPull(13);
+  const preview = await bed.run({ payload: event(13), inputs: { images: exampleImages } });
+  expect(preview.result.ok).toBe(true);
+  bed.github.state.setPullState(REPO, 13, 'closed', true);
+
+  const first = await bed.run({ payload: event(13, 'closed'), inputs: { command: 'cleanup' } });
+  expect(first.result.ok).toBe(true);
+  expect(obj('v1', 'Namespace', undefined, 'pr-13')).toBeUndefined();
+  expect(Number(first.result.outputs['objects-removed'])).toBeGreaterThanOrEqual(6);
+  const [comment] = markerComments(13);
+  expect(comment.body).toMatch(/destroyed/i);
+  expect(comment.body).toContain(first.result.outputs['objects-removed']);
+  const [deployment] = bed.github.state.deployments(REPO);
+  expect(bed.github.state.deploymentStatuses(REPO, deployment.id).at(-1)?.state).toBe('inactive');
+
+  const second = await bed.run({ payload: event(13, 'closed'), inputs: { command: 'cleanup' } });
+  expect(second.result.ok).toBe(true);
+  expect(second.log.text()).toMatch(/already gone/);
+  expect(markerComments(13)).toHaveLength(1);
+});
+
+test('cleanup of a namespace held by a finalizer fails and names the object and its finalizer', async () => {
+  const ws = makeWorkspace(
+    appManifests({
+      extra: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: ["example.com/hold"]\ndata: {}\n',
+    }),
+  );
+  openPull(14);
+  expect((await bed.run({ payload: event(14), workspace: ws, inputs: { manifests: 'k8s' } })).result.ok).toBe(true);
+  const { result } = await bed.run({
+    payload: event(14, 'closed'),
+    workspace: ws,
+    inputs: { command: 'cleanup', manifests: 'k8s', 'wait-timeout': '1' },
+  });
+  expect(result.ok).toBe(false);
+  expect(result.failure).toContain('ConfigMap/held');
+  expect(result.failure).toContain('example.com/hold');
+  expect(obj('v1', 'Namespace', undefined, 'pr-14')?.status).toMatchObject({ phase: 'Terminating' });
+});
+
+test('cleanup never deletes a namespace kubestage does not own, whatever the template says', async () => {
+  const nsType = bed.kube.store.findTypeByKind('v1', 'Namespace')!;
+  bed.kube.store.create(nsType, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'production' } });
+  openPull(15);
+  const { result } = await bed.run({
+    payload: event(15, 'closed'),
+    inputs: { command: 'cleanup', 'namespace-template': 'production' },
+  });
+  expect(result.ok).toBe(false);
+  expect(obj('v1', 'Namespace', undefined, 'production')).toBeDefined();
+});
+
+test('the marker comment is found behind 300 other comments and updated, not duplicated', async () => {
+  openPull(16);
+  bed.github.state.addComments(REPO, 16, 150, (i) => `discussion ${i}`);
+  expect((await bed.run({ payload: event(16), inputs: { images: exampleImages } })).result.ok).toBe(true);
+  bed.github.state.addComments(REPO, 16, 300, (i) => `more discussion ${i}`);
+  expect((await bed.run({ payload: event(16, 'synchronize'), inputs: { images: exampleImages } })).result.ok).toBe(true);
+  expect(bed.github.state.comments(REPO, 16)).toHaveLength(451);
+  expect(markerComments(16)).toHaveLength(1);
+});
+
+test('a PR from a fork whose token cannot comment still deploys, with a warning', async () => {
+  bed.github.state.setToken('ghs_readonly_fork_token', { permissions: 'read' });
+  openPull(17);
+  const { result, log } = await bed.run({ payload: event(17), token: 'ghs_readonly_fork_token', inputs: { images: exampleImages } });
+  expect(result.ok).toBe(true);
+  expect(obj('apps/v1', 'Deployment', 'pr-17', 'web')).toBeDefined();
+  expect(log.warnings.join('\n')).toMatch(/fork|read-only|not accessible/i);
+  expect(markerComments(17)).toHaveLength(0);
+  expect(result.outputs['comment-id']).toBe('');
+});
+
+test('a PR closed while its preview deployed is cleaned up instead of left behind', async () => {
+  openPull(18);
+  const deploymentType = bed.kube.store.findTypeByKind('apps/v1', 'Deployment')!;
+  const stop = bed.kube.store.subscribe((ev) => {
+    if (ev.type === 'ADDED' && ev.type_ === deploymentType && ev.object.metadata.namespace === 'pr-18') {
+      bed.github.state.setPullState(REPO, 18, 'closed');
+    }
+  });
+  try {
+    const { result, log } = await bed.run({ payload: event(18), inputs: { images: exampleImages } });
+    expect(log.text()).toMatch(/closed while/);
+    expect(result.ok).toBe(true);
+    expect(obj('v1', 'Namespace', undefined, 'pr-18')).toBeUndefined();
+  } finally {
+    stop();
+  }
+});
+
+test('two racing runs for one PR end with the newer commit applied and one comment', async () => {
+  const pull = openPull(19, SHA_B); // the PR's head is already the newer commit
+  void pull;
+  const [older, newer] = await Promise.all([
+    bed.run({ payload: event(19, 'synchronize', SHA_A), inputs: { images: exampleImages } }),
+    bed.run({ payload: event(19, 'synchronize', SHA_B), inputs: { images: exampleImages } }),
+  ]);
+  expect(older.result.ok).toBe(true);
+  expect(newer.result.ok).toBe(true);
+  expect(older.log.text()).toMatch(/superseded/);
+  expect(JSON.stringify(obj('apps/v1', 'Deployment', 'pr-19', 'web')!.spec)).toContain(':pr-19-b2b2b2b');
+  const comments = markerComments(19);
+  expect(comments).toHaveLength(1);
+  expect(comments[0].body).toContain('b2b2b2b');
+});
+
+test('workflow_run: the PR is found from the run head SHA, and its head commit is deployed', async () => {
+  openPull(20, SHA_B);
+  const payload = webhookExample('workflow_run', 'completed');
+  const run = payload.workflow_run as Record<string, unknown>;
+  run.head_sha = SHA_B;
+  run.head_branch = 'feature/20';
+  run.pull_requests = []; // as for runs from forks
+  const { result } = await bed.run({ eventName: 'workflow_run', payload, inputs: { images: exampleImages } });
+  expect(result.ok).toBe(true);
+  expect(result.outputs.namespace).toBe('pr-20');
+  expect(bed.github.state.deployments(REPO)[0].sha).toBe(SHA_B);
+});
+
+test('workflow_dispatch: the pr-number input selects the PR and its head commit', async () => {
+  openPull(21, SHA_B);
+  const { result } = await bed.run({
+    eventName: 'workflow_dispatch',
+    payload: { inputs: {}, ref: 'refs/heads/main' },
+    inputs: { 'pr-number': '21', images: exampleImages },
+  });
+  expect(result.ok).toBe(true);
+  expect(obj('v1', 'Namespace', undefined, 'pr-21')!.metadata.annotations?.['kubestage.dev/head-sha']).toBe(SHA_B);
+});
+
+test('an images line that matches no image in the manifests fails before any write, listing the images there', async () => {
+  openPull(23);
+  const before = bed.kube.requests.length;
+  const { result } = await bed.run({ payload: event(23), inputs: { images: 'ghcr.io/kubestage/exampel-web=ghcr.io/acme/web' } });
+  expect(result.ok).toBe(false);
+  expect(result.failure).toContain('"ghcr.io/kubestage/exampel-web", which no container in examples/shop/overlays/preview uses');
+  expect(result.failure).toContain('ghcr.io/kubestage/example-web');
+  expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+});
+
+test('preview of Online Boutique (11 services) in a PR namespace', async () => {
+  openPull(22);
+  const { result } = await bed.run({
+    payload: event(22),
+    workspace: join(sharedDir, 'fixtures'),
+    inputs: {
+      manifests: 'online-boutique',
+      images: 'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/frontend=ghcr.io/acme/frontend',
+      'wait-timeout': '30',
+    },
+  });
+  expect(result.failure).toBeUndefined();
+  expect(result.ok).toBe(true);
+  const deployments = list('apps/v1', 'Deployment', 'pr-22');
+  expect(deployments.length).toBeGreaterThanOrEqual(11);
+  for (const d of deployments) expect((d.status as { availableReplicas?: number }).availableReplicas).toBeGreaterThanOrEqual(1);
+  expect(JSON.stringify(obj('apps/v1', 'Deployment', 'pr-22', 'frontend')!.spec)).toContain('ghcr.io/acme/frontend:pr-22-a1a1a1a');
+});

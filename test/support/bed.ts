@@ -1,0 +1,99 @@
+// A fresh pair of emulators plus the settings and ports a command gets — over real HTTP, nothing mocked.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommandResult, Ports } from '../../src/commands/ports.js';
+import { runCleanup } from '../../src/commands/cleanup.js';
+import { runPreview } from '../../src/commands/preview.js';
+import type { Logger } from '../../src/logger.js';
+import { createPorts } from '../../src/main.js';
+import { readSettings, type Settings } from '../../src/settings.js';
+import { startGitHubEmulator, type GitHubEmulator } from '../emulators/github/index.js';
+import { startKubeEmulator, type KubeEmulator, type KubeEmulatorOptions } from '../emulators/kube/index.js';
+import { repoRoot } from './action.js';
+
+export const REPO = 'acme/shop';
+export const TOKEN = 'ghs_test_token_for_the_bed_0001';
+
+export interface RecordingLogger extends Logger {
+  lines: string[];
+  warnings: string[];
+  text(): string;
+}
+
+export function recordingLogger(): RecordingLogger {
+  const lines: string[] = [];
+  const warnings: string[] = [];
+  return {
+    lines,
+    warnings,
+    info: (m) => void lines.push(m),
+    warning: (m) => {
+      warnings.push(m);
+      lines.push(`warning: ${m}`);
+    },
+    debug: () => {},
+    text: () => lines.join('\n'),
+  };
+}
+
+export interface Bed {
+  kube: KubeEmulator;
+  github: GitHubEmulator;
+  /** Runs a command in-process as main.ts would, with the given inputs and event. */
+  run(o: RunOptions): Promise<{ result: CommandResult; log: RecordingLogger; settings: Settings }>;
+  close(): Promise<void>;
+}
+
+export interface RunOptions {
+  inputs?: Record<string, string>;
+  eventName?: string;
+  payload: Record<string, unknown>;
+  workspace?: string;
+  token?: string;
+  now?: () => Date;
+}
+
+export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<Bed> {
+  const kube = await startKubeEmulator({ namespaceDeletionDelayMs: 20, ...kubeOptions, controllers: { readyDelayMs: 30, timeScale: 0.001, ...kubeOptions.controllers } });
+  const github = await startGitHubEmulator();
+  github.state.addRepo(REPO);
+  return {
+    kube,
+    github,
+    async run(o) {
+      const dir = mkdtempSync(join(tmpdir(), 'kubestage-bed-'));
+      const eventPath = join(dir, 'event.json');
+      writeFileSync(eventPath, JSON.stringify(o.payload));
+      const inputs: Record<string, string> = {
+        command: 'preview',
+        kubeconfig: kube.kubeconfigPath,
+        manifests: 'examples/shop/overlays/preview',
+        domain: 'preview.example.com',
+        'wait-timeout': '20',
+        'github-token': o.token ?? TOKEN,
+        ...o.inputs,
+      };
+      const env = {
+        GITHUB_EVENT_NAME: o.eventName ?? 'pull_request',
+        GITHUB_EVENT_PATH: eventPath,
+        GITHUB_REPOSITORY: REPO,
+        GITHUB_SERVER_URL: 'https://github.com',
+        GITHUB_RUN_ID: '777',
+        GITHUB_WORKSPACE: o.workspace ?? repoRoot,
+        GITHUB_API_URL: github.url,
+      };
+      const settings = readSettings((n) => inputs[n] ?? '', env);
+      const log = recordingLogger();
+      const ports: Ports = {
+        ...createPorts(settings, log, env, { mask: () => {}, group: (_n, fn) => fn() }),
+        now: o.now,
+      };
+      const result = settings.command === 'preview' ? await runPreview(settings, ports) : await runCleanup(settings, ports);
+      return { result, log, settings };
+    },
+    async close() {
+      await Promise.allSettled([kube.close(), github.close()]);
+    },
+  };
+}

@@ -1,0 +1,182 @@
+import type { KubeObject } from '../../../src/model/kube-object.js';
+import {
+  builtinScope,
+  combineScopes,
+  GuardError,
+  guardManifests,
+  isClusterAdminBinding,
+  scopeFromList,
+} from '../../../src/render/guard.js';
+
+const NS = 'pr-7';
+
+/** namespace null = none (cluster-scoped kinds, or the mistake of leaving it out). */
+function obj(
+  apiVersion: string,
+  kind: string,
+  name: string,
+  namespace: string | null = NS,
+  rest = {},
+): KubeObject {
+  return { apiVersion, kind, metadata: { name, ...(namespace !== null ? { namespace } : {}) }, ...rest };
+}
+function binding(
+  kind: 'RoleBinding' | 'ClusterRoleBinding',
+  role: string,
+  subjects: unknown[] = [],
+  roleKind = 'ClusterRole',
+) {
+  return obj('rbac.authorization.k8s.io/v1', kind, 'b', kind === 'RoleBinding' ? NS : null, {
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: roleKind, name: role },
+    subjects,
+  });
+}
+
+function violations(objects: KubeObject[], scope = builtinScope): { object: string; reason: string }[] {
+  try {
+    guardManifests(objects, NS, scope);
+    return [];
+  } catch (e) {
+    if (!(e instanceof GuardError)) throw e;
+    return e.violations;
+  }
+}
+
+describe('builtinScope', () => {
+  it.each([
+    ['v1', 'ConfigMap', true],
+    ['apps/v1', 'Deployment', true],
+    ['networking.k8s.io/v1', 'Ingress', true],
+    ['rbac.authorization.k8s.io/v1', 'RoleBinding', true],
+    ['v1', 'Namespace', false],
+    ['v1', 'Node', false],
+    ['v1', 'PersistentVolume', false],
+    ['storage.k8s.io/v1', 'StorageClass', false],
+    ['rbac.authorization.k8s.io/v1', 'ClusterRole', false],
+    ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', false],
+    ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', false],
+    ['admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', false],
+    ['admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', false],
+    ['scheduling.k8s.io/v1', 'PriorityClass', false],
+    ['networking.k8s.io/v1', 'IngressClass', false],
+    ['apiregistration.k8s.io/v1', 'APIService', false],
+    ['storage.k8s.io/v1', 'CSIDriver', false],
+    ['node.k8s.io/v1', 'RuntimeClass', false],
+    ['gateway.networking.k8s.io/v1', 'HTTPRoute', undefined],
+    ['apps/v1', 'Namespace', undefined],
+  ])('%s %s → %s', (apiVersion, kind, namespaced) => expect(builtinScope(apiVersion, kind)).toBe(namespaced));
+
+  it('combines with a discovery list, first answer wins', () => {
+    const scope = combineScopes(
+      scopeFromList([{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespaced: true }]),
+      builtinScope,
+    );
+    expect(scope('gateway.networking.k8s.io/v1beta1', 'HTTPRoute')).toBe(true);
+    expect(scope('v1', 'Namespace')).toBe(false);
+    expect(scope('example.com/v1', 'Widget')).toBeUndefined();
+  });
+});
+
+describe('guardManifests', () => {
+  it('accepts namespaced objects in the preview namespace, incl. a RoleBinding to admin for a local ServiceAccount', () => {
+    const ok = [
+      obj('apps/v1', 'Deployment', 'web'),
+      obj('v1', 'Service', 'web'),
+      binding('RoleBinding', 'admin', [
+        { kind: 'ServiceAccount', name: 'web', namespace: NS },
+        { kind: 'User', name: 'alice' },
+      ]),
+    ];
+    expect(() => guardManifests(ok, NS, builtinScope)).not.toThrow();
+  });
+
+  it.each<[string, KubeObject, RegExp]>([
+    ['a Namespace', obj('v1', 'Namespace', NS, null), /is a Namespace: kubestage creates and owns/],
+    ['a ClusterRole', obj('rbac.authorization.k8s.io/v1', 'ClusterRole', 'r', null), /is cluster-scoped/],
+    [
+      'a CRD',
+      obj('apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'w.example.com', null),
+      /cluster-scoped/,
+    ],
+    [
+      'an object in another namespace',
+      obj('v1', 'ConfigMap', 'c', 'prod'),
+      /is in namespace "prod", not the preview namespace "pr-7"/,
+    ],
+    ['an object with no namespace', obj('v1', 'ConfigMap', 'c', null), /has no metadata.namespace/],
+    [
+      'an unknown kind',
+      obj('example.com/v1', 'Widget', 'w'),
+      /kind Widget \(apiVersion example.com\/v1\) is not known to the cluster — is its CRD installed\?/,
+    ],
+    [
+      'a RoleBinding to cluster-admin',
+      binding('RoleBinding', 'cluster-admin'),
+      /binds the ClusterRole cluster-admin/,
+    ],
+    [
+      'a RoleBinding granting a ServiceAccount of kube-system',
+      binding('RoleBinding', 'view', [{ kind: 'ServiceAccount', name: 'x', namespace: 'kube-system' }]),
+      /ServiceAccount "kube-system\/x" from another namespace/,
+    ],
+    [
+      'a RoleBinding with a ServiceAccount without namespace',
+      binding('RoleBinding', 'view', [{ kind: 'ServiceAccount', name: 'y' }]),
+      /ServiceAccount "y" without a namespace/,
+    ],
+  ])('refuses %s', (_what, o, reason) => {
+    const v = violations([obj('v1', 'Service', 'fine'), o]);
+    expect(v).toHaveLength(1);
+    expect(v[0].reason).toMatch(reason);
+  });
+
+  it('reports both reasons of a ClusterRoleBinding to cluster-admin', () => {
+    const crb = binding('ClusterRoleBinding', 'cluster-admin', [
+      { kind: 'ServiceAccount', name: 'default', namespace: NS },
+    ]);
+    expect(violations([crb]).map((v) => v.object)).toEqual(['ClusterRoleBinding/b', 'ClusterRoleBinding/b']);
+    expect(violations([crb]).map((v) => v.reason)).toEqual([
+      expect.stringMatching(/cluster-scoped/),
+      expect.stringMatching(/cluster-admin/),
+    ]);
+  });
+
+  it('lists every violation, one per line, with what is allowed and how to fix', () => {
+    const objects = [
+      obj('v1', 'Namespace', NS, null),
+      obj('apps/v1', 'Deployment', 'web'),
+      obj('v1', 'Secret', 's', 'default'),
+      obj('gateway.networking.k8s.io/v1', 'HTTPRoute', 'r'),
+    ];
+    let error: unknown;
+    try {
+      guardManifests(objects, NS, builtinScope);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(GuardError);
+    const message = (error as GuardError).message;
+    expect(message).toMatch(
+      /^Refusing to deploy the preview to namespace "pr-7": 3 objects would reach outside it/,
+    );
+    const lines = message.split('\n').filter((l) => l.startsWith('  - '));
+    expect(lines).toEqual([
+      expect.stringMatching(/^ {2}- Namespace\/pr-7: is a Namespace/),
+      expect.stringMatching(/^ {2}- Secret\/s: is in namespace "default"/),
+      expect.stringMatching(
+        /^ {2}- HTTPRoute.gateway.networking.k8s.io\/r: kind HTTPRoute .* is its CRD installed\?/,
+      ),
+    ]);
+    expect(message).toMatch(/A preview may contain only namespaced objects .* To fix:/s);
+  });
+});
+
+describe('isClusterAdminBinding', () => {
+  it.each<[string, KubeObject, boolean]>([
+    ['ClusterRoleBinding → cluster-admin', binding('ClusterRoleBinding', 'cluster-admin'), true],
+    ['RoleBinding → cluster-admin', binding('RoleBinding', 'cluster-admin'), true],
+    ['RoleBinding → admin', binding('RoleBinding', 'admin'), false],
+    ['RoleBinding → Role named cluster-admin', binding('RoleBinding', 'cluster-admin', [], 'Role'), false],
+    ['a ConfigMap', obj('v1', 'ConfigMap', 'cluster-admin'), false],
+  ])('%s → %s', (_what, o, expected) => expect(isClusterAdminBinding(o)).toBe(expected));
+});

@@ -1,0 +1,112 @@
+import type { KubeObject } from '../../../src/model/kube-object.js';
+import { rewriteHosts } from '../../../src/render/hosts.js';
+
+const HOST = 'pr-7.preview.example.com';
+
+function ingress(spec: Record<string, unknown>): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'web', namespace: 'pr-7' },
+    spec,
+  };
+}
+function route(apiVersion: string, spec: Record<string, unknown>, kind = 'HTTPRoute'): KubeObject {
+  return { apiVersion, kind, metadata: { name: 'web' }, spec };
+}
+const backend = { service: { name: 'web', port: { number: 80 } } };
+const path = { path: '/', pathType: 'Prefix', backend };
+
+describe('rewriteHosts', () => {
+  it.each<[string, KubeObject, unknown, string[] | undefined]>([
+    [
+      'Ingress rules and TLS hosts',
+      ingress({
+        tls: [{ hosts: ['shop.example.com', 'www.example.com'], secretName: 'tls' }],
+        rules: [
+          { host: 'shop.example.com', http: { paths: [path] } },
+          { host: 'api.example.com', http: { paths: [path] } },
+        ],
+      }),
+      {
+        tls: [{ hosts: [HOST], secretName: 'tls' }],
+        rules: [
+          { host: HOST, http: { paths: [path] } },
+          { host: HOST, http: { paths: [path] } },
+        ],
+      },
+      ['shop.example.com', 'api.example.com', 'www.example.com'],
+    ],
+    [
+      'an Ingress rule without host (catch-all)',
+      ingress({ rules: [{ http: { paths: [path] } }] }),
+      { rules: [{ host: HOST, http: { paths: [path] } }] },
+      ['*'],
+    ],
+    [
+      'an Ingress with only a defaultBackend',
+      ingress({ defaultBackend: backend }),
+      { defaultBackend: backend },
+      undefined,
+    ],
+    [
+      'HTTPRoute v1 hostnames',
+      route('gateway.networking.k8s.io/v1', { hostnames: ['a.example.com', 'b.example.com'], rules: [] }),
+      { hostnames: [HOST], rules: [] },
+      ['a.example.com', 'b.example.com'],
+    ],
+    [
+      'HTTPRoute v1beta1 without hostnames',
+      route('gateway.networking.k8s.io/v1beta1', { parentRefs: [{ name: 'gw' }] }),
+      { parentRefs: [{ name: 'gw' }], hostnames: [HOST] },
+      ['*'],
+    ],
+    [
+      'an Ingress already on the preview host',
+      ingress({ rules: [{ host: HOST }] }),
+      { rules: [{ host: HOST }] },
+      undefined,
+    ],
+    [
+      'a CRD that happens to be called Ingress',
+      {
+        apiVersion: 'example.com/v1',
+        kind: 'Ingress',
+        metadata: { name: 'x' },
+        spec: { rules: [{ host: 'a' }] },
+      },
+      { rules: [{ host: 'a' }] },
+      undefined,
+    ],
+  ])('%s', (_what, input, expectedSpec, from) => {
+    const before = structuredClone(input);
+    const result = rewriteHosts([input], HOST);
+    expect(result.objects[0].spec).toEqual(expectedSpec);
+    expect(input).toEqual(before); // pure
+    expect(result.changes).toEqual(
+      from === undefined ? [] : [{ object: expect.any(String), from, to: HOST }],
+    );
+  });
+
+  it('names the object in each change and leaves other objects as they are', () => {
+    const cm: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c' },
+      data: { host: 'shop.example.com' },
+    };
+    const r = route('gateway.networking.k8s.io/v1', { hostnames: ['x.example.com'] });
+    const result = rewriteHosts([cm, r], HOST);
+    expect(result.objects[0]).toEqual(cm);
+    expect(result.changes).toEqual([
+      { object: 'HTTPRoute.gateway.networking.k8s.io/web', from: ['x.example.com'], to: HOST },
+    ]);
+  });
+
+  it('does not share nested structure with the input', () => {
+    const input = ingress({ rules: [{ host: 'a.example.com', http: { paths: [path] } }] });
+    const out = rewriteHosts([input], HOST).objects[0];
+    (out.spec as { rules: { http: { paths: unknown[] } }[] }).rules[0].http.paths.push('x');
+    expect((input.spec as { rules: { http: { paths: unknown[] } }[] }).rules[0].http.paths).toHaveLength(1);
+  });
+});
