@@ -19,7 +19,7 @@ export function createPorts(
   settings: Settings,
   logger: Logger,
   env: NodeJS.ProcessEnv = process.env,
-  io: { mask: (secret: string) => void; group: Ports['group'] } = {
+  io: { mask: (secret: string) => void; group: Ports['group']; githubWaitScale?: number } = {
     mask: (s) => core.setSecret(s),
     group: (name, fn) => core.group(name, fn),
   },
@@ -42,7 +42,7 @@ export function createPorts(
       return kube;
     },
     github: settings.githubToken
-      ? createGitHubClient({ token: settings.githubToken, baseUrl: settings.apiUrl, logger })
+      ? createGitHubClient({ token: settings.githubToken, baseUrl: settings.apiUrl, logger, waitScale: io.githubWaitScale })
       : undefined,
     group: io.group,
   };

@@ -86,7 +86,7 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
       const settings = readSettings((n) => inputs[n] ?? '', env);
       const log = recordingLogger();
       const ports: Ports = {
-        ...createPorts(settings, log, env, { mask: () => {}, group: (_n, fn) => fn() }),
+        ...createPorts(settings, log, env, { mask: () => {}, group: (_n, fn) => fn(), githubWaitScale: 0.001 }),
         now: o.now,
       };
       const result = settings.command === 'preview' ? await runPreview(settings, ports) : await runCleanup(settings, ports);
