@@ -1,0 +1,248 @@
+// Server-side apply of a rendered preview, wave by wave, and pruning of what a render no longer
+// contains. Speed matters (hundreds of objects, one round trip each): one discovery request per
+// group/version for the whole run, one LIST per kind to tell created/configured/unchanged, keep-alive
+// connections, and bounded parallelism inside a wave.
+import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../model/labels.js';
+import type { Logger } from '../logger.js';
+import { retry } from '../retry.js';
+import {
+  describeApiError,
+  SYSTEM_GENERATED_RESOURCES,
+  statusOf,
+  UnknownKindError,
+  type ApiResource,
+  type KubeClient,
+} from './client.js';
+import { mapSettled } from './pool.js';
+import { liveRef, objectRef, type KubeObject, type LiveObject } from './types.js';
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged';
+
+export interface AppliedObject {
+  ref: string;
+  action: ApplyAction;
+}
+
+export interface ApplyOptions {
+  /** The objects grouped into waves (CRDs first … Ingress last); applied in order. */
+  waves?: KubeObject[][];
+  /** Requests in flight inside one wave. */
+  concurrency?: number;
+  /**
+   * Take over fields another field manager owns (`--force-conflicts`). On by default: a preview is
+   * generated from the PR, so a conflict only means someone hand-edited it with kubectl, and the
+   * PR's manifests are the source of truth. Turn it off to fail on such edits instead.
+   */
+  force?: boolean;
+  logger: Logger;
+  onProgress?: (done: number, total: number, applied: AppliedObject) => void;
+}
+
+/** Applies every object (server-side apply, field manager `kubestage`), wave after wave. */
+export async function applyObjects(
+  client: KubeClient,
+  objects: KubeObject[],
+  opts: ApplyOptions,
+): Promise<{ applied: AppliedObject[] }> {
+  const waves = (opts.waves && opts.waves.length ? opts.waves : [objects]).filter((w) => w.length > 0);
+  const total = waves.reduce((n, w) => n + w.length, 0);
+  const concurrency = opts.concurrency ?? 8;
+  const force = opts.force ?? true;
+  const { logger } = opts;
+  const applied: AppliedObject[] = [];
+
+  for (const [w, wave] of waves.entries()) {
+    // resourceVersions before the wave, one LIST per kind: the cheapest way to report
+    // created/configured/unchanged (SSA answers the same way for all three).
+    const before = await snapshotVersions(client, wave, logger);
+    const results = await mapSettled(wave, concurrency, async (obj) => {
+      const ref = objectRef(obj);
+      let live: LiveObject;
+      try {
+        // A CRD applied in an earlier wave takes a moment to be served (Established); give it that.
+        live = await retry(() => client.apply<LiveObject>(obj, { force }), {
+          attempts: w > 0 ? 20 : 1,
+          baseMs: 250,
+          maxMs: 1000,
+          isRetryable: (e) => e instanceof UnknownKindError,
+          retryAfterMs: () => 500,
+        });
+      } catch (e) {
+        throw new Error(applyFailure(obj, e, force), { cause: e });
+      }
+      const key = versionKey(obj);
+      const prior = before.get(key);
+      const action: ApplyAction =
+        prior === undefined
+          ? before.has(`${kindKey(obj)}:listed`)
+            ? 'created'
+            : 'configured'
+          : prior === live.metadata.resourceVersion
+            ? 'unchanged'
+            : 'configured';
+      const result = { ref, action };
+      applied.push(result);
+      opts.onProgress?.(applied.length, total, result);
+      if (action !== 'unchanged') logger.debug(`${ref} ${action}`);
+      return result;
+    });
+    const failures = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failures.length) {
+      const lines = failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason)));
+      throw new Error(
+        `apply failed for ${failures.length} of ${wave.length} object(s) in wave ${w + 1} of ${waves.length}` +
+          (w + 1 < waves.length ? ' (later waves were not applied)' : '') +
+          `:\n- ${lines.join('\n- ')}`,
+      );
+    }
+  }
+  const counts = { created: 0, configured: 0, unchanged: 0 };
+  for (const a of applied) counts[a.action]++;
+  logger.info(
+    `Applied ${applied.length} object(s): ${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged.`,
+  );
+  return { applied };
+}
+
+function kindKey(o: { apiVersion: string; kind: string; metadata: { namespace?: string } }): string {
+  return `${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ''}`;
+}
+
+function versionKey(o: KubeObject): string {
+  return `${kindKey(o)} ${o.metadata.name}`;
+}
+
+/** name → resourceVersion for every kind in the wave; `<kind>:listed` marks kinds we could list. */
+async function snapshotVersions(
+  client: KubeClient,
+  wave: KubeObject[],
+  logger: Logger,
+): Promise<Map<string, string>> {
+  const kinds = new Map<string, KubeObject>();
+  for (const o of wave) if (!kinds.has(kindKey(o))) kinds.set(kindKey(o), o);
+  const out = new Map<string, string>();
+  const entries = [...kinds.entries()];
+  const results = await mapSettled(entries, 8, async ([key, o]) => {
+    const list = await client.list(o.apiVersion, o.kind, { namespace: o.metadata.namespace });
+    out.set(`${key}:listed`, '');
+    for (const item of list.items) {
+      if (item.metadata.resourceVersion)
+        out.set(`${key} ${item.metadata.name}`, item.metadata.resourceVersion);
+    }
+  });
+  results.forEach((r, i) => {
+    // Not fatal: a CRD from an earlier wave may not be served yet, or RBAC may forbid LIST; the
+    // apply itself will say what is wrong, and the action is reported as "configured".
+    if (r.status === 'rejected')
+      logger.debug(`could not list ${entries[i]?.[1].kind}: ${describeApiError(r.reason)}`);
+  });
+  return out;
+}
+
+function applyFailure(obj: KubeObject, e: unknown, force: boolean): string {
+  const ref = objectRef(obj);
+  const where = obj.metadata.namespace ? ` in namespace ${obj.metadata.namespace}` : '';
+  const code = statusOf(e);
+  let hint: string;
+  switch (code) {
+    case 422:
+    case 400:
+      hint = 'the API server rejected the manifest; fix the field named above in your kustomize overlay';
+      break;
+    case 409:
+      hint = force
+        ? 'the object changed during apply; re-run the job'
+        : 'another field manager owns these fields (someone edited the object); re-run with force, or drop the field from the manifest';
+      break;
+    case 403:
+      hint = `the kubeconfig identity may not patch ${obj.kind} here; grant it create/patch on this kind in the namespace`;
+      break;
+    case 404:
+      hint =
+        'the kind or namespace does not exist; check the apiVersion, or that the CRD and namespace are created first';
+      break;
+    default:
+      hint =
+        code === undefined && !(e instanceof UnknownKindError)
+          ? 'the API server could not be reached; check the cluster address and network'
+          : 'see the API server message';
+  }
+  return `apply ${ref}${where}: ${describeApiError(e)} (${hint})`;
+}
+
+export interface PruneOptions {
+  namespace: string;
+  /** The value of kubestage.dev/instance on everything this preview created. */
+  instanceLabel: string;
+  /** What the current render contains; everything else with our labels goes. */
+  keep: KubeObject[];
+  logger: Logger;
+  concurrency?: number;
+}
+
+/**
+ * Deletes objects that carry our instance and managed-by labels but are no longer rendered.
+ * Objects with ownerReferences (ReplicaSets, Pods, Endpoints made by controllers) are left to the
+ * garbage collector; objects without our labels (made by hand or by other tools) are never touched.
+ */
+export async function pruneObjects(client: KubeClient, opts: PruneOptions): Promise<string[]> {
+  const { namespace, logger } = opts;
+  const selector = `${LABEL_INSTANCE}=${opts.instanceLabel},${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+  const keep = new Set(
+    opts.keep
+      .filter((o) => (o.metadata.namespace ?? namespace) === namespace)
+      .map((o) => `${groupOf(o.apiVersion)} ${o.kind} ${o.metadata.name}`),
+  );
+  const kinds = (await client.serverResources()).filter(
+    (r) =>
+      r.namespaced &&
+      r.verbs.includes('list') &&
+      r.verbs.includes('delete') &&
+      !SYSTEM_GENERATED_RESOURCES.has(r.name),
+  );
+  const lists = await mapSettled(kinds, opts.concurrency ?? 8, (r) =>
+    client.list(r.apiVersion, r.kind, { namespace, labelSelector: selector }),
+  );
+  const doomed: { r: ApiResource; name: string }[] = [];
+  lists.forEach((res, i) => {
+    const r = kinds[i] as ApiResource;
+    if (res.status === 'rejected') {
+      logger.warning(
+        `Could not list ${r.kind} (${r.apiVersion}) in ${namespace} to prune it: ${describeApiError(res.reason)}; ` +
+          'stale objects of this kind, if any, stay until the preview is deleted.',
+      );
+      return;
+    }
+    for (const o of res.value.items) {
+      if (o.metadata.ownerReferences?.length) continue;
+      if (o.metadata.deletionTimestamp) continue;
+      if (keep.has(`${r.group} ${r.kind} ${o.metadata.name}`)) continue;
+      doomed.push({ r, name: o.metadata.name });
+    }
+  });
+  const results = await mapSettled(doomed, opts.concurrency ?? 8, async ({ r, name }) => {
+    await client.delete(r.apiVersion, r.kind, name, namespace, { propagationPolicy: 'Background' });
+    return liveRef(r.apiVersion, r.kind, name);
+  });
+  const deleted: string[] = [];
+  const failed: string[] = [];
+  results.forEach((res, i) => {
+    const d = doomed[i] as { r: ApiResource; name: string };
+    if (res.status === 'fulfilled') deleted.push(res.value);
+    else failed.push(`${liveRef(d.r.apiVersion, d.r.kind, d.name)}: ${describeApiError(res.reason)}`);
+  });
+  if (deleted.length)
+    logger.info(`Pruned ${deleted.length} object(s) no longer rendered: ${deleted.join(', ')}`);
+  if (failed.length) {
+    throw new Error(
+      `prune in namespace ${namespace} could not delete ${failed.length} object(s):\n- ${failed.join('\n- ')}\n` +
+        'Check that the kubeconfig identity may delete these kinds in the namespace',
+    );
+  }
+  return deleted.sort();
+}
+
+function groupOf(apiVersion: string): string {
+  const i = apiVersion.indexOf('/');
+  return i < 0 ? '' : apiVersion.slice(0, i);
+}

@@ -1,0 +1,287 @@
+// Preview namespaces: created, reused and deleted only when they carry our ownership labels. A
+// namespace of the same name that someone else owns is an error, never something we adopt or delete.
+import {
+  LABEL_ENVIRONMENT,
+  LABEL_INSTANCE,
+  LABEL_MANAGED_BY,
+  LABEL_REPO,
+  MANAGED_BY,
+  PREVIEW_ENVIRONMENT,
+} from '../model/labels.js';
+import type { Logger } from '../logger.js';
+import { describeApiError, SYSTEM_GENERATED_RESOURCES, type ApiResource, type KubeClient } from './client.js';
+import { mapSettled } from './pool.js';
+import { liveRef, type Condition, type LiveObject } from './types.js';
+
+export interface NamespaceOwner {
+  /** Our `kubestage.dev/repo` value (repoLabelValue of owner/repo). */
+  repoLabel: string;
+}
+
+/** The live namespace, or undefined when there is none. */
+export function readNamespace(client: KubeClient, name: string): Promise<LiveObject | undefined> {
+  return client.get<LiveObject>('v1', 'Namespace', name);
+}
+
+export function isTerminating(ns: LiveObject): boolean {
+  return (
+    ns.metadata.deletionTimestamp !== undefined ||
+    (ns.status as { phase?: string } | undefined)?.phase === 'Terminating'
+  );
+}
+
+/**
+ * Why this namespace is not ours to touch, or undefined when it is (managed-by=kubestage AND our
+ * repo label). The message names both owners so the person reading it can tell whose it is.
+ */
+export function ownershipProblem(ns: LiveObject, owner: NamespaceOwner): string | undefined {
+  const name = ns.metadata.name;
+  const labels = ns.metadata.labels ?? {};
+  const managedBy = labels[LABEL_MANAGED_BY];
+  if (managedBy !== MANAGED_BY) {
+    return (
+      `namespace "${name}" is not managed by kubestage (${LABEL_MANAGED_BY}=${managedBy ?? '<unset>'}), ` +
+      `so it does not belong to repo "${owner.repoLabel}"; kubestage never adopts or deletes a namespace it did not create. ` +
+      `Use a different namespace template for previews, or remove that namespace yourself if it is stale`
+    );
+  }
+  const repo = labels[LABEL_REPO];
+  if (repo !== owner.repoLabel) {
+    return (
+      `namespace "${name}" belongs to repo "${repo ?? '<unset>'}" (${LABEL_REPO}), not "${owner.repoLabel}"; ` +
+      `two repositories are creating previews with the same namespace names on this cluster. ` +
+      `Give one of them a distinct namespace template (for example "<repo>-pr-{number}")`
+    );
+  }
+  return undefined;
+}
+
+export interface EnsureNamespaceOptions {
+  name: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  owner: NamespaceOwner;
+  /** How long to wait for a Terminating namespace of the same name to go away. */
+  waitTerminatingMs: number;
+  logger: Logger;
+}
+
+/**
+ * Makes sure the namespace exists and is ours, with the given labels and annotations. A namespace
+ * still Terminating (PR closed and reopened quickly) is waited out, then created afresh.
+ */
+export async function ensureNamespace(
+  client: KubeClient,
+  opts: EnsureNamespaceOptions,
+): Promise<{ created: boolean; waitedForTermination: boolean }> {
+  const { name, logger } = opts;
+  let waitedForTermination = false;
+  let ns = await readNamespace(client, name);
+
+  if (ns && isTerminating(ns)) {
+    logger.info(
+      `Namespace ${name} is still being deleted (Terminating); waiting up to ${seconds(opts.waitTerminatingMs)} for it to go.`,
+    );
+    const gone = await waitUntilGone(client, name, opts.waitTerminatingMs);
+    if (!gone) {
+      const stuck = await objectsLeft(client, name, logger);
+      throw new Error(
+        `namespace "${name}" is still Terminating after ${seconds(opts.waitTerminatingMs)}, so the preview cannot be recreated yet` +
+          (stuck.length ? `; objects holding it: ${stuck.map(formatStuck).join(', ')}` : '') +
+          `. Usually a finalizer whose controller is gone; remove it (kubectl patch … -p '{"metadata":{"finalizers":null}}' --type=merge) or re-run later`,
+      );
+    }
+    waitedForTermination = true;
+    ns = undefined;
+  }
+
+  if (ns) {
+    const problem = ownershipProblem(ns, opts.owner);
+    if (problem) throw new Error(problem);
+  }
+
+  try {
+    await client.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name, labels: opts.labels, annotations: opts.annotations },
+      },
+      // Our labels and annotations on our own namespace: take them back if someone edited them.
+      { force: true },
+    );
+  } catch (e) {
+    throw new Error(
+      `could not ${ns ? 'update' : 'create'} namespace "${name}": ${describeApiError(e)}. ` +
+        'Check that the kubeconfig identity may create and patch namespaces (ClusterRole verbs create, patch on namespaces)',
+      { cause: e },
+    );
+  }
+  logger.info(
+    ns ? `Namespace ${name} exists and is ours; annotations updated.` : `Namespace ${name} created.`,
+  );
+  return { created: ns === undefined, waitedForTermination };
+}
+
+export interface DeleteNamespaceOptions {
+  name: string;
+  owner: NamespaceOwner;
+  timeoutMs: number;
+  logger: Logger;
+  /** The environment label the namespace must carry; previews only unless a caller says otherwise. */
+  environment?: string;
+}
+
+export interface StuckObject {
+  object: string;
+  finalizers: string[];
+}
+
+export interface DeleteNamespaceResult {
+  deleted: boolean;
+  alreadyGone: boolean;
+  /** Objects we had created in it (our instance label, no owner): what the user's preview consisted of. */
+  objectsRemoved: number;
+  /** Present when the namespace outlived the timeout: what is still in it and which finalizers hold it. */
+  stuck?: StuckObject[];
+  /** The namespace's own status conditions at the timeout (NamespaceFinalizersRemaining, …). */
+  conditions?: string[];
+}
+
+/** Namespaces no input can make us delete: the cluster's own. */
+export function isProtectedNamespace(name: string): boolean {
+  return name === 'default' || name.startsWith('kube-') || name === 'kube-system';
+}
+
+/**
+ * Deletes a namespace we own and waits until it is gone. Refuses the cluster's own namespaces,
+ * anything not labelled as ours, and anything whose environment label is not the expected one
+ * (so a mis-typed input can never delete `production`).
+ */
+export async function deleteNamespace(
+  client: KubeClient,
+  opts: DeleteNamespaceOptions,
+): Promise<DeleteNamespaceResult> {
+  const { name, logger } = opts;
+  const environment = opts.environment ?? PREVIEW_ENVIRONMENT;
+  if (isProtectedNamespace(name)) {
+    throw new Error(
+      `refusing to delete namespace "${name}": it belongs to the cluster itself; check the namespace template`,
+    );
+  }
+  const ns = await readNamespace(client, name);
+  if (!ns) {
+    logger.info(`Namespace ${name} does not exist; nothing to delete.`);
+    return { deleted: false, alreadyGone: true, objectsRemoved: 0 };
+  }
+  const problem = ownershipProblem(ns, opts.owner);
+  if (problem) throw new Error(`refusing to delete: ${problem}`);
+  const env = ns.metadata.labels?.[LABEL_ENVIRONMENT];
+  if (env !== environment) {
+    throw new Error(
+      `refusing to delete namespace "${name}": its ${LABEL_ENVIRONMENT} label is "${env ?? '<unset>'}", not "${environment}"; ` +
+        'cleanup only removes previews, never a deployment environment such as production',
+    );
+  }
+
+  let objectsRemoved = 0;
+  if (!isTerminating(ns)) {
+    objectsRemoved = await countOurObjects(client, name, logger);
+    try {
+      const existed = await client.delete('v1', 'Namespace', name, undefined, {
+        propagationPolicy: 'Background',
+      });
+      if (!existed) return { deleted: false, alreadyGone: true, objectsRemoved: 0 };
+    } catch (e) {
+      throw new Error(
+        `could not delete namespace "${name}": ${describeApiError(e)}. Check that the kubeconfig identity may delete namespaces`,
+        { cause: e },
+      );
+    }
+    logger.info(`Deleting namespace ${name} (${objectsRemoved} object(s) created by kubestage in it).`);
+  } else {
+    logger.info(`Namespace ${name} is already Terminating; waiting for it to go.`);
+  }
+
+  if (await waitUntilGone(client, name, opts.timeoutMs)) {
+    logger.info(`Namespace ${name} is gone.`);
+    return { deleted: true, alreadyGone: false, objectsRemoved };
+  }
+
+  const stuck = await objectsLeft(client, name, logger);
+  const last = await readNamespace(client, name);
+  const conditions = ((last?.status as { conditions?: Condition[] } | undefined)?.conditions ?? [])
+    .filter((c) => c.status === 'True')
+    .map((c) => `${c.type}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}`);
+  logger.warning(
+    `Namespace ${name} is still Terminating after ${seconds(opts.timeoutMs)}` +
+      (stuck.length ? `; still there: ${stuck.map(formatStuck).join(', ')}` : '') +
+      (conditions.length ? `; namespace conditions: ${conditions.join('; ')}` : '') +
+      '. A finalizer whose controller is gone holds it; remove the finalizer or fix the controller.',
+  );
+  return { deleted: true, alreadyGone: false, objectsRemoved, stuck, conditions };
+}
+
+function formatStuck(s: StuckObject): string {
+  return s.finalizers.length ? `${s.object} (finalizers: ${s.finalizers.join(', ')})` : s.object;
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)}s`;
+}
+
+/** Watches the namespace until it is absent; false on timeout. */
+async function waitUntilGone(client: KubeClient, name: string, timeoutMs: number): Promise<boolean> {
+  return client.observe(
+    'v1',
+    'Namespace',
+    { fieldSelector: `metadata.name=${name}`, timeoutMs, tickMs: 5000 },
+    (objects) => !objects.has(name),
+  );
+}
+
+/** Namespaced kinds we can list, events excluded (they are noise and vanish with the namespace). */
+async function listableNamespacedKinds(client: KubeClient): Promise<ApiResource[]> {
+  const all = await client.serverResources();
+  return all.filter(
+    (r) => r.namespaced && r.verbs.includes('list') && !SYSTEM_GENERATED_RESOURCES.has(r.name),
+  );
+}
+
+async function countOurObjects(client: KubeClient, namespace: string, logger: Logger): Promise<number> {
+  const kinds = await listableNamespacedKinds(client);
+  const results = await mapSettled(kinds, 8, (r) =>
+    client.list(r.apiVersion, r.kind, { namespace, labelSelector: `${LABEL_INSTANCE}=${namespace}` }),
+  );
+  let n = 0;
+  results.forEach((res, i) => {
+    if (res.status === 'fulfilled')
+      n += res.value.items.filter((o) => !o.metadata.ownerReferences?.length).length;
+    else logger.debug(`could not count ${kinds[i]?.kind} in ${namespace}: ${describeApiError(res.reason)}`);
+  });
+  return n;
+}
+
+/** Every object still in the namespace, with its finalizers (those with finalizers first). */
+async function objectsLeft(client: KubeClient, namespace: string, logger: Logger): Promise<StuckObject[]> {
+  let kinds: ApiResource[];
+  try {
+    kinds = await listableNamespacedKinds(client);
+  } catch (e) {
+    logger.debug(`could not list the kinds in ${namespace}: ${describeApiError(e)}`);
+    return [];
+  }
+  const results = await mapSettled(kinds, 8, (r) => client.list(r.apiVersion, r.kind, { namespace }));
+  const out: StuckObject[] = [];
+  results.forEach((res, i) => {
+    const r = kinds[i] as ApiResource;
+    if (res.status !== 'fulfilled') return;
+    for (const o of res.value.items) {
+      out.push({
+        object: liveRef(r.apiVersion, r.kind, o.metadata.name),
+        finalizers: o.metadata.finalizers ?? [],
+      });
+    }
+  });
+  return out.sort((a, b) => b.finalizers.length - a.finalizers.length).slice(0, 50);
+}

@@ -1,0 +1,85 @@
+// Plain-JSON shapes of the Kubernetes objects this folder reads. We keep objects as JSON (not
+// client-node's typed models) so fields unknown to the generated models survive apply untouched.
+
+export type { KubeObject } from '../model/kube-object.js';
+export { objectRef } from '../model/kube-object.js';
+import { objectRef as objectRefImpl } from '../model/kube-object.js';
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+}
+
+export interface Condition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+  lastUpdateTime?: string;
+}
+
+/** An object as the API server returns it. */
+export interface LiveObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    generation?: number;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    ownerReferences?: OwnerReference[];
+    deletionTimestamp?: string;
+    creationTimestamp?: string;
+    managedFields?: unknown[];
+  };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+  [k: string]: unknown;
+}
+
+export interface ObjectList<T = LiveObject> {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+/** The API server's error body (`kind: Status`). */
+export interface KubeStatus {
+  kind?: string;
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+  details?: {
+    name?: string;
+    kind?: string;
+    causes?: { reason?: string; message?: string; field?: string }[];
+    retryAfterSeconds?: number;
+  };
+}
+
+/**
+ * `Kind/name` for a live object of a known apiVersion/kind (list items carry neither), in the same
+ * form as objectRef: built-in kinds bare, other groups as `Kind.group`.
+ */
+export function liveRef(apiVersion: string, kind: string, name: string): string {
+  return objectRefImpl({ apiVersion, kind, metadata: { name } });
+}
+
+/** Splits a `Kind/name` or `Kind.group/name` ref; undefined when it is not one. */
+export function parseRef(ref: string): { kind: string; group?: string; name: string } | undefined {
+  const i = ref.indexOf('/');
+  if (i <= 0 || i === ref.length - 1) return undefined;
+  const kindPart = ref.slice(0, i);
+  const dot = kindPart.indexOf('.');
+  return dot < 0
+    ? { kind: kindPart, name: ref.slice(i + 1) }
+    : { kind: kindPart.slice(0, dot), group: kindPart.slice(dot + 1), name: ref.slice(i + 1) };
+}

@@ -1,0 +1,264 @@
+// Waits for the preview's workloads with watches (not sleep-polling), judging readiness the way
+// `kubectl rollout status` does, and failing fast when a workload can no longer succeed on its own
+// (bad image, crash loop, deadline exceeded) instead of making the user wait out the timeout.
+import type { Logger } from '../logger.js';
+import { describeApiError, type KubeClient } from './client.js';
+import {
+  collectDiagnostics,
+  containerStatuses,
+  podSelector,
+  WORKLOAD_API_VERSIONS,
+  type Diagnostics,
+} from './diagnostics.js';
+import { objectRef, type Condition, type KubeObject, type LiveObject } from './types.js';
+
+export interface WorkloadState {
+  ref: string;
+  ready: boolean;
+  /** What a person would want to read: '2/2 available', 'complete', 'ImagePullBackOff', … */
+  state: string;
+}
+
+export interface WaitResult {
+  ok: boolean;
+  workloads: WorkloadState[];
+  diagnostics?: Diagnostics;
+}
+
+export interface WaitOptions {
+  namespace: string;
+  /** The rendered objects; the Deployments, StatefulSets, DaemonSets and Jobs among them are waited for. */
+  objects: KubeObject[];
+  timeoutMs: number;
+  logger: Logger;
+  /**
+   * How long a pod may sit in a hopeless waiting reason (ImagePullBackOff, CrashLoopBackOff, …) before
+   * we call the workload failed. Short: the kubelet's own retries take minutes and rarely recover.
+   */
+  failFastAfterMs?: number;
+}
+
+/** Pod waiting reasons that do not fix themselves. */
+export const HOPELESS_REASONS = new Set([
+  'ImagePullBackOff',
+  'ErrImagePull',
+  'CrashLoopBackOff',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+  'ErrImageNeverPull',
+  'RunContainerError',
+]);
+
+type Verdict = { ready: boolean; failed: boolean; state: string };
+
+/** kubectl rollout status's judgement of one workload's own status (pods not considered). */
+export function judgeWorkload(kind: string, w: LiveObject | undefined): Verdict {
+  if (!w) return { ready: false, failed: false, state: 'not found' };
+  const gen = w.metadata.generation ?? 0;
+  const st = (w.status ?? {}) as Record<string, unknown> & {
+    conditions?: Condition[];
+    observedGeneration?: number;
+  };
+  const spec = (w.spec ?? {}) as Record<string, unknown>;
+  const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
+  const cond = (type: string): Condition | undefined => st.conditions?.find((c) => c.type === type);
+  const observed = st.observedGeneration !== undefined && st.observedGeneration >= gen;
+
+  switch (kind) {
+    case 'Deployment': {
+      if (!observed) return { ready: false, failed: false, state: 'waiting for the rollout to be observed' };
+      const progressing = cond('Progressing');
+      if (progressing?.reason === 'ProgressDeadlineExceeded') {
+        return { ready: false, failed: true, state: 'ProgressDeadlineExceeded' };
+      }
+      const desired = spec.replicas === undefined ? 1 : num(spec.replicas);
+      const updated = num(st.updatedReplicas);
+      const replicas = num(st.replicas);
+      const available = num(st.availableReplicas);
+      if (updated < desired) return { ready: false, failed: false, state: `${updated}/${desired} updated` };
+      if (replicas > updated)
+        return { ready: false, failed: false, state: `${replicas - updated} old replica(s) terminating` };
+      if (available < updated)
+        return { ready: false, failed: false, state: `${available}/${desired} available` };
+      return { ready: true, failed: false, state: `${available}/${desired} available` };
+    }
+    case 'StatefulSet': {
+      if (!observed) return { ready: false, failed: false, state: 'waiting for the rollout to be observed' };
+      const desired = spec.replicas === undefined ? 1 : num(spec.replicas);
+      const ready = num(st.readyReplicas);
+      const strategy = spec.updateStrategy as
+        { type?: string; rollingUpdate?: { partition?: number } } | undefined;
+      if (ready < desired) return { ready: false, failed: false, state: `${ready}/${desired} ready` };
+      if (strategy?.type !== 'OnDelete') {
+        const partition = strategy?.rollingUpdate?.partition ?? 0;
+        if (partition > 0) {
+          if (num(st.updatedReplicas) < desired - partition) {
+            return {
+              ready: false,
+              failed: false,
+              state: `${num(st.updatedReplicas)}/${desired - partition} updated`,
+            };
+          }
+        } else if (st.updateRevision !== undefined && st.currentRevision !== st.updateRevision) {
+          return { ready: false, failed: false, state: `${num(st.updatedReplicas)}/${desired} updated` };
+        }
+      }
+      return { ready: true, failed: false, state: `${ready}/${desired} ready` };
+    }
+    case 'DaemonSet': {
+      if (!observed) return { ready: false, failed: false, state: 'waiting for the rollout to be observed' };
+      const desired = num(st.desiredNumberScheduled);
+      const updated = num(st.updatedNumberScheduled);
+      const available = num(st.numberAvailable);
+      if (updated < desired) return { ready: false, failed: false, state: `${updated}/${desired} updated` };
+      if (available < desired)
+        return { ready: false, failed: false, state: `${available}/${desired} available` };
+      return { ready: true, failed: false, state: `${available}/${desired} available` };
+    }
+    case 'Job': {
+      const failed = cond('Failed');
+      if (failed?.status === 'True')
+        return { ready: false, failed: true, state: `Failed${failed.reason ? `: ${failed.reason}` : ''}` };
+      const complete = cond('Complete');
+      if (complete?.status === 'True') return { ready: true, failed: false, state: 'complete' };
+      const completions = spec.completions === undefined ? 1 : num(spec.completions);
+      return { ready: false, failed: false, state: `${num(st.succeeded)}/${completions} succeeded` };
+    }
+    default:
+      return { ready: true, failed: false, state: 'applied' };
+  }
+}
+
+function matches(selector: string, labels: Record<string, string> | undefined): boolean {
+  return selector.split(',').every((kv) => {
+    const i = kv.indexOf('=');
+    return labels?.[kv.slice(0, i)] === kv.slice(i + 1);
+  });
+}
+
+/** Waits until every workload is ready, one has definitely failed, or the timeout passes. */
+export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): Promise<WaitResult> {
+  const { namespace, logger } = opts;
+  const graceMs = opts.failFastAfterMs ?? 20_000;
+  const targets = opts.objects
+    .filter(
+      (o) =>
+        WORKLOAD_API_VERSIONS[o.kind] === o.apiVersion && (o.metadata.namespace ?? namespace) === namespace,
+    )
+    .map((o) => ({ kind: o.kind, name: o.metadata.name, ref: objectRef(o) }));
+  if (targets.length === 0) {
+    logger.info('No Deployments, StatefulSets, DaemonSets or Jobs to wait for.');
+    return { ok: true, workloads: [] };
+  }
+
+  const stop = new AbortController();
+  const live = new Map<string, Map<string, LiveObject>>(); // kind → name → object
+  let pods = new Map<string, LiveObject>();
+  const badSince = new Map<string, number>(); // `${pod}/${container}/${reason}` → first seen
+  let states: (WorkloadState & { failed: boolean })[] = [];
+  let settled = false;
+  let lastLogged = '';
+
+  const evaluate = (): boolean => {
+    if (settled) return true;
+    judgeAll();
+    settled = states.every((s) => s.ready) || states.some((s) => s.failed);
+    if (settled) stop.abort(); // the sibling watches need not wait for their next event
+    return settled;
+  };
+  const judgeAll = (): void => {
+    const now = Date.now();
+    const seen = new Set<string>();
+    states = targets.map((t) => {
+      const w = live.get(t.kind)?.get(t.name);
+      const v = judgeWorkload(t.kind, w);
+      if (v.ready || v.failed || !w) return { ref: t.ref, ...v };
+      // Not ready yet: do its pods show a reason it never will be?
+      const selector = podSelector(w);
+      if (selector) {
+        for (const pod of pods.values()) {
+          if (!matches(selector, pod.metadata.labels) || pod.metadata.deletionTimestamp) continue;
+          for (const c of containerStatuses(pod)) {
+            const reason = c.state?.waiting?.reason;
+            if (!reason || !HOPELESS_REASONS.has(reason)) continue;
+            const key = `${pod.metadata.name}/${c.name}/${reason === 'ErrImagePull' ? 'ImagePullBackOff' : reason}`;
+            seen.add(key);
+            const since = badSince.get(key) ?? now;
+            badSince.set(key, since);
+            if (now - since >= graceMs) return { ref: t.ref, ready: false, failed: true, state: reason };
+            v.state = `${v.state}, ${reason}`;
+          }
+        }
+      }
+      return { ref: t.ref, ...v };
+    });
+    for (const k of [...badSince.keys()]) if (!seen.has(k)) badSince.delete(k);
+    const summary = states.map((s) => `${s.ref} ${s.state}`).join('; ');
+    if (summary !== lastLogged) {
+      lastLogged = summary;
+      logger.info(summary);
+    }
+  };
+
+  const kinds = [...new Set(targets.map((t) => t.kind))];
+  const watchers = kinds.map((kind) => {
+    const byName = new Map<string, LiveObject>();
+    live.set(kind, byName);
+    return client.observe(
+      WORKLOAD_API_VERSIONS[kind] as string,
+      kind,
+      { namespace, timeoutMs: opts.timeoutMs, tickMs: 1000, signal: stop.signal },
+      (objects) => {
+        byName.clear();
+        for (const [k, v] of objects) byName.set(k, v);
+        return evaluate();
+      },
+    );
+  });
+  watchers.push(
+    client.observe(
+      'v1',
+      'Pod',
+      { namespace, timeoutMs: opts.timeoutMs, tickMs: 1000, signal: stop.signal },
+      (objects) => {
+        pods = objects;
+        return evaluate();
+      },
+    ),
+  );
+
+  const started = Date.now();
+  try {
+    await Promise.all(watchers);
+  } catch (e) {
+    settled = true;
+    stop.abort();
+    throw new Error(`watching workloads in namespace ${namespace} failed: ${describeApiError(e)}`, {
+      cause: e,
+    });
+  }
+  if (!settled) judgeAll(); // timed out: judge the freshest state once more
+  settled = true;
+
+  const ok = states.every((s) => s.ready);
+  const workloads = states.map(({ ref, ready, state }) => ({ ref, ready, state }));
+  if (ok) {
+    logger.info(
+      `All ${workloads.length} workload(s) ready after ${Math.round((Date.now() - started) / 1000)}s.`,
+    );
+    return { ok, workloads };
+  }
+  const failing = workloads.filter((w) => !w.ready);
+  const timedOut = !states.some((s) => s.failed);
+  logger.warning(
+    `${timedOut ? `Timed out after ${Math.round(opts.timeoutMs / 1000)}s` : 'Giving up early'} waiting for ` +
+      failing.map((w) => `${w.ref} (${w.state})`).join(', '),
+  );
+  const diagnostics = await collectDiagnostics(client, {
+    namespace,
+    workloads: failing.map((w) => w.ref),
+    logger,
+  });
+  return { ok, workloads, diagnostics };
+}

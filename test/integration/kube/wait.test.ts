@@ -1,0 +1,110 @@
+import { applyObjects } from '../../../src/kube/apply.js';
+import { formatDiagnostics } from '../../../src/kube/diagnostics.js';
+import { ensureNamespace } from '../../../src/kube/namespaces.js';
+import { waitForWorkloads } from '../../../src/kube/wait.js';
+import type { KubeObject } from '../../../src/model/kube-object.js';
+import { kubeBed, ourLabels, REPO_LABEL, smallApp, type KubeBed } from './setup.js';
+
+const NS = 'pr-7';
+
+describe('waitForWorkloads against the emulator', () => {
+  let bed: KubeBed;
+  beforeEach(async () => {
+    bed = await kubeBed();
+    await ensureNamespace(bed.client, {
+      name: NS,
+      labels: ourLabels(NS),
+      annotations: {},
+      owner: { repoLabel: REPO_LABEL },
+      waitTerminatingMs: 5000,
+      logger: bed.logger,
+    });
+  });
+  afterEach(() => bed.close());
+
+  const deployAndWait = async (objects: KubeObject[], timeoutMs = 20_000) => {
+    await applyObjects(bed.client, objects, { logger: bed.logger });
+    return waitForWorkloads(bed.client, {
+      namespace: NS,
+      objects,
+      timeoutMs,
+      logger: bed.logger,
+      failFastAfterMs: 300,
+    });
+  };
+
+  test('a healthy Deployment and a Job become ready', async () => {
+    const job: KubeObject = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'migrate', namespace: NS, labels: ourLabels(NS) },
+      spec: {
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            containers: [{ name: 'migrate', image: 'ghcr.io/acme/migrate:1' }],
+          },
+        },
+      },
+    };
+    const result = await deployAndWait([...smallApp(NS), job]);
+    expect(result).toEqual({
+      ok: true,
+      workloads: [
+        { ref: 'Deployment/web', ready: true, state: '2/2 available' },
+        { ref: 'Job/migrate', ready: true, state: 'complete' },
+      ],
+    });
+    const stored = bed.stored('apps/v1', 'Deployment', 'web', NS) as {
+      status: { availableReplicas: number };
+    };
+    expect(stored.status.availableReplicas).toBe(2);
+    // Watched, not polled: a handful of LISTs and WATCHes, not a GET loop.
+    const gets = bed.emu.requests.filter((r) => r.method === 'GET' && r.path.includes('/deployments'));
+    expect(gets.length).toBeLessThan(10);
+  });
+
+  test('a bad image fails fast with ImagePullBackOff, the event and the reason in the diagnostics', async () => {
+    const started = Date.now();
+    const result = await deployAndWait(smallApp(NS, { image: 'ghcr.io/acme/does-not-exist:pr-7' }), 60_000);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(result.ok).toBe(false);
+    expect(result.workloads).toEqual([
+      { ref: 'Deployment/web', ready: false, state: expect.stringMatching(/ImagePullBackOff|ErrImagePull/) },
+    ]);
+    const d = result.diagnostics!;
+    expect(d.workloads[0]?.ref).toBe('Deployment/web');
+    expect(
+      d.workloads[0]?.pods.some((p) => /ImagePullBackOff|ErrImagePull/.test(p.waiting?.reason ?? '')),
+    ).toBe(true);
+    expect(d.events.some((e) => e.type === 'Warning' && /does-not-exist/.test(e.message))).toBe(true);
+    const text = formatDiagnostics(d);
+    expect(text).toMatch(/Deployment\/web/);
+    expect(text).toMatch(/Warning events \(most recent first\):/);
+  });
+
+  test('a crashing container fails fast with CrashLoopBackOff and its last log lines', async () => {
+    const result = await deployAndWait(smallApp(NS, { image: 'ghcr.io/acme/crash:1', replicas: 1 }), 60_000);
+    expect(result.ok).toBe(false);
+    expect(result.workloads[0]?.state).toBe('CrashLoopBackOff');
+    const pods = result.diagnostics!.workloads[0]!.pods;
+    const crashing = pods.find((p) => p.waiting?.reason === 'CrashLoopBackOff');
+    expect(crashing).toBeDefined();
+    expect(crashing!.restarts).toBeGreaterThan(0);
+    expect(crashing!.lastLogLines.length).toBeGreaterThan(0);
+    expect(formatDiagnostics(result.diagnostics!)).toMatch(/last \d+ log lines?:/);
+  });
+
+  test('the timeout ends the wait with the state reached so far', async () => {
+    bed.emu.controllers.options.readyDelayMs = 60_000;
+    const result = await deployAndWait(smallApp(NS), 1000);
+    expect(result.ok).toBe(false);
+    expect(result.workloads[0]?.ready).toBe(false);
+    expect(bed.logger.warnings.join('\n')).toMatch(/Timed out after 1s waiting for Deployment\/web/);
+  });
+
+  test('nothing to wait for is success', async () => {
+    const [cm] = smallApp(NS) as [KubeObject];
+    expect(await deployAndWait([cm])).toEqual({ ok: true, workloads: [] });
+  });
+});
