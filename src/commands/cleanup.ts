@@ -9,9 +9,6 @@ import { previewNames } from './names.js';
 import type { CommandResult, Ports } from './ports.js';
 import { resolvePullRequest, type PullRequestContext } from './pull-request.js';
 
-/** How long a namespace may take to disappear before cleanup reports what holds it. */
-const DELETE_TIMEOUT_FLOOR_MS = 120_000;
-
 export async function runCleanup(settings: Settings, ports: Ports): Promise<CommandResult> {
   return runCleanupFor(settings, ports, await resolvePullRequest(settings, ports));
 }
@@ -23,14 +20,26 @@ export async function runCleanupFor(settings: Settings, ports: Ports, pr: PullRe
   const repo = { owner: settings.owner, repo: settings.repo };
   const warnings: string[] = [];
 
-  const outcome = await ports.group(`Delete namespace ${names.namespace}`, () =>
-    deleteNamespace(ports.kube(), {
-      name: names.namespace,
-      owner: { repoLabel: repoLabelValue(`${settings.owner}/${settings.repo}`) },
-      timeoutMs: Math.max(DELETE_TIMEOUT_FLOOR_MS, settings.waitTimeoutSeconds * 1000),
-      logger: log,
-    }),
-  );
+  let outcome: Awaited<ReturnType<typeof deleteNamespace>>;
+  try {
+    outcome = await ports.group(`Delete namespace ${names.namespace}`, () =>
+      deleteNamespace(ports.kube(), {
+        name: names.namespace,
+        owner: { repoLabel: repoLabelValue(`${settings.owner}/${settings.repo}`) },
+        timeoutMs: settings.waitTimeoutSeconds * 1000,
+        logger: log,
+      }),
+    );
+  } catch (e) {
+    // Refusals (not ours, protected) and API failures: nothing was deleted, the PR is left as it was.
+    const failure = (e as Error).message;
+    return {
+      ok: false,
+      failure,
+      outputs: { namespace: names.namespace, url: names.url, 'comment-id': '', 'objects-removed': '0' },
+      summary: `## kubestage cleanup: PR #${pr.number} ❌ refused\n\n- Namespace: \`${names.namespace}\`\n\n\`\`\`\n${failure}\n\`\`\`\n`,
+    };
+  }
   const destroyedAt = now();
 
   let failure: string | undefined;

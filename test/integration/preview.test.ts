@@ -29,8 +29,12 @@ function list(apiVersion: string, kind: string, ns: string): KObject[] {
   return bed.kube.store.list(t, ns);
 }
 
+/** The marker comments on a PR, with markdown backslash escapes removed (the text a reader sees). */
 function markerComments(pr: number) {
-  return bed.github.state.comments(REPO, pr).filter((c) => c.body.includes(COMMENT_MARKER));
+  return bed.github.state
+    .comments(REPO, pr)
+    .filter((c) => c.body.includes(COMMENT_MARKER))
+    .map((c) => ({ ...c, body: c.body.replace(/\\([\\`*_{}[\]()#+\-.!|<>~])/g, '$1') }));
 }
 
 function openPull(number: number, headSha = SHA_A) {
@@ -250,6 +254,7 @@ test('cleanup never deletes a namespace kubestage does not own, whatever the tem
     inputs: { command: 'cleanup', 'namespace-template': 'production' },
   });
   expect(result.ok).toBe(false);
+  expect(result.failure).toContain('namespace "production" is not managed by kubestage');
   expect(obj('v1', 'Namespace', undefined, 'production')).toBeDefined();
 });
 
