@@ -112,6 +112,12 @@ export class Store {
   private readonly data = new Map<string, Map<string, KObject>>(); // typeKey → objectKey → object
   private readonly listeners = new Set<StoreListener>();
   private readonly history: StoreEvent[] = [];
+  private readonly historyLimit: number;
+
+  /** `historyLimit`: how many past events a watch can resume from (tests lower it to provoke 410). */
+  constructor(opts: { historyLimit?: number } = {}) {
+    this.historyLimit = opts.historyLimit ?? HISTORY_LIMIT;
+  }
 
   /** The current global resourceVersion (as list responses report it). */
   get resourceVersion(): string {
@@ -193,7 +199,10 @@ export class Store {
     const name = o.metadata.name!;
     const key = objectKey(o.metadata.namespace, name);
     if (this.bucket(t).has(key)) {
-      throw new StoreError('AlreadyExists', `${t.plural}${t.group ? '.' + t.group : ''} "${name}" already exists`);
+      throw new StoreError(
+        'AlreadyExists',
+        `${t.plural}${t.group ? '.' + t.group : ''} "${name}" already exists`,
+      );
     }
     o.metadata.uid = randomUUID();
     o.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -215,7 +224,8 @@ export class Store {
     const name = obj.metadata.name!;
     const key = objectKey(ns, name);
     const cur = this.bucket(t).get(key);
-    if (!cur) throw new StoreError('NotFound', `${t.plural}${t.group ? '.' + t.group : ''} "${name}" not found`);
+    if (!cur)
+      throw new StoreError('NotFound', `${t.plural}${t.group ? '.' + t.group : ''} "${name}" not found`);
     if (obj.metadata.resourceVersion && obj.metadata.resourceVersion !== cur.metadata.resourceVersion) {
       throw new StoreError(
         'Conflict',
@@ -278,7 +288,8 @@ export class Store {
 
   private emit(ev: StoreEvent): void {
     this.history.push(ev);
-    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    if (this.history.length > this.historyLimit)
+      this.history.splice(0, this.history.length - this.historyLimit);
     for (const l of [...this.listeners]) {
       try {
         l(ev);

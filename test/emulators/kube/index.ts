@@ -1,0 +1,134 @@
+// Entry point of the Kubernetes API emulator: an HTTP server on 127.0.0.1 (random port) that real
+// kubectl and real @kubernetes/client-node accept, plus simulated controllers, fault injection and
+// a kubeconfig file pointing at it.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BUILTIN_TYPES } from './builtins.js';
+import { startControllers, type ControllerOptions, type Controllers } from './controllers.js';
+import { Faults } from './faults.js';
+import { KubeApiServer, type RequestRecord } from './server.js';
+import { Store } from './store.js';
+
+export { Faults, type FaultKind, type FaultRule, type FaultShares } from './faults.js';
+export type { RequestRecord } from './server.js';
+export type { Controllers, ControllerOptions } from './controllers.js';
+export { Store, type KObject, type ResourceType } from './store.js';
+
+export interface KubeEmulatorOptions {
+  /** Where to write the kubeconfig; default a new temp dir. */
+  dir?: string;
+  /** Delay before every answer (ms); mutable at runtime through `emulator.options`. */
+  latencyMs?: number;
+  /** How long an emptied Terminating namespace lingers before it is gone (ms, default 50). */
+  namespaceDeletionDelayMs?: number;
+  controllers?: Partial<ControllerOptions>;
+  /** How many past changes a watch can resume from before it gets 410 Expired (default 20000). */
+  watchHistoryLimit?: number;
+}
+
+export interface KubeEmulator {
+  url: string;
+  kubeconfigPath: string;
+  /** The kubeconfig as YAML text. */
+  kubeconfig: string;
+  store: Store;
+  controllers: Controllers;
+  faults: Faults;
+  /** Mutable at runtime (latencyMs, namespaceDeletionDelayMs). */
+  options: KubeEmulatorOptions;
+  /** Every request served: for tests that assert e.g. that no write happened. */
+  requests: RequestRecord[];
+  close(): Promise<void>;
+}
+
+export const EMULATOR_CONTEXT = 'kubestage-emulator';
+export const EMULATOR_TOKEN = 'kubestage-emulator-token';
+export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export function kubeconfigYaml(url: string, namespace = 'default'): string {
+  return [
+    'apiVersion: v1',
+    'kind: Config',
+    'clusters:',
+    `- name: ${EMULATOR_CONTEXT}`,
+    '  cluster:',
+    `    server: ${url}`,
+    // Plain HTTP: client-node only allows it with this flag set; kubectl ignores the flag for http.
+    '    insecure-skip-tls-verify: true',
+    'users:',
+    `- name: ${EMULATOR_CONTEXT}`,
+    '  user:',
+    `    token: ${EMULATOR_TOKEN}`,
+    'contexts:',
+    `- name: ${EMULATOR_CONTEXT}`,
+    '  context:',
+    `    cluster: ${EMULATOR_CONTEXT}`,
+    `    user: ${EMULATOR_CONTEXT}`,
+    `    namespace: ${namespace}`,
+    `current-context: ${EMULATOR_CONTEXT}`,
+    '',
+  ].join('\n');
+}
+
+export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
+  const options: KubeEmulatorOptions = { namespaceDeletionDelayMs: 50, ...opts };
+  const store = new Store({ historyLimit: options.watchHistoryLimit });
+  for (const t of BUILTIN_TYPES) store.registerType(t);
+  const faults = new Faults();
+  // The server reads latency and deletion delay through this object, so runtime changes apply.
+  const api = new KubeApiServer(store, faults, options);
+  const nsType = store.findType('', 'v1', 'namespaces')!;
+  for (const name of SYSTEM_NAMESPACES)
+    api.seed(nsType, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  const controllers = startControllers(store, options.controllers);
+  api.podLogs = controllers;
+
+  const sockets = new Set<Socket>();
+  const server: Server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
+    void api.handle(req, res);
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string')
+    throw new Error('kube emulator: no TCP address after listen');
+  const url = `http://127.0.0.1:${address.port}`;
+  api.serverAddress = `127.0.0.1:${address.port}`;
+
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'kubestage-kube-'));
+  const kubeconfig = kubeconfigYaml(url);
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
+
+  let closed: Promise<void> | undefined;
+  return {
+    url,
+    kubeconfigPath,
+    kubeconfig,
+    store,
+    controllers,
+    faults,
+    options,
+    requests: api.requests,
+    close() {
+      closed ??= (async () => {
+        controllers.stop();
+        api.close();
+        const done = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeAllConnections();
+        for (const s of sockets) s.destroy();
+        await done;
+      })();
+      return closed;
+    },
+  };
+}
