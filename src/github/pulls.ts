@@ -1,0 +1,82 @@
+// The few facts about a pull request the commands need, in one small typed shape, so nothing else
+// has to know the REST payload.
+import type { GitHubClient } from './client.js';
+
+export interface RepoRef {
+  owner: string;
+  repo: string;
+}
+
+export interface PullInfo {
+  number: number;
+  state: 'open' | 'closed';
+  merged: boolean;
+  headSha: string;
+  headRef: string;
+  /** `owner/repo` the branch lives in; null when that fork has been deleted. */
+  headRepoFullName: string | null;
+  baseRepoFullName: string;
+  title: string;
+  htmlUrl: string;
+  /** Head branch in another repository (or in a deleted one): its workflow token is read-only. */
+  isFork: boolean;
+}
+
+/** The REST fields we read; both "get a pull" and "pulls for a commit" return at least these. */
+interface PullPayload {
+  number: number;
+  state: string;
+  merged?: boolean | null;
+  merged_at: string | null;
+  title: string;
+  html_url: string;
+  head: { sha: string; ref: string; repo: { full_name: string } | null };
+  base: { repo: { full_name: string } };
+}
+
+export function toPullInfo(p: PullPayload): PullInfo {
+  const headRepoFullName = p.head.repo?.full_name ?? null;
+  const baseRepoFullName = p.base.repo.full_name;
+  return {
+    number: p.number,
+    state: p.state === 'open' ? 'open' : 'closed',
+    // The list endpoint has no `merged`; merged_at is set exactly when the PR was merged.
+    merged: p.merged ?? p.merged_at !== null,
+    headSha: p.head.sha,
+    headRef: p.head.ref,
+    headRepoFullName,
+    baseRepoFullName,
+    title: p.title,
+    htmlUrl: p.html_url,
+    isFork: headRepoFullName?.toLowerCase() !== baseRepoFullName.toLowerCase(),
+  };
+}
+
+/** The pull request `number`; throws (HTTP 404) if there is none. */
+export async function getPull(client: GitHubClient, repo: RepoRef, number: number): Promise<PullInfo> {
+  const { data } = await client.rest.pulls.get({ owner: repo.owner, repo: repo.repo, pull_number: number });
+  return toPullInfo(data);
+}
+
+/**
+ * The open pull request whose head is exactly `sha` (e.g. for a workflow_run or push event that carries
+ * no PR number), or null. A commit merged into main is "associated" with its old PR too; requiring an
+ * open PR with that head excludes it.
+ */
+export async function findPullForSha(
+  client: GitHubClient,
+  repo: RepoRef,
+  sha: string,
+): Promise<PullInfo | null> {
+  const pulls = await client.paginate(client.rest.repos.listPullRequestsAssociatedWithCommit, {
+    owner: repo.owner,
+    repo: repo.repo,
+    commit_sha: sha,
+    per_page: 100,
+  });
+  const matches = pulls
+    .map(toPullInfo)
+    .filter((p) => p.state === 'open' && p.headSha === sha)
+    .sort((a, b) => a.number - b.number);
+  return matches[0] ?? null;
+}

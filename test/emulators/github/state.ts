@@ -1,0 +1,432 @@
+// In-memory GitHub: repositories with their pulls, issue comments, deployments (+ statuses),
+// environments, commit history and the tokens that may call the API. Tests seed it and read it
+// back; the server renders these records into GitHub's JSON shapes.
+import { createHash } from 'node:crypto';
+
+export type UserType = 'User' | 'Bot' | 'Organization';
+
+export interface UserRecord {
+  login: string;
+  id: number;
+  type: UserType;
+}
+
+export interface PullRecord {
+  number: number;
+  id: number;
+  title: string;
+  body: string | null;
+  state: 'open' | 'closed';
+  merged: boolean;
+  user: UserRecord;
+  headSha: string;
+  headRef: string;
+  baseRef: string;
+  baseSha: string;
+  /** owner/name the head branch lives in — differs from the repo for a fork PR. */
+  headRepoFullName: string;
+  draft: boolean;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  mergedAt: string | null;
+  mergeCommitSha: string | null;
+}
+
+export interface CommentRecord {
+  id: number;
+  issueNumber: number;
+  body: string;
+  user: UserRecord;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface DeploymentRecord {
+  id: number;
+  sha: string;
+  ref: string;
+  task: string;
+  payload: Record<string, unknown> | string;
+  environment: string;
+  originalEnvironment: string;
+  description: string | null;
+  transientEnvironment: boolean;
+  productionEnvironment: boolean;
+  creator: UserRecord;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type DeploymentState =
+  'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
+
+export interface DeploymentStatusRecord {
+  id: number;
+  deploymentId: number;
+  state: DeploymentState;
+  description: string;
+  environment: string;
+  targetUrl: string;
+  logUrl: string;
+  environmentUrl: string;
+  creator: UserRecord;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type ReviewerSpec = string | { type: 'User'; login: string } | { type: 'Team'; slug: string };
+
+export interface BranchPolicy {
+  protected_branches: boolean;
+  custom_branch_policies: boolean;
+}
+
+export interface EnvironmentRecord {
+  id: number;
+  name: string;
+  reviewers: ({ type: 'User'; user: UserRecord } | { type: 'Team'; slug: string; id: number })[];
+  preventSelfReview: boolean;
+  waitTimer: number;
+  branchPolicy: BranchPolicy | null;
+  ruleIds: { reviewers: number; waitTimer: number; branchPolicy: number };
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface CommitRecord {
+  sha: string;
+  parents: string[];
+  message: string;
+  author: { name: string; email: string; date: string };
+}
+
+export interface CommitSpec {
+  sha: string;
+  parents?: string[];
+  message?: string;
+  author?: { name: string; email: string; date?: string };
+}
+
+export interface RepoRecord {
+  id: number;
+  owner: UserRecord;
+  name: string;
+  fullName: string;
+  private: boolean;
+  defaultBranch: string;
+  createdAt: string;
+  pulls: Map<number, PullRecord>;
+  /** Issue numbers that exist (every pull is also an issue). */
+  issues: Map<number, { title: string; createdAt: string }>;
+  comments: CommentRecord[];
+  deployments: DeploymentRecord[];
+  statuses: DeploymentStatusRecord[];
+  environments: EnvironmentRecord[];
+  commits: Map<string, CommitRecord>;
+  branches: Map<string, string>;
+}
+
+export interface TokenRecord {
+  permissions: 'write' | 'read';
+  user: UserRecord;
+}
+
+export interface AddPullOptions {
+  repo: string;
+  number: number;
+  headSha: string;
+  headRef: string;
+  baseRef?: string;
+  baseSha?: string;
+  title?: string;
+  body?: string | null;
+  state?: 'open' | 'closed';
+  merged?: boolean;
+  user?: string;
+  headRepoFullName?: string;
+  draft?: boolean;
+}
+
+export interface AddEnvironmentOptions {
+  reviewers?: ReviewerSpec[];
+  preventSelfReview?: boolean;
+  waitTimer?: number;
+  branchPolicy?: BranchPolicy | null;
+}
+
+/** GitHub's timestamps carry whole seconds. */
+export function timestamp(date = new Date()): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function fakeSha(seed: string): string {
+  return createHash('sha1').update(seed).digest('hex');
+}
+
+const KNOWN_USERS: Record<string, UserRecord> = {
+  'github-actions[bot]': { login: 'github-actions[bot]', id: 41898282, type: 'Bot' },
+  octocat: { login: 'octocat', id: 583231, type: 'User' },
+};
+
+export class GitHubState {
+  private readonly repos = new Map<string, RepoRecord>();
+  private readonly users = new Map<string, UserRecord>(Object.entries(KNOWN_USERS));
+  private readonly tokens = new Map<string, TokenRecord>();
+  private nextId = 1_000_000;
+  /** Whoever calls with a token nobody registered: GITHUB_TOKEN-like, write access, the Actions bot. */
+  defaultToken: TokenRecord = { permissions: 'write', user: KNOWN_USERS['github-actions[bot]']! };
+
+  id(): number {
+    return this.nextId++;
+  }
+
+  user(login: string, type?: UserType): UserRecord {
+    let u = this.users.get(login.toLowerCase());
+    if (!u) {
+      u = { login, id: this.id(), type: type ?? (login.endsWith('[bot]') ? 'Bot' : 'User') };
+      this.users.set(login.toLowerCase(), u);
+    }
+    return u;
+  }
+
+  addRepo(fullName: string, opts: { defaultBranch?: string; private?: boolean } = {}): RepoRecord {
+    const existing = this.repos.get(fullName.toLowerCase());
+    if (existing) return existing;
+    const [owner, name, extra] = fullName.split('/');
+    if (!owner || !name || extra !== undefined) throw new Error(`addRepo: "${fullName}" is not owner/name`);
+    const repo: RepoRecord = {
+      id: this.id(),
+      owner: this.user(owner),
+      name,
+      fullName,
+      private: opts.private ?? false,
+      defaultBranch: opts.defaultBranch ?? 'main',
+      createdAt: timestamp(),
+      pulls: new Map(),
+      issues: new Map(),
+      comments: [],
+      deployments: [],
+      statuses: [],
+      environments: [],
+      commits: new Map(),
+      branches: new Map(),
+    };
+    // The default branch always resolves, even before any history is seeded.
+    const root = fakeSha(`${fullName}:root`);
+    repo.commits.set(root, {
+      sha: root,
+      parents: [],
+      message: 'Initial commit',
+      author: { name: 'octocat', email: 'octocat@github.com', date: timestamp() },
+    });
+    repo.branches.set(repo.defaultBranch, root);
+    this.repos.set(fullName.toLowerCase(), repo);
+    return repo;
+  }
+
+  repo(fullName: string): RepoRecord | undefined {
+    return this.repos.get(fullName.toLowerCase());
+  }
+
+  private need(fullName: string): RepoRecord {
+    return this.repo(fullName) ?? this.addRepo(fullName);
+  }
+
+  /** Seeds (or replaces) a pull request; the repo is created if needed. */
+  addPull(p: AddPullOptions): PullRecord {
+    const repo = this.need(p.repo);
+    const now = timestamp();
+    const state = p.state ?? (p.merged ? 'closed' : 'open');
+    const merged = p.merged ?? false;
+    const baseRef = p.baseRef ?? repo.defaultBranch;
+    const pull: PullRecord = {
+      number: p.number,
+      id: this.id(),
+      title: p.title ?? `Pull request #${p.number}`,
+      body: p.body === undefined ? null : p.body,
+      state,
+      merged,
+      user: this.user(p.user ?? 'octocat'),
+      headSha: p.headSha,
+      headRef: p.headRef,
+      baseRef,
+      baseSha: p.baseSha ?? repo.branches.get(baseRef) ?? fakeSha(`${p.repo}:${baseRef}`),
+      headRepoFullName: p.headRepoFullName ?? repo.fullName,
+      draft: p.draft ?? false,
+      createdAt: now,
+      updatedAt: now,
+      closedAt: state === 'closed' ? now : null,
+      mergedAt: merged ? now : null,
+      mergeCommitSha: merged ? fakeSha(`${p.repo}#${p.number}:merge`) : null,
+    };
+    repo.pulls.set(p.number, pull);
+    repo.issues.set(p.number, { title: pull.title, createdAt: now });
+    if (!repo.commits.has(p.headSha)) {
+      repo.commits.set(p.headSha, {
+        sha: p.headSha,
+        parents: [pull.baseSha],
+        message: pull.title,
+        author: { name: pull.user.login, email: `${pull.user.login}@users.noreply.github.com`, date: now },
+      });
+    }
+    // Same-repo PR branches are refs of this repo; a fork's branch is not.
+    if (pull.headRepoFullName.toLowerCase() === repo.fullName.toLowerCase())
+      repo.branches.set(p.headRef, p.headSha);
+    return pull;
+  }
+
+  setPullState(fullName: string, number: number, state: 'open' | 'closed', merged = false): PullRecord {
+    const pull = this.need(fullName).pulls.get(number);
+    if (!pull) throw new Error(`setPullState: ${fullName}#${number} does not exist`);
+    const now = timestamp();
+    pull.state = state;
+    pull.merged = state === 'closed' && merged;
+    pull.updatedAt = now;
+    pull.closedAt = state === 'closed' ? now : null;
+    pull.mergedAt = pull.merged ? now : null;
+    pull.mergeCommitSha = pull.merged ? fakeSha(`${fullName}#${number}:merge`) : null;
+    return pull;
+  }
+
+  /** An issue (not a PR) that comments can be posted on. */
+  addIssue(fullName: string, number: number, title = `Issue #${number}`): void {
+    this.need(fullName).issues.set(number, { title, createdAt: timestamp() });
+  }
+
+  /** Seeds n comments (the issue is created if missing); bodyFn(i) gives the i-th body (0-based). */
+  addComments(
+    fullName: string,
+    issueNumber: number,
+    n: number,
+    bodyFn: (i: number) => string = (i) => `comment ${i + 1}`,
+    user = 'octocat',
+  ): CommentRecord[] {
+    const repo = this.need(fullName);
+    if (!repo.issues.has(issueNumber)) this.addIssue(fullName, issueNumber);
+    const out: CommentRecord[] = [];
+    for (let i = 0; i < n; i++) out.push(this.createComment(repo, issueNumber, bodyFn(i), this.user(user)));
+    return out;
+  }
+
+  createComment(repo: RepoRecord, issueNumber: number, body: string, user: UserRecord): CommentRecord {
+    const now = timestamp();
+    const c: CommentRecord = { id: this.id(), issueNumber, body, user, createdAt: now, updatedAt: now };
+    repo.comments.push(c);
+    return c;
+  }
+
+  /** Comments on one issue/PR, oldest first (as GitHub lists them). */
+  comments(fullName: string, issueNumber: number): CommentRecord[] {
+    return (this.repo(fullName)?.comments ?? []).filter((c) => c.issueNumber === issueNumber);
+  }
+
+  /** Deployments, oldest first; `latestState` is the newest status's state (undefined if none). */
+  deployments(fullName: string): (DeploymentRecord & { latestState: DeploymentState | undefined })[] {
+    const repo = this.repo(fullName);
+    if (!repo) return [];
+    return repo.deployments.map((d) => ({ ...d, latestState: this.latestStatus(repo, d.id)?.state }));
+  }
+
+  /** Statuses of one deployment, oldest first. */
+  deploymentStatuses(fullName: string, deploymentId: number): DeploymentStatusRecord[] {
+    return (this.repo(fullName)?.statuses ?? []).filter((s) => s.deploymentId === deploymentId);
+  }
+
+  latestStatus(repo: RepoRecord, deploymentId: number): DeploymentStatusRecord | undefined {
+    const all = repo.statuses.filter((s) => s.deploymentId === deploymentId);
+    return all[all.length - 1];
+  }
+
+  addEnvironment(fullName: string, name: string, opts: AddEnvironmentOptions = {}): EnvironmentRecord {
+    const repo = this.need(fullName);
+    const now = timestamp();
+    const env: EnvironmentRecord = {
+      id: this.id(),
+      name,
+      reviewers: (opts.reviewers ?? []).map((r) => {
+        if (typeof r === 'string') return { type: 'User' as const, user: this.user(r) };
+        if (r.type === 'User') return { type: 'User' as const, user: this.user(r.login) };
+        return { type: 'Team' as const, slug: r.slug, id: this.id() };
+      }),
+      preventSelfReview: opts.preventSelfReview ?? false,
+      waitTimer: opts.waitTimer ?? 0,
+      branchPolicy: opts.branchPolicy ?? null,
+      ruleIds: { reviewers: this.id(), waitTimer: this.id(), branchPolicy: this.id() },
+      createdAt: now,
+      updatedAt: now,
+    };
+    repo.environments = repo.environments.filter((e) => e.name.toLowerCase() !== name.toLowerCase());
+    repo.environments.push(env);
+    return env;
+  }
+
+  environment(fullName: string, name: string): EnvironmentRecord | undefined {
+    return this.repo(fullName)?.environments.find((e) => e.name.toLowerCase() === name.toLowerCase());
+  }
+
+  /**
+   * Seeds history. Plain SHAs form a chain: each one's parent is the previous entry, the first one's
+   * parent is the branch's current head. The branch (default: the default branch) then points at
+   * the last commit. Objects with explicit `parents` allow merges and side branches.
+   */
+  addCommits(fullName: string, commits: (string | CommitSpec)[], opts: { branch?: string } = {}): void {
+    const repo = this.need(fullName);
+    const branch = opts.branch ?? repo.defaultBranch;
+    let prev = repo.branches.get(branch);
+    const base = Date.now() - commits.length * 60_000;
+    commits.forEach((c, i) => {
+      const spec: CommitSpec = typeof c === 'string' ? { sha: c } : c;
+      const author = spec.author ?? { name: 'octocat', email: 'octocat@github.com' };
+      repo.commits.set(spec.sha, {
+        sha: spec.sha,
+        parents: spec.parents ?? (prev ? [prev] : []),
+        message: spec.message ?? `commit ${spec.sha.slice(0, 7)}`,
+        author: {
+          name: author.name,
+          email: author.email,
+          date: author.date ?? timestamp(new Date(base + i * 60_000)),
+        },
+      });
+      prev = spec.sha;
+    });
+    if (prev) repo.branches.set(branch, prev);
+  }
+
+  setBranch(fullName: string, branch: string, sha: string): void {
+    this.need(fullName).branches.set(branch, sha);
+  }
+
+  /** A branch name, a full SHA or an unambiguous prefix of at least 7 characters → full SHA. */
+  resolveRef(repo: RepoRecord, ref: string): string | undefined {
+    const branch = repo.branches.get(ref.replace(/^refs\/heads\//, ''));
+    if (branch) return branch;
+    if (repo.commits.has(ref)) return ref;
+    if (/^[0-9a-f]{7,40}$/i.test(ref)) {
+      const hits = [...repo.commits.keys()].filter((s) => s.startsWith(ref.toLowerCase()));
+      if (hits.length === 1) return hits[0];
+    }
+    for (const p of repo.pulls.values()) if (p.headSha === ref) return ref;
+    const pullRef = /^(?:refs\/)?pull\/(\d+)\/(head|merge)$/.exec(ref);
+    if (pullRef) {
+      const pull = repo.pulls.get(Number(pullRef[1]));
+      if (pull)
+        return pullRef[2] === 'head'
+          ? pull.headSha
+          : (pull.mergeCommitSha ?? fakeSha(`${repo.fullName}#${pull.number}:merge`));
+    }
+    return undefined;
+  }
+
+  /** A token and what it may do; `read` behaves like a fork PR's GITHUB_TOKEN (403 on writes). */
+  setToken(token: string, opts: { permissions: 'write' | 'read'; user?: string }): void {
+    this.tokens.set(token, {
+      permissions: opts.permissions,
+      user: opts.user ? this.user(opts.user) : KNOWN_USERS['github-actions[bot]']!,
+    });
+  }
+
+  token(token: string): TokenRecord {
+    return this.tokens.get(token) ?? this.defaultToken;
+  }
+}
