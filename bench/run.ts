@@ -1,21 +1,18 @@
 // `npm run bench`: kubestage against its real peer, kubectl, on the same emulator in the same run.
 // Reports ratios (peer time / our time), never absolute pass/fail timings.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { applyRendered, guardRendered } from '../src/commands/rollout.js';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../src/kube/client.js';
-import { applyObjects, pruneObjects } from '../src/kube/apply.js';
-import { ensureNamespace } from '../src/kube/namespaces.js';
 import type { Logger } from '../src/logger.js';
 import type { KubeObject } from '../src/model/kube-object.js';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_REPO, MANAGED_BY } from '../src/model/labels.js';
-import { guardManifests } from '../src/render/guard.js';
 import { renderManifests } from '../src/render/kustomize.js';
-import { groupIntoWaves } from '../src/render/waves.js';
-import { startKubeEmulator, type KubeEmulator } from '../test/emulators/kube/index.js';
 import { distEntry, node24, repoRoot, sharedDir } from '../test/support/action.js';
 
 const LATENCY_MS = 5;
@@ -30,7 +27,8 @@ interface Row {
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
-  const kube = await startKubeEmulator({ latencyMs: LATENCY_MS, controllers: { readyDelayMs: 50 } });
+  // The emulator runs in its own process, as an API server would: neither client shares its CPU time.
+  const kube = await startEmulatorProcess();
   try {
     const { kc } = loadKubeConfig({ kubeconfig: kube.kubeconfigPath, env: {} });
     const client = createKubeClient(kc, { logger: quiet });
@@ -60,8 +58,38 @@ async function main(): Promise<void> {
 }
 
 /** Times our apply path (guard + waves + server-side apply + prune) and kubectl's on fresh namespaces. */
+interface EmulatorProcess {
+  kubeconfigPath: string;
+  close(): Promise<void>;
+}
+
+async function startEmulatorProcess(): Promise<EmulatorProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'kubestage-bench-emu-'));
+  const child = spawn(
+    node24,
+    ['--import', 'tsx', join(repoRoot, 'test', 'emulators', 'cli.ts'), '--dir', dir, '--latency-ms', String(LATENCY_MS), '--ready-delay-ms', '50'],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('Press Ctrl-C')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`the emulators exited (${code}) before they were ready:\n${out}`)));
+  });
+  return {
+    kubeconfigPath: join(dir, 'kubeconfig'),
+    close: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function compare(
-  kube: KubeEmulator,
+  kube: EmulatorProcess,
   client: KubeClient,
   name: string,
   objectsFor: (ns: string) => Promise<KubeObject[]>,
@@ -73,22 +101,18 @@ async function compare(
     const objects = await objectsFor(nsOurs);
     const labels = { [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_REPO]: 'bench.bench', [LABEL_INSTANCE]: nsOurs };
     const t0 = performance.now();
-    await ensureNamespace(client, { name: nsOurs, labels, annotations: {}, owner: { repoLabel: 'bench.bench' }, waitTerminatingMs: 60_000, logger: quiet });
-    await client.preloadScopes(objects.map((o) => [o.apiVersion, o.kind] as [string, string]));
-    guardManifests(objects, nsOurs, (a, k) => client.scopeOf(a, k));
-    await applyObjects(client, objects, { waves: groupIntoWaves(objects), logger: quiet });
-    await pruneObjects(client, { namespace: nsOurs, instanceLabel: nsOurs, keep: objects, logger: quiet });
+    // The same code path as the preview command (src/commands/rollout.ts).
+    await guardRendered(client, objects, nsOurs);
+    await applyRendered(client, objects, { namespace: nsOurs, labels, annotations: {}, repoLabel: 'bench.bench', waitTerminatingMs: 60_000, logger: quiet });
     ours.push(performance.now() - t0);
 
     const nsPeer = `bench-kubectl-${slug(name)}-${i}`;
     const file = join(mkdtempSync(join(tmpdir(), 'kubestage-bench-')), 'app.yaml');
     writeFileSync(file, (await objectsFor(nsPeer)).map((o) => stringify(o)).join('---\n'));
     const t1 = performance.now();
-    execFileSync('kubectl', ['--kubeconfig', kube.kubeconfigPath, 'create', 'namespace', nsPeer], { stdio: 'ignore' });
-    execFileSync('kubectl', ['--kubeconfig', kube.kubeconfigPath, 'apply', '--server-side', '--field-manager', 'bench', '-f', file], {
-      stdio: 'ignore',
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    // Asynchronous: the emulator lives in this process and must keep answering kubectl.
+    await run('kubectl', ['--kubeconfig', kube.kubeconfigPath, 'create', 'namespace', nsPeer]);
+    await run('kubectl', ['--kubeconfig', kube.kubeconfigPath, 'apply', '--server-side', '--field-manager', 'bench', '-f', file]);
     peer.push(performance.now() - t1);
     rmSync(file, { force: true });
   }
@@ -194,10 +218,8 @@ async function coldStart(): Promise<void> {
     execFileSync(node24, ['-e', '0']);
     bare.push(performance.now() - b0);
     const l0 = performance.now();
-    execFileSync(node24, ['--input-type=module', '-e', `await import(${JSON.stringify(distEntry + '?load')}).catch(()=>{})`], {
-      env: { PATH: process.env.PATH, GITHUB_EVENT_NAME: '' },
-      stdio: 'ignore',
-    });
+    // No inputs: the bundle is evaluated and run() stops at the first settings check.
+    spawnSync(node24, [distEntry], { env: { PATH: process.env.PATH }, stdio: 'ignore' });
     loadOnly.push(performance.now() - l0);
   }
   console.log(`\nCold start (dist/index.js launch → first Kubernetes API request): ${median(times).toFixed(0)} ms`);
@@ -236,6 +258,8 @@ function bundleSize(): void {
     rmSync(out, { recursive: true, force: true });
   }
 }
+
+const run = (cmd: string, args: string[]) => promisify(execFile)(cmd, args, { maxBuffer: 64 * 1024 * 1024 });
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -1,6 +1,7 @@
 // `npm run demo`: a pull request's whole life — open, push, close — through the real action entry point
 // (dist/index.js, as a workflow runs it) against the embedded Kubernetes and GitHub emulators.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync } from 'node:fs';
 import { startGitHubEmulator, type GitHubEmulator } from '../test/emulators/github/index.js';
 import { startKubeEmulator, type KubeEmulator } from '../test/emulators/kube/index.js';
@@ -59,7 +60,7 @@ async function play(kube: KubeEmulator, github: GitHubEmulator): Promise<void> {
     eventName: 'pull_request',
     payload: pullRequestEvent({ action: 'opened', repo: REPO, number: PR, headSha: SHA1, headRef: pull.headRef, title: pull.title }),
   });
-  report(opened, kube, github);
+  await report(opened, kube, github);
 
   rule(`2. A new commit is pushed (head ${SHA2.slice(0, 7)}): the same comment is updated in place`);
   pull.headSha = SHA2;
@@ -70,7 +71,7 @@ async function play(kube: KubeEmulator, github: GitHubEmulator): Promise<void> {
     eventName: 'pull_request',
     payload: pullRequestEvent({ action: 'synchronize', repo: REPO, number: PR, headSha: SHA2, headRef: pull.headRef, title: pull.title }),
   });
-  report(pushed, kube, github);
+  await report(pushed, kube, github);
 
   rule(`3. PR #${PR} is merged and closed: kubestage cleanup`);
   github.state.setPullState(REPO, PR, 'closed', true);
@@ -81,7 +82,7 @@ async function play(kube: KubeEmulator, github: GitHubEmulator): Promise<void> {
     eventName: 'pull_request',
     payload: pullRequestEvent({ action: 'closed', merged: true, repo: REPO, number: PR, headSha: SHA2, headRef: pull.headRef, title: pull.title }),
   });
-  report(closed, kube, github);
+  await report(closed, kube, github);
 
   const invalid = github.invalidRequests();
   rule('Done');
@@ -94,7 +95,7 @@ async function play(kube: KubeEmulator, github: GitHubEmulator): Promise<void> {
   console.log('Every step succeeded.');
 }
 
-function report(run: ActionRun, kube: KubeEmulator, github: GitHubEmulator): void {
+async function report(run: ActionRun, kube: KubeEmulator, github: GitHubEmulator): Promise<void> {
   const log = run.stdout
     .split('\n')
     .filter((l) => l && !l.startsWith('::add-mask::') && !l.startsWith('::debug::'))
@@ -118,16 +119,16 @@ function report(run: ActionRun, kube: KubeEmulator, github: GitHubEmulator): voi
   }
 
   console.log(bold(`\nkubectl get namespaces -l app.kubernetes.io/managed-by=kubestage`));
-  console.log(indent(kubectl(kube, ['get', 'namespaces', '-l', 'app.kubernetes.io/managed-by=kubestage', '-L', 'kubestage.dev/pr'])));
+  console.log(indent(await kubectl(kube, ['get', 'namespaces', '-l', 'app.kubernetes.io/managed-by=kubestage', '-L', 'kubestage.dev/pr'])));
   console.log(bold(`kubectl get deploy,svc,ingress,configmap -n pr-${PR}`));
-  console.log(indent(kubectl(kube, ['get', 'deploy,svc,ingress,configmap', '-n', `pr-${PR}`, '-o', 'wide'])));
+  console.log(indent(await kubectl(kube, ['get', 'deploy,svc,ingress,configmap', '-n', `pr-${PR}`, '-o', 'wide'])));
 }
 
-function kubectl(kube: KubeEmulator, args: string[]): string {
+// Asynchronous on purpose: the emulators live in this process and must keep answering kubectl.
+async function kubectl(kube: KubeEmulator, args: string[]): Promise<string> {
   try {
-    const out = execFileSync('kubectl', ['--kubeconfig', kube.kubeconfigPath, ...args], {
+    const { stdout: out } = await promisify(execFile)('kubectl', ['--kubeconfig', kube.kubeconfigPath, ...args], {
       encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
     return out.trim() || '(nothing)';
   } catch (e) {

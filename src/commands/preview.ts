@@ -1,8 +1,7 @@
 // `preview`: render the PR's manifests into namespace pr-<n>, apply, wait, and tell the PR where it runs.
 import { deactivateDeployments } from '../github/deployments.js';
-import { applyObjects, pruneObjects } from '../kube/apply.js';
+import type { AppliedObject } from '../kube/apply.js';
 import { collectDiagnostics, formatDiagnostics } from '../kube/diagnostics.js';
-import { ensureNamespace } from '../kube/namespaces.js';
 import { probeUrl } from '../kube/probe.js';
 import { waitForWorkloads } from '../kube/wait.js';
 import {
@@ -24,14 +23,13 @@ import {
 } from '../model/labels.js';
 import { defaultPreviewTag, formatImageRef, parseImages } from '../model/images.js';
 import type { KubeObject } from '../model/kube-object.js';
-import { guardManifests } from '../render/guard.js';
 import { rewriteHosts } from '../render/hosts.js';
 import { containerImages, renderManifests } from '../render/kustomize.js';
-import { groupIntoWaves } from '../render/waves.js';
 import type { Settings } from '../settings.js';
 import { runCleanupFor } from './cleanup.js';
 import type { CommandResult, Ports } from './ports.js';
 import { PreviewReporter } from './preview-reporter.js';
+import { applyRendered, guardRendered } from './rollout.js';
 import { currentPullState, resolvePullRequest } from './pull-request.js';
 import { previewNames } from './names.js';
 
@@ -66,7 +64,7 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
   }
   await reporter.start(imageRefs);
 
-  let applied: { ref: string; action: string }[] = [];
+  let applied: AppliedObject[] = [];
   let pruned: string[] = [];
   try {
     const labels = {
@@ -102,8 +100,7 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
 
     // The guard judges the rendered output before any write reaches the cluster.
     const kube = ports.kube();
-    await kube.preloadScopes(rendered.map((o) => [o.apiVersion, o.kind] as [string, string]));
-    guardManifests(rendered, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind));
+    await guardRendered(kube, rendered, namespace);
 
     // Rendering takes a while: look again just before the first write.
     const before = await currentPullState(settings, ports, pr.number);
@@ -116,32 +113,23 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
     }
 
     const updatedAt = now();
-    await ports.group(`Namespace ${namespace}`, () =>
-      ensureNamespace(kube, {
-        name: namespace,
-        labels,
-        annotations: {
-          [ANNOTATION_HEAD_SHA]: pr.headSha,
-          [ANNOTATION_IMAGES]: JSON.stringify(imageRefs),
-          [ANNOTATION_URL]: url,
-          [ANNOTATION_UPDATED_AT]: updatedAt.toISOString(),
-          [ANNOTATION_EXPIRES_AT]: new Date(updatedAt.getTime() + settings.ttlSeconds * 1000).toISOString(),
-          [ANNOTATION_PR]: String(pr.number),
-          ...(settings.runUrl ? { [ANNOTATION_RUN_URL]: settings.runUrl } : {}),
-        },
-        owner: { repoLabel },
-        waitTerminatingMs: Math.max(60_000, settings.waitTimeoutSeconds * 1000),
-        logger: log,
-      }),
-    );
-
-    const result = await ports.group(`Apply ${rendered.length} objects to ${namespace}`, () =>
-      applyObjects(kube, rendered, { waves: groupIntoWaves(rendered), logger: log }),
-    );
-    applied = result.applied;
-    pruned = await ports.group('Prune objects no longer rendered', () =>
-      pruneObjects(kube, { namespace, instanceLabel: namespace, keep: rendered, logger: log }),
-    );
+    ({ applied, pruned } = await applyRendered(kube, rendered, {
+      namespace,
+      labels,
+      repoLabel,
+      annotations: {
+        [ANNOTATION_HEAD_SHA]: pr.headSha,
+        [ANNOTATION_IMAGES]: JSON.stringify(imageRefs),
+        [ANNOTATION_URL]: url,
+        [ANNOTATION_UPDATED_AT]: updatedAt.toISOString(),
+        [ANNOTATION_EXPIRES_AT]: new Date(updatedAt.getTime() + settings.ttlSeconds * 1000).toISOString(),
+        [ANNOTATION_PR]: String(pr.number),
+        ...(settings.runUrl ? { [ANNOTATION_RUN_URL]: settings.runUrl } : {}),
+      },
+      waitTerminatingMs: Math.max(60_000, settings.waitTimeoutSeconds * 1000),
+      logger: log,
+      group: ports.group,
+    }));
     reporter.setObjects(applied, pruned);
 
     const wait = await ports.group(`Wait for workloads (timeout ${settings.waitTimeoutSeconds}s)`, () =>

@@ -36,6 +36,8 @@ export interface ApplyOptions {
   force?: boolean;
   logger: Logger;
   onProgress?: (done: number, total: number, applied: AppliedObject) => void;
+  /** The namespace was created by this run: every object is new, so no LIST is needed to tell. */
+  freshNamespace?: boolean;
 }
 
 /** Applies every object (server-side apply, field manager `kubestage`), wave after wave. */
@@ -46,7 +48,9 @@ export async function applyObjects(
 ): Promise<{ applied: AppliedObject[] }> {
   const waves = (opts.waves && opts.waves.length ? opts.waves : [objects]).filter((w) => w.length > 0);
   const total = waves.reduce((n, w) => n + w.length, 0);
-  const concurrency = opts.concurrency ?? 8;
+  // Bounded, but wide enough that round trips overlap (an API server admits hundreds of requests in
+  // flight; a 429 from priority-and-fairness is retried with its Retry-After).
+  const concurrency = opts.concurrency ?? 32;
   const force = opts.force ?? true;
   const { logger } = opts;
   const applied: AppliedObject[] = [];
@@ -54,7 +58,7 @@ export async function applyObjects(
   for (const [w, wave] of waves.entries()) {
     // resourceVersions before the wave, one LIST per kind: the cheapest way to report
     // created/configured/unchanged (SSA answers the same way for all three).
-    const before = await snapshotVersions(client, wave, logger);
+    const before = opts.freshNamespace ? freshSnapshot(wave) : await snapshotVersions(client, wave, logger);
     const results = await mapSettled(wave, concurrency, async (obj) => {
       const ref = objectRef(obj);
       let live: LiveObject;
@@ -113,6 +117,11 @@ function versionKey(o: KubeObject): string {
 }
 
 /** name → resourceVersion for every kind in the wave; `<kind>:listed` marks kinds we could list. */
+/** What snapshotVersions would find in an empty namespace: every kind listed, no object in it. */
+function freshSnapshot(wave: KubeObject[]): Map<string, string> {
+  return new Map(wave.map((o) => [`${kindKey(o)}:listed`, '']));
+}
+
 async function snapshotVersions(
   client: KubeClient,
   wave: KubeObject[],

