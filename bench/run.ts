@@ -32,12 +32,16 @@ async function main(): Promise<void> {
   try {
     const { kc } = loadKubeConfig({ kubeconfig: kube.kubeconfigPath, env: {} });
     const client = createKubeClient(kc, { logger: quiet });
-    console.log(`kubestage bench — ${LATENCY_MS} ms latency injected on every Kubernetes request, median of ${RUNS} runs\n`);
+    console.log(
+      `kubestage bench — ${LATENCY_MS} ms latency injected on every Kubernetes request, median of ${RUNS} runs\n`,
+    );
 
     const boutique = join(sharedDir, 'fixtures', 'online-boutique');
     rows.push(await compare(kube, client, 'Online Boutique', async (ns) => render(boutique, ns)));
     const generated = generateApp(300);
-    rows.push(await compare(kube, client, 'generated 300-object app', async (ns) => inNamespace(generated, ns)));
+    rows.push(
+      await compare(kube, client, 'generated 300-object app', async (ns) => inNamespace(generated, ns)),
+    );
   } finally {
     await kube.close();
   }
@@ -45,12 +49,16 @@ async function main(): Promise<void> {
   console.log('\n| scenario | kubestage (ms) | kubectl apply --server-side (ms) | speed-up |');
   console.log('|---|---:|---:|---:|');
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.ours.toFixed(0)} | ${r.peer.toFixed(0)} | ${(r.peer / r.ours).toFixed(1)}× |`);
+    console.log(
+      `| ${r.name} | ${r.ours.toFixed(0)} | ${r.peer.toFixed(0)} | ${(r.peer / r.ours).toFixed(1)}× |`,
+    );
   }
   const big = rows.find((r) => r.name.startsWith('generated'));
   if (big) {
     const ratio = big.peer / big.ours;
-    console.log(`\nTarget: the 300-object apply at least 5× faster than kubectl — ${ratio >= 5 ? 'met' : 'NOT met'} (${ratio.toFixed(1)}×).`);
+    console.log(
+      `\nTarget: the 300-object apply at least 5× faster than kubectl — ${ratio >= 5 ? 'met' : 'NOT met'} (${ratio.toFixed(1)}×).`,
+    );
   }
 
   await coldStart();
@@ -67,7 +75,17 @@ async function startEmulatorProcess(): Promise<EmulatorProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'kubestage-bench-emu-'));
   const child = spawn(
     node24,
-    ['--import', 'tsx', join(repoRoot, 'test', 'emulators', 'cli.ts'), '--dir', dir, '--latency-ms', String(LATENCY_MS), '--ready-delay-ms', '50'],
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'test', 'emulators', 'cli.ts'),
+      '--dir',
+      dir,
+      '--latency-ms',
+      String(LATENCY_MS),
+      '--ready-delay-ms',
+      '50',
+    ],
     { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   await new Promise<void>((resolve, reject) => {
@@ -76,7 +94,9 @@ async function startEmulatorProcess(): Promise<EmulatorProcess> {
       out += d.toString();
       if (out.includes('Press Ctrl-C')) resolve();
     });
-    child.on('exit', (code) => reject(new Error(`the emulators exited (${code}) before they were ready:\n${out}`)));
+    child.on('exit', (code) =>
+      reject(new Error(`the emulators exited (${code}) before they were ready:\n${out}`)),
+    );
   });
   return {
     kubeconfigPath: join(dir, 'kubeconfig'),
@@ -103,7 +123,14 @@ async function compare(
     const t0 = performance.now();
     // The same code path as the preview command (src/commands/rollout.ts).
     await guardRendered(client, objects, nsOurs);
-    await applyRendered(client, objects, { namespace: nsOurs, labels, annotations: {}, repoLabel: 'bench.bench', waitTerminatingMs: 60_000, logger: quiet });
+    await applyRendered(client, objects, {
+      namespace: nsOurs,
+      labels,
+      annotations: {},
+      repoLabel: 'bench.bench',
+      waitTerminatingMs: 60_000,
+      logger: quiet,
+    });
     ours.push(performance.now() - t0);
 
     const nsPeer = `bench-kubectl-${slug(name)}-${i}`;
@@ -112,12 +139,27 @@ async function compare(
     const t1 = performance.now();
     // Asynchronous: the emulator lives in this process and must keep answering kubectl.
     await run('kubectl', ['--kubeconfig', kube.kubeconfigPath, 'create', 'namespace', nsPeer]);
-    await run('kubectl', ['--kubeconfig', kube.kubeconfigPath, 'apply', '--server-side', '--field-manager', 'bench', '-f', file]);
+    await run('kubectl', [
+      '--kubeconfig',
+      kube.kubeconfigPath,
+      'apply',
+      '--server-side',
+      '--field-manager',
+      'bench',
+      '-f',
+      file,
+    ]);
     peer.push(performance.now() - t1);
     rmSync(file, { force: true });
   }
-  const row = { name: `${name} (${(await objectsFor('x')).length} objects)`, ours: median(ours), peer: median(peer) };
-  console.log(`${row.name}: kubestage ${row.ours.toFixed(0)} ms, kubectl ${row.peer.toFixed(0)} ms → ${(row.peer / row.ours).toFixed(1)}×`);
+  const row = {
+    name: `${name} (${(await objectsFor('x')).length} objects)`,
+    ours: median(ours),
+    peer: median(peer),
+  };
+  console.log(
+    `${row.name}: kubestage ${row.ours.toFixed(0)} ms, kubectl ${row.peer.toFixed(0)} ms → ${(row.peer / row.ours).toFixed(1)}×`,
+  );
   return row;
 }
 
@@ -137,9 +179,25 @@ function generateApp(n: number): KubeObject[] {
   const out: KubeObject[] = [];
   for (let i = 0; out.length < n; i++) {
     const name = `svc-${i}`;
-    out.push({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `${name}-config` }, data: { INDEX: String(i), MODE: 'bench' } });
-    out.push({ apiVersion: 'v1', kind: 'Secret', metadata: { name: `${name}-secret` }, type: 'Opaque', stringData: { token: `t-${i}` } });
-    out.push({ apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] } });
+    out.push({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `${name}-config` },
+      data: { INDEX: String(i), MODE: 'bench' },
+    });
+    out.push({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: `${name}-secret` },
+      type: 'Opaque',
+      stringData: { token: `t-${i}` },
+    });
+    out.push({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name },
+      spec: { selector: { app: name }, ports: [{ port: 80, targetPort: 8080 }] },
+    });
     out.push({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -149,7 +207,16 @@ function generateApp(n: number): KubeObject[] {
         selector: { matchLabels: { app: name } },
         template: {
           metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'app', image: `registry.example.com/bench/${name}:1.0.0`, ports: [{ containerPort: 8080 }], envFrom: [{ configMapRef: { name: `${name}-config` } }] }] },
+          spec: {
+            containers: [
+              {
+                name: 'app',
+                image: `registry.example.com/bench/${name}:1.0.0`,
+                ports: [{ containerPort: 8080 }],
+                envFrom: [{ configMapRef: { name: `${name}-config` } }],
+              },
+            ],
+          },
         },
       },
     });
@@ -164,7 +231,12 @@ function inNamespace(objects: KubeObject[], namespace: string): Promise<KubeObje
       metadata: {
         ...o.metadata,
         namespace,
-        labels: { ...o.metadata.labels, [LABEL_MANAGED_BY]: MANAGED_BY, [LABEL_REPO]: 'bench.bench', [LABEL_INSTANCE]: namespace },
+        labels: {
+          ...o.metadata.labels,
+          [LABEL_MANAGED_BY]: MANAGED_BY,
+          [LABEL_REPO]: 'bench.bench',
+          [LABEL_INSTANCE]: namespace,
+        },
       },
     })),
   );
@@ -190,7 +262,14 @@ async function coldStart(): Promise<void> {
       `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}"}}]\nusers: [{name: u, user: {token: bench}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\ncurrent-context: c\n`,
     );
     const event = join(dir, 'event.json');
-    writeFileSync(event, JSON.stringify({ action: 'closed', number: 1, pull_request: { number: 1, state: 'closed', head: { sha: 'a'.repeat(40), ref: 'x' } } }));
+    writeFileSync(
+      event,
+      JSON.stringify({
+        action: 'closed',
+        number: 1,
+        pull_request: { number: 1, state: 'closed', head: { sha: 'a'.repeat(40), ref: 'x' } },
+      }),
+    );
     const start = performance.now();
     const child = spawn(node24, [distEntry], {
       env: {
@@ -222,8 +301,12 @@ async function coldStart(): Promise<void> {
     spawnSync(node24, [distEntry], { env: { PATH: process.env.PATH }, stdio: 'ignore' });
     loadOnly.push(performance.now() - l0);
   }
-  console.log(`\nCold start (dist/index.js launch → first Kubernetes API request): ${median(times).toFixed(0)} ms`);
-  console.log(`  of which bare Node 24 start-up (node -e 0): ${median(bare).toFixed(0)} ms; launch + evaluating the bundle: ${median(loadOnly).toFixed(0)} ms`);
+  console.log(
+    `\nCold start (dist/index.js launch → first Kubernetes API request): ${median(times).toFixed(0)} ms`,
+  );
+  console.log(
+    `  of which bare Node 24 start-up (node -e 0): ${median(bare).toFixed(0)} ms; launch + evaluating the bundle: ${median(loadOnly).toFixed(0)} ms`,
+  );
   console.log(`  ratio to bare node: ${(median(times) / median(bare)).toFixed(1)}×`);
 }
 
@@ -232,25 +315,47 @@ function bundleSize(): void {
   const dist = join(repoRoot, 'dist');
   const files = readdirSync(dist).map((f) => ({ f, size: statSync(join(dist, f)).size }));
   const total = files.reduce((s, x) => s + x.size, 0);
-  console.log(`\ndist/: ${(total / 1024 / 1024).toFixed(2)} MiB (${files.map((x) => `${x.f} ${(x.size / 1024).toFixed(0)} KiB`).join(', ')})`);
+  console.log(
+    `\ndist/: ${(total / 1024 / 1024).toFixed(2)} MiB (${files.map((x) => `${x.f} ${(x.size / 1024).toFixed(0)} KiB`).join(', ')})`,
+  );
   const out = mkdtempSync(join(tmpdir(), 'kubestage-stats-'));
   try {
-    execFileSync(node24, [join(repoRoot, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js'), 'build', 'src/index.ts', '-o', out, '-q', '-s'], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-    });
-    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as { modules?: { name?: string; size?: number }[] };
+    execFileSync(
+      node24,
+      [
+        join(repoRoot, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js'),
+        'build',
+        'src/index.ts',
+        '-o',
+        out,
+        '-q',
+        '-s',
+      ],
+      {
+        cwd: repoRoot,
+        stdio: 'ignore',
+      },
+    );
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as {
+      modules?: { name?: string; size?: number }[];
+    };
     const byPackage = new Map<string, number>();
     for (const m of stats.modules ?? []) {
       const name = m.name ?? '';
       const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(name);
-      const key = match ? match[1] : name.includes('/src/') || name.startsWith('./src') ? '(kubestage src)' : '(other)';
+      const key = match
+        ? match[1]
+        : name.includes('/src/') || name.startsWith('./src')
+          ? '(kubestage src)'
+          : '(other)';
       byPackage.set(key, (byPackage.get(key) ?? 0) + (m.size ?? 0));
     }
     const sum = [...byPackage.values()].reduce((a, b) => a + b, 0) || 1;
     console.log('  what dominates it (unminified module bytes by package):');
     for (const [pkg, size] of [...byPackage.entries()].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
-      console.log(`    ${pkg.padEnd(32)} ${(size / 1024).toFixed(0).padStart(6)} KiB  ${((size / sum) * 100).toFixed(0)} %`);
+      console.log(
+        `    ${pkg.padEnd(32)} ${(size / 1024).toFixed(0).padStart(6)} KiB  ${((size / sum) * 100).toFixed(0)} %`,
+      );
     }
   } catch (e) {
     console.log(`  (could not build the stats bundle: ${(e as Error).message})`);
@@ -267,7 +372,11 @@ function median(xs: number[]): number {
 }
 
 function slug(s: string): string {
-  return s.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 20).replace(/-+$/, '');
+  return s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 20)
+    .replace(/-+$/, '');
 }
 
 main().catch((e: Error) => {

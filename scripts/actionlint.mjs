@@ -10,7 +10,9 @@ let files = 0;
 for (const dir of ['.github/workflows', 'workflows-templates']) {
   const abs = join(root, dir);
   if (!existsSync(abs)) continue;
-  for (const f of readdirSync(abs).filter((n) => /\.ya?ml$/.test(n)).sort()) {
+  for (const f of readdirSync(abs)
+    .filter((n) => /\.ya?ml$/.test(n))
+    .sort()) {
     files++;
     const rel = `${dir}/${f}`;
     for (const r of lint(readFileSync(join(abs, f), 'utf8'), rel)) {

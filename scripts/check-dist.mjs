@@ -7,7 +7,17 @@ import { requireNode24, root, run } from './node24.mjs';
 const node = requireNode24();
 const out = mkdtempSync(join(tmpdir(), 'kubestage-dist-'));
 try {
-  const status = run(node, [join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js'), 'build', 'src/index.ts', '-o', out, '-m', '-q', '--license', 'licenses.txt']);
+  const status = run(node, [
+    join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js'),
+    'build',
+    'src/index.ts',
+    '-o',
+    out,
+    '-m',
+    '-q',
+    '--license',
+    'licenses.txt',
+  ]);
   if (status !== 0) {
     console.error('check-dist: the ncc build failed (see above).');
     process.exit(1);
@@ -21,7 +31,9 @@ try {
     if (!a || !b || !a.equals(b)) stale.push(f);
   }
   if (stale.length) {
-    console.error(`check-dist: dist/ is stale (${stale.join(', ')} differ from a fresh build).\nFix: run 'npm run build' and commit dist/.`);
+    console.error(
+      `check-dist: dist/ is stale (${stale.join(', ')} differ from a fresh build).\nFix: run 'npm run build' and commit dist/.`,
+    );
     process.exit(1);
   }
   console.log(`check-dist: dist/ matches a fresh build (${fresh.join(', ')}).`);

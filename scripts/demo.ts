@@ -13,7 +13,8 @@ const SHA1 = '1f3e5a7c9b2d4f6a8c0e1a3b5d7f9e2c4a6b8d0f';
 const SHA2 = '7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d';
 
 const bold = (s: string) => (process.stdout.isTTY ? `\x1b[1m${s}\x1b[0m` : s);
-const rule = (title: string) => console.log(`\n${bold(`━━ ${title} ${'━'.repeat(Math.max(0, 70 - title.length))}`)}`);
+const rule = (title: string) =>
+  console.log(`\n${bold(`━━ ${title} ${'━'.repeat(Math.max(0, 70 - title.length))}`)}`);
 
 async function main(): Promise<void> {
   if (!existsSync(distEntry)) {
@@ -39,14 +40,22 @@ async function play(kube: KubeEmulator, github: GitHubEmulator): Promise<void> {
     headRef: 'feature/checkout-v2',
     title: 'Checkout v2: one-page checkout',
   });
-  github.state.addComments(REPO, PR, 3, (i) => ['LGTM once CI is green', 'Can we see it running?', 'Nice!'][i]);
+  github.state.addComments(
+    REPO,
+    PR,
+    3,
+    (i) => ['LGTM once CI is green', 'Can we see it running?', 'Nice!'][i],
+  );
 
   const inputs = {
     command: 'preview',
     kubeconfig: kube.kubeconfigPath,
     manifests: 'examples/shop/overlays/preview',
     domain: 'preview.example.com',
-    images: ['ghcr.io/kubestage/example-web=ghcr.io/acme/shop-web', 'ghcr.io/kubestage/example-api=ghcr.io/acme/shop-api'].join('\n'),
+    images: [
+      'ghcr.io/kubestage/example-web=ghcr.io/acme/shop-web',
+      'ghcr.io/kubestage/example-api=ghcr.io/acme/shop-api',
+    ].join('\n'),
     'wait-timeout': '60',
     'github-token': 'ghs_demo_token_0123456789',
   };
@@ -58,7 +67,14 @@ async function play(kube: KubeEmulator, github: GitHubEmulator): Promise<void> {
     env,
     repo: REPO,
     eventName: 'pull_request',
-    payload: pullRequestEvent({ action: 'opened', repo: REPO, number: PR, headSha: SHA1, headRef: pull.headRef, title: pull.title }),
+    payload: pullRequestEvent({
+      action: 'opened',
+      repo: REPO,
+      number: PR,
+      headSha: SHA1,
+      headRef: pull.headRef,
+      title: pull.title,
+    }),
   });
   await report(opened, kube, github);
 
@@ -69,7 +85,14 @@ async function play(kube: KubeEmulator, github: GitHubEmulator): Promise<void> {
     env,
     repo: REPO,
     eventName: 'pull_request',
-    payload: pullRequestEvent({ action: 'synchronize', repo: REPO, number: PR, headSha: SHA2, headRef: pull.headRef, title: pull.title }),
+    payload: pullRequestEvent({
+      action: 'synchronize',
+      repo: REPO,
+      number: PR,
+      headSha: SHA2,
+      headRef: pull.headRef,
+      title: pull.title,
+    }),
   });
   await report(pushed, kube, github);
 
@@ -80,13 +103,23 @@ async function play(kube: KubeEmulator, github: GitHubEmulator): Promise<void> {
     env,
     repo: REPO,
     eventName: 'pull_request',
-    payload: pullRequestEvent({ action: 'closed', merged: true, repo: REPO, number: PR, headSha: SHA2, headRef: pull.headRef, title: pull.title }),
+    payload: pullRequestEvent({
+      action: 'closed',
+      merged: true,
+      repo: REPO,
+      number: PR,
+      headSha: SHA2,
+      headRef: pull.headRef,
+      title: pull.title,
+    }),
   });
   await report(closed, kube, github);
 
   const invalid = github.invalidRequests();
   rule('Done');
-  console.log(`GitHub requests: ${github.requests.length}, rejected by GitHub's OpenAPI description: ${invalid.length}`);
+  console.log(
+    `GitHub requests: ${github.requests.length}, rejected by GitHub's OpenAPI description: ${invalid.length}`,
+  );
   const failed = [opened, pushed, closed].filter((r) => r.code !== 0).length;
   if (failed || invalid.length) {
     for (const r of invalid) console.log(`  invalid: ${r.method} ${r.path} → ${r.status} ${r.error ?? ''}`);
@@ -108,8 +141,14 @@ async function report(run: ActionRun, kube: KubeEmulator, github: GitHubEmulator
   console.log(bold('Outputs:'));
   for (const [k, v] of Object.entries(run.outputs)) console.log(`  ${k} = ${v}`);
 
-  const comments = github.state.comments(REPO, PR).filter((c) => c.body.includes('<!-- kubestage:preview -->'));
-  console.log(bold(`\nThe PR comment (${comments.length} kubestage comment${comments.length === 1 ? '' : 's'} on the PR):`));
+  const comments = github.state
+    .comments(REPO, PR)
+    .filter((c) => c.body.includes('<!-- kubestage:preview -->'));
+  console.log(
+    bold(
+      `\nThe PR comment (${comments.length} kubestage comment${comments.length === 1 ? '' : 's'} on the PR):`,
+    ),
+  );
   for (const line of (comments[0]?.body ?? '(none)').split('\n')) console.log(`  │ ${line}`);
 
   console.log(bold('\nGitHub deployments:'));
@@ -119,17 +158,34 @@ async function report(run: ActionRun, kube: KubeEmulator, github: GitHubEmulator
   }
 
   console.log(bold(`\nkubectl get namespaces -l app.kubernetes.io/managed-by=kubestage`));
-  console.log(indent(await kubectl(kube, ['get', 'namespaces', '-l', 'app.kubernetes.io/managed-by=kubestage', '-L', 'kubestage.dev/pr'])));
+  console.log(
+    indent(
+      await kubectl(kube, [
+        'get',
+        'namespaces',
+        '-l',
+        'app.kubernetes.io/managed-by=kubestage',
+        '-L',
+        'kubestage.dev/pr',
+      ]),
+    ),
+  );
   console.log(bold(`kubectl get deploy,svc,ingress,configmap -n pr-${PR}`));
-  console.log(indent(await kubectl(kube, ['get', 'deploy,svc,ingress,configmap', '-n', `pr-${PR}`, '-o', 'wide'])));
+  console.log(
+    indent(await kubectl(kube, ['get', 'deploy,svc,ingress,configmap', '-n', `pr-${PR}`, '-o', 'wide'])),
+  );
 }
 
 // Asynchronous on purpose: the emulators live in this process and must keep answering kubectl.
 async function kubectl(kube: KubeEmulator, args: string[]): Promise<string> {
   try {
-    const { stdout: out } = await promisify(execFile)('kubectl', ['--kubeconfig', kube.kubeconfigPath, ...args], {
-      encoding: 'utf8',
-    });
+    const { stdout: out } = await promisify(execFile)(
+      'kubectl',
+      ['--kubeconfig', kube.kubeconfigPath, ...args],
+      {
+        encoding: 'utf8',
+      },
+    );
     return out.trim() || '(nothing)';
   } catch (e) {
     const err = e as { stderr?: string; stdout?: string };

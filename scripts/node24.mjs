@@ -9,7 +9,9 @@ export const node24 = join(root, 'node_modules', '.bin', 'node');
 
 export function requireNode24() {
   if (!existsSync(node24)) {
-    console.error(`Node 24 not found at ${node24}. Run 'npm ci' first (it installs the devDependency node@24).`);
+    console.error(
+      `Node 24 not found at ${node24}. Run 'npm ci' first (it installs the devDependency node@24).`,
+    );
     process.exit(1);
   }
   return node24;

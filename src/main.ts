@@ -36,13 +36,20 @@ export function createPorts(
           workspace: settings.workspace,
           mask: io.mask,
         });
-        logger.info(`Cluster credentials: ${source}; API server ${kc.getCurrentCluster()?.server ?? '(unknown)'}`);
+        logger.info(
+          `Cluster credentials: ${source}; API server ${kc.getCurrentCluster()?.server ?? '(unknown)'}`,
+        );
         kube = createKubeClient(kc, { logger });
       }
       return kube;
     },
     github: settings.githubToken
-      ? createGitHubClient({ token: settings.githubToken, baseUrl: settings.apiUrl, logger, waitScale: io.githubWaitScale })
+      ? createGitHubClient({
+          token: settings.githubToken,
+          baseUrl: settings.apiUrl,
+          logger,
+          waitScale: io.githubWaitScale,
+        })
       : undefined,
     group: io.group,
   };

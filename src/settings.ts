@@ -24,7 +24,12 @@ export const INPUT = {
 export const COMMANDS = ['preview', 'cleanup'] as const;
 export type Command = (typeof COMMANDS)[number];
 
-export const SUPPORTED_EVENTS = ['pull_request', 'pull_request_target', 'workflow_run', 'workflow_dispatch'] as const;
+export const SUPPORTED_EVENTS = [
+  'pull_request',
+  'pull_request_target',
+  'workflow_run',
+  'workflow_dispatch',
+] as const;
 
 /** What the triggering event tells about the pull request; commands complete it through the API. */
 export interface EventContext {
@@ -105,7 +110,9 @@ export function readSettings(input: InputReader, env: NodeJS.ProcessEnv): Settin
     images: input(INPUT.images) ?? '',
     namespaceTemplate: get(INPUT.namespaceTemplate) || 'pr-{number}',
     hostTemplate: get(INPUT.hostTemplate) || 'pr-{number}.{domain}',
-    domain: get(INPUT.domain).replace(/^https?:\/\//, '').replace(/\/+$/, ''),
+    domain: get(INPUT.domain)
+      .replace(/^https?:\/\//, '')
+      .replace(/\/+$/, ''),
     waitTimeoutSeconds: duration(get(INPUT.waitTimeout) || '300', INPUT.waitTimeout),
     healthPath: get(INPUT.healthPath),
     ttlSeconds: duration(get(INPUT.ttl) || '7d', INPUT.ttl),
@@ -121,7 +128,9 @@ export function readSettings(input: InputReader, env: NodeJS.ProcessEnv): Settin
     event: readEvent(env, get(INPUT.prNumber)),
   };
   if (settings.healthPath && !settings.healthPath.startsWith('/')) {
-    throw new SettingsError(`The \`health-path\` input "${settings.healthPath}" must start with "/", e.g. "/healthz".`);
+    throw new SettingsError(
+      `The \`health-path\` input "${settings.healthPath}" must start with "/", e.g. "/healthz".`,
+    );
   }
   if (settings.command === 'preview' && !settings.domain && settings.hostTemplate.includes('{domain}')) {
     throw new SettingsError(
@@ -214,11 +223,16 @@ function parsePrNumber(v: string): number {
 }
 
 function readPayload(path: string | undefined): Record<string, unknown> {
-  if (!path) throw new SettingsError('GITHUB_EVENT_PATH is not set; kubestage needs the event payload GitHub Actions provides.');
+  if (!path)
+    throw new SettingsError(
+      'GITHUB_EVENT_PATH is not set; kubestage needs the event payload GitHub Actions provides.',
+    );
   try {
     return obj(JSON.parse(readFileSync(path, 'utf8')));
   } catch (e) {
-    throw new SettingsError(`Could not read the event payload at GITHUB_EVENT_PATH "${path}": ${(e as Error).message}`);
+    throw new SettingsError(
+      `Could not read the event payload at GITHUB_EVENT_PATH "${path}": ${(e as Error).message}`,
+    );
   }
 }
 

@@ -13,7 +13,11 @@ export async function runCleanup(settings: Settings, ports: Ports): Promise<Comm
   return runCleanupFor(settings, ports, await resolvePullRequest(settings, ports));
 }
 
-export async function runCleanupFor(settings: Settings, ports: Ports, pr: PullRequestContext): Promise<CommandResult> {
+export async function runCleanupFor(
+  settings: Settings,
+  ports: Ports,
+  pr: PullRequestContext,
+): Promise<CommandResult> {
   const log = ports.logger;
   const now = ports.now ?? (() => new Date());
   const names = previewNames(settings, pr);
@@ -46,12 +50,16 @@ export async function runCleanupFor(settings: Settings, ports: Ports, pr: PullRe
   if (outcome.stuck?.length) {
     failure =
       `Namespace ${names.namespace} is still Terminating; these objects hold it:\n` +
-      outcome.stuck.map((s) => `  ${s.object} (finalizers: ${s.finalizers.join(', ') || 'none'})`).join('\n') +
+      outcome.stuck
+        .map((s) => `  ${s.object} (finalizers: ${s.finalizers.join(', ') || 'none'})`)
+        .join('\n') +
       '\nTheir controllers must remove the finalizers (or remove them by hand once safe); re-run cleanup afterwards.';
   } else if (outcome.alreadyGone) {
     log.info(`Namespace ${names.namespace} is already gone: nothing to delete.`);
   } else {
-    log.info(`Namespace ${names.namespace} deleted and gone; ${outcome.objectsRemoved} objects removed with it.`);
+    log.info(
+      `Namespace ${names.namespace} deleted and gone; ${outcome.objectsRemoved} objects removed with it.`,
+    );
   }
 
   let commentId: number | undefined;
@@ -85,7 +93,10 @@ export async function runCleanupFor(settings: Settings, ports: Ports, pr: PullRe
   let deactivated = 0;
   if (gh && settings.deployment) {
     try {
-      deactivated = await deactivateDeployments(gh, repo, { environment: names.environment, prNumber: pr.number });
+      deactivated = await deactivateDeployments(gh, repo, {
+        environment: names.environment,
+        prNumber: pr.number,
+      });
       if (deactivated) log.info(`Marked ${deactivated} GitHub deployment(s) of PR #${pr.number} inactive.`);
     } catch (e) {
       warnings.push(`Could not mark the deployments inactive: ${(e as Error).message}`);

@@ -11,7 +11,10 @@ export interface PreviewNames {
   environment: string;
 }
 
-export function previewNames(settings: Settings, pr: Pick<PullRequestContext, 'number' | 'headSha' | 'headRef'>): PreviewNames {
+export function previewNames(
+  settings: Settings,
+  pr: Pick<PullRequestContext, 'number' | 'headSha' | 'headRef'>,
+): PreviewNames {
   const vars = {
     number: pr.number,
     owner: slugify(settings.owner),
@@ -22,9 +25,10 @@ export function previewNames(settings: Settings, pr: Pick<PullRequestContext, 'n
   };
   const namespace = renderTemplate(settings.namespaceTemplate, vars, INPUT.namespaceTemplate);
   validateNamespaceName(namespace, INPUT.namespaceTemplate);
-  const host = settings.domain || !settings.hostTemplate.includes('{domain}')
-    ? renderTemplate(settings.hostTemplate, vars, INPUT.hostTemplate)
-    : '';
+  const host =
+    settings.domain || !settings.hostTemplate.includes('{domain}')
+      ? renderTemplate(settings.hostTemplate, vars, INPUT.hostTemplate)
+      : '';
   if (host) validateHostname(host, INPUT.hostTemplate);
   return {
     namespace,

@@ -67,7 +67,10 @@ export class PreviewReporter {
     this.workloads = workloads;
   }
 
-  async ready(objects: { applied: { ref: string; action: string }[]; pruned: string[] }): Promise<CommandResult> {
+  async ready(objects: {
+    applied: { ref: string; action: string }[];
+    pruned: string[];
+  }): Promise<CommandResult> {
     this.setObjects(objects.applied, objects.pruned);
     await this.deploymentStatus('success', `Preview ready at ${this.names.url}`);
     await this.comment({ status: 'ready' });
@@ -125,8 +128,10 @@ export class PreviewReporter {
       lines.push('', '| object | applied | state |', '|---|---|---|');
       for (const a of this.applied) lines.push(`| ${a.ref} | ${a.action} | ${state.get(a.ref) ?? '—'} |`);
     }
-    if (this.pruned.length) lines.push('', `Pruned (no longer rendered): ${this.pruned.map((p) => `\`${p}\``).join(', ')}`);
-    if (this.warnings.length) lines.push('', '**Warnings**', ...this.warnings.map((w) => `- ${escapeMarkdown(w)}`));
+    if (this.pruned.length)
+      lines.push('', `Pruned (no longer rendered): ${this.pruned.map((p) => `\`${p}\``).join(', ')}`);
+    if (this.warnings.length)
+      lines.push('', '**Warnings**', ...this.warnings.map((w) => `- ${escapeMarkdown(w)}`));
     return lines.join('\n') + '\n';
   }
 
@@ -138,7 +143,8 @@ export class PreviewReporter {
       setDeploymentStatus(gh, this.repo, id, {
         state,
         description,
-        environmentUrl: state === 'success' || state === 'in_progress' ? this.names.url || undefined : undefined,
+        environmentUrl:
+          state === 'success' || state === 'in_progress' ? this.names.url || undefined : undefined,
         logUrl: this.settings.runUrl,
       }),
     );

@@ -1,6 +1,5 @@
 // `preview`: render the PR's manifests into namespace pr-<n>, apply, wait, and tell the PR where it runs.
 import { deactivateDeployments } from '../github/deployments.js';
-import type { AppliedObject } from '../kube/apply.js';
 import { collectDiagnostics, formatDiagnostics } from '../kube/diagnostics.js';
 import { probeUrl } from '../kube/probe.js';
 import { waitForWorkloads } from '../kube/wait.js';
@@ -64,8 +63,6 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
   }
   await reporter.start(imageRefs);
 
-  let applied: AppliedObject[] = [];
-  let pruned: string[] = [];
   try {
     const labels = {
       [LABEL_MANAGED_BY]: MANAGED_BY,
@@ -92,7 +89,8 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
         );
       }
       const routed = rewriteHosts(objects, host);
-      for (const c of routed.changes) log.info(`${c.object}: host ${c.from.join(', ') || '(none)'} → ${c.to}`);
+      for (const c of routed.changes)
+        log.info(`${c.object}: host ${c.from.join(', ') || '(none)'} → ${c.to}`);
       log.info(`Rendered ${routed.objects.length} objects`);
       return routed.objects;
     });
@@ -113,7 +111,7 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
     }
 
     const updatedAt = now();
-    ({ applied, pruned } = await applyRendered(kube, rendered, {
+    const { applied, pruned } = await applyRendered(kube, rendered, {
       namespace,
       labels,
       repoLabel,
@@ -129,11 +127,16 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
       waitTerminatingMs: Math.max(60_000, settings.waitTimeoutSeconds * 1000),
       logger: log,
       group: ports.group,
-    }));
+    });
     reporter.setObjects(applied, pruned);
 
     const wait = await ports.group(`Wait for workloads (timeout ${settings.waitTimeoutSeconds}s)`, () =>
-      waitForWorkloads(kube, { namespace, objects: rendered, timeoutMs: settings.waitTimeoutSeconds * 1000, logger: log }),
+      waitForWorkloads(kube, {
+        namespace,
+        objects: rendered,
+        timeoutMs: settings.waitTimeoutSeconds * 1000,
+        logger: log,
+      }),
     );
     reporter.setWorkloads(wait.workloads);
     if (!wait.ok) {
@@ -169,17 +172,25 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
     // The PR may have closed or moved on while we deployed; never leave an orphan or overwrite a newer run.
     const after = await currentPullState(settings, ports, pr.number);
     if (after?.state === 'closed') {
-      log.info(`PR #${pr.number} was closed while the preview deployed: cleaning up instead of leaving an orphan.`);
+      log.info(
+        `PR #${pr.number} was closed while the preview deployed: cleaning up instead of leaving an orphan.`,
+      );
       if (ports.github && settings.deployment) {
-        await deactivateDeployments(ports.github, { owner: settings.owner, repo: settings.repo }, {
-          environment: names.environment,
-          prNumber: pr.number,
-        }).catch((e: Error) => log.warning(`Could not deactivate deployments: ${e.message}`));
+        await deactivateDeployments(
+          ports.github,
+          { owner: settings.owner, repo: settings.repo },
+          {
+            environment: names.environment,
+            prNumber: pr.number,
+          },
+        ).catch((e: Error) => log.warning(`Could not deactivate deployments: ${e.message}`));
       }
       return runCleanupFor(settings, ports, pr);
     }
     if (after && after.headSha !== pr.headSha) {
-      log.info(`PR #${pr.number} moved on to ${after.headSha.slice(0, 7)} while this run deployed; the newer run reports the preview.`);
+      log.info(
+        `PR #${pr.number} moved on to ${after.headSha.slice(0, 7)} while this run deployed; the newer run reports the preview.`,
+      );
       await reporter.superseded();
       return reporter.result(true, { applied, pruned });
     }
@@ -191,7 +202,10 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
 }
 
 /** Images the rendered workloads run, the ones this run set first, named as in the manifests. */
-function imagesInUse(objects: KubeObject[], overrides: Record<string, string>): { name: string; ref: string }[] {
+function imagesInUse(
+  objects: KubeObject[],
+  overrides: Record<string, string>,
+): { name: string; ref: string }[] {
   const overridden = new Map(Object.entries(overrides).map(([name, ref]) => [ref, name]));
   return [...containerImages(objects)]
     .sort((a, b) => Number(overridden.has(b)) - Number(overridden.has(a)) || a.localeCompare(b))

@@ -41,7 +41,8 @@ export async function resolvePullRequest(settings: Settings, ports: Ports): Prom
       merged: pr.merged,
     };
   }
-  if (!ev.headSha) throw new SettingsError(`The ${ev.name} event payload has no head SHA to find the pull request by.`);
+  if (!ev.headSha)
+    throw new SettingsError(`The ${ev.name} event payload has no head SHA to find the pull request by.`);
   const pr = await findPullForSha(ports.github, repo, ev.headSha);
   if (!pr) {
     throw new SettingsError(

@@ -10,7 +10,11 @@ import { guardManifests } from '../render/guard.js';
 import { groupIntoWaves } from '../render/waves.js';
 
 /** Refuses anything that could reach outside `namespace`; reads discovery, writes nothing. */
-export async function guardRendered(kube: KubeClient, objects: KubeObject[], namespace: string): Promise<void> {
+export async function guardRendered(
+  kube: KubeClient,
+  objects: KubeObject[],
+  namespace: string,
+): Promise<void> {
   await kube.preloadScopes(objects.map((o) => [o.apiVersion, o.kind] as [string, string]));
   guardManifests(objects, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind));
 }
@@ -50,7 +54,12 @@ export async function applyRendered(
   const pruned = ns.created
     ? []
     : await group('Prune objects no longer rendered', () =>
-        pruneObjects(kube, { namespace, instanceLabel: opts.labels[LABEL_INSTANCE] ?? namespace, keep: objects, logger }),
+        pruneObjects(kube, {
+          namespace,
+          instanceLabel: opts.labels[LABEL_INSTANCE] ?? namespace,
+          keep: objects,
+          logger,
+        }),
       );
   return { applied, pruned, createdNamespace: ns.created };
 }

@@ -35,7 +35,13 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 test('a PR opened, pushed and closed through dist/index.js: one comment, outputs, summary, namespace gone', async () => {
-  const pull = github.state.addPull({ repo: REPO, number: 5, headSha: SHA1, headRef: 'feature/cart', title: 'Cart' });
+  const pull = github.state.addPull({
+    repo: REPO,
+    number: 5,
+    headSha: SHA1,
+    headRef: 'feature/cart',
+    title: 'Cart',
+  });
   const env = { GITHUB_API_URL: github.url };
 
   const opened = await runAction({
@@ -43,11 +49,21 @@ test('a PR opened, pushed and closed through dist/index.js: one comment, outputs
     env,
     repo: REPO,
     eventName: 'pull_request',
-    payload: pullRequestEvent({ action: 'opened', repo: REPO, number: 5, headSha: SHA1, headRef: 'feature/cart' }),
+    payload: pullRequestEvent({
+      action: 'opened',
+      repo: REPO,
+      number: 5,
+      headSha: SHA1,
+      headRef: 'feature/cart',
+    }),
   });
   expect(opened.errors).toEqual([]);
   expect(opened.code).toBe(0);
-  expect(opened.outputs).toMatchObject({ namespace: 'pr-5', url: 'https://pr-5.preview.example.com', applied: '6' });
+  expect(opened.outputs).toMatchObject({
+    namespace: 'pr-5',
+    url: 'https://pr-5.preview.example.com',
+    applied: '6',
+  });
   expect(opened.outputs['deployment-id']).toMatch(/^\d+$/);
   expect(opened.outputs['comment-id']).toMatch(/^\d+$/);
   expect(opened.summary).toContain('kubestage preview: PR #5');
@@ -59,7 +75,13 @@ test('a PR opened, pushed and closed through dist/index.js: one comment, outputs
     env,
     repo: REPO,
     eventName: 'pull_request',
-    payload: pullRequestEvent({ action: 'synchronize', repo: REPO, number: 5, headSha: SHA2, headRef: 'feature/cart' }),
+    payload: pullRequestEvent({
+      action: 'synchronize',
+      repo: REPO,
+      number: 5,
+      headSha: SHA2,
+      headRef: 'feature/cart',
+    }),
   });
   expect(pushed.code).toBe(0);
   expect(pushed.outputs['comment-id']).toBe(opened.outputs['comment-id']);
@@ -73,7 +95,14 @@ test('a PR opened, pushed and closed through dist/index.js: one comment, outputs
     env,
     repo: REPO,
     eventName: 'pull_request',
-    payload: pullRequestEvent({ action: 'closed', merged: true, repo: REPO, number: 5, headSha: SHA2, headRef: 'feature/cart' }),
+    payload: pullRequestEvent({
+      action: 'closed',
+      merged: true,
+      repo: REPO,
+      number: 5,
+      headSha: SHA2,
+      headRef: 'feature/cart',
+    }),
   });
   expect(closed.errors).toEqual([]);
   expect(closed.code).toBe(0);
@@ -91,7 +120,9 @@ test('an unknown command fails with the valid commands listed', async () => {
     payload: webhookExample('pull_request', 'opened'),
   });
   expect(run.code).not.toBe(0);
-  expect(run.errors.join('\n')).toContain('Unknown command "deploy-everything". Valid commands: preview, cleanup');
+  expect(run.errors.join('\n')).toContain(
+    'Unknown command "deploy-everything". Valid commands: preview, cleanup',
+  );
 });
 
 test('an event without a pull request fails naming the event and the ones that work', async () => {
@@ -102,7 +133,9 @@ test('an event without a pull request fails naming the event and the ones that w
     payload: webhookExample('push'),
   });
   expect(run.code).not.toBe(0);
-  expect(run.errors.join('\n')).toMatch(/"push" event.*pull_request, pull_request_target, workflow_run, workflow_dispatch/s);
+  expect(run.errors.join('\n')).toMatch(
+    /"push" event.*pull_request, pull_request_target, workflow_run, workflow_dispatch/s,
+  );
 });
 
 test('a malformed images line fails before touching the cluster, naming the line and the value', async () => {
@@ -131,7 +164,13 @@ test('kubeconfig content given as input is masked and never printed', async () =
     env: { GITHUB_API_URL: github.url },
     repo: REPO,
     eventName: 'pull_request',
-    payload: pullRequestEvent({ action: 'opened', repo: REPO, number: 7, headSha: SHA1, headRef: 'feature/masking' }),
+    payload: pullRequestEvent({
+      action: 'opened',
+      repo: REPO,
+      number: 7,
+      headSha: SHA1,
+      headRef: 'feature/masking',
+    }),
   });
   expect(run.code).toBe(0);
   expect(run.stdout).toContain(`::add-mask::${token}`);
@@ -149,7 +188,8 @@ test('action.yml declares node24, dist/index.js and documents every input the co
   expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
   const { INPUT } = await import('../../src/settings.js');
   expect(Object.keys(action.inputs).sort()).toEqual(Object.values(INPUT).sort());
-  for (const [name, input] of Object.entries(action.inputs)) expect([name, input.description?.length ?? 0]).not.toEqual([name, 0]);
+  for (const [name, input] of Object.entries(action.inputs))
+    expect([name, input.description?.length ?? 0]).not.toEqual([name, 0]);
   const readme = readFileSync(`${repoRoot}/README.md`, 'utf8');
   for (const name of Object.keys(action.inputs)) expect(readme).toContain(`| \`${name}\` |`);
   for (const name of Object.keys(action.outputs)) expect(readme).toContain(`\`${name}\``);

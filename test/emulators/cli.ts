@@ -24,7 +24,10 @@ Runs until interrupted (Ctrl-C).`);
 }
 const latencyMs = Number(values['latency-ms']);
 const readyDelayMs = Number(values['ready-delay-ms']);
-for (const [name, v] of [['--latency-ms', latencyMs], ['--ready-delay-ms', readyDelayMs]] as const) {
+for (const [name, v] of [
+  ['--latency-ms', latencyMs],
+  ['--ready-delay-ms', readyDelayMs],
+] as const) {
   if (!Number.isFinite(v) || v < 0) {
     console.error(`${name} must be a number of milliseconds ≥ 0, got "${v}"`);
     process.exit(2);

@@ -38,14 +38,28 @@ function markerComments(pr: number) {
 }
 
 function openPull(number: number, headSha = SHA_A) {
-  return bed.github.state.addPull({ repo: REPO, number, headSha, headRef: `feature/${number}`, title: `PR ${number}` });
+  return bed.github.state.addPull({
+    repo: REPO,
+    number,
+    headSha,
+    headRef: `feature/${number}`,
+    title: `PR ${number}`,
+  });
 }
 
 function event(number: number, action: 'opened' | 'synchronize' | 'closed' = 'opened', headSha = SHA_A) {
-  return pullRequestEvent({ action, repo: REPO, number, headSha, headRef: `feature/${number}`, title: `PR ${number}` });
+  return pullRequestEvent({
+    action,
+    repo: REPO,
+    number,
+    headSha,
+    headRef: `feature/${number}`,
+    title: `PR ${number}`,
+  });
 }
 
-const exampleImages = 'ghcr.io/kubestage/example-web=ghcr.io/acme/shop-web\nghcr.io/kubestage/example-api=ghcr.io/acme/shop-api';
+const exampleImages =
+  'ghcr.io/kubestage/example-web=ghcr.io/acme/shop-web\nghcr.io/kubestage/example-api=ghcr.io/acme/shop-api';
 
 afterEach(() => {
   // Every GitHub request kubestage made must be valid according to GitHub's OpenAPI description.
@@ -82,7 +96,9 @@ test('preview deploys the example app into pr-<n>, routes the host, comments the
   const spec = web.spec as { template: { spec: { containers: { image: string }[] } } };
   expect(spec.template.spec.containers[0].image).toBe('ghcr.io/acme/shop-web:pr-7-a1a1a1a');
   expect((web.status as { availableReplicas?: number }).availableReplicas).toBe(1);
-  expect(web.metadata.managedFields?.some((m) => m.manager === 'kubestage' && m.operation === 'Apply')).toBe(true);
+  expect(web.metadata.managedFields?.some((m) => m.manager === 'kubestage' && m.operation === 'Apply')).toBe(
+    true,
+  );
   const ingress = obj('networking.k8s.io/v1', 'Ingress', 'pr-7', 'web')!;
   expect(JSON.stringify(ingress.spec)).toContain('pr-7.preview.example.com');
   expect(JSON.stringify(ingress.spec)).not.toContain('shop.example.com"');
@@ -110,7 +126,10 @@ test('a second push updates the preview in place: the same comment, the new imag
   const commentId = first.result.outputs['comment-id'];
 
   pull.headSha = SHA_B;
-  const second = await bed.run({ payload: event(8, 'synchronize', SHA_B), inputs: { images: exampleImages } });
+  const second = await bed.run({
+    payload: event(8, 'synchronize', SHA_B),
+    inputs: { images: exampleImages },
+  });
   expect(second.result.ok).toBe(true);
   expect(second.result.outputs['comment-id']).toBe(commentId);
 
@@ -120,12 +139,17 @@ test('a second push updates the preview in place: the same comment, the new imag
   expect(comments[0].body).not.toContain('a1a1a1a');
   const web = obj('apps/v1', 'Deployment', 'pr-8', 'web')!;
   expect(JSON.stringify(web.spec)).toContain('ghcr.io/acme/shop-web:pr-8-b2b2b2b');
-  expect(obj('v1', 'Namespace', undefined, 'pr-8')!.metadata.annotations?.['kubestage.dev/head-sha']).toBe(SHA_B);
+  expect(obj('v1', 'Namespace', undefined, 'pr-8')!.metadata.annotations?.['kubestage.dev/head-sha']).toBe(
+    SHA_B,
+  );
 });
 
 test('an object removed from the manifests is pruned; objects kubestage did not create stay', async () => {
   const ws = makeWorkspace(
-    appManifests({ extra: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: feature-flags\ndata:\n  NEW_CHECKOUT: "true"\n' }),
+    appManifests({
+      extra:
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: feature-flags\ndata:\n  NEW_CHECKOUT: "true"\n',
+    }),
   );
   openPull(9);
   const first = await bed.run({ payload: event(9), workspace: ws, inputs: { manifests: 'k8s' } });
@@ -134,11 +158,20 @@ test('an object removed from the manifests is pruned; objects kubestage did not 
 
   // Someone adds an object by hand: it carries no kubestage label, so prune must leave it alone.
   const cm = bed.kube.store.findTypeByKind('v1', 'ConfigMap')!;
-  bed.kube.store.create(cm, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'debug-notes', namespace: 'pr-9' }, data: {} });
+  bed.kube.store.create(cm, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'debug-notes', namespace: 'pr-9' },
+    data: {},
+  });
 
   removeFile(ws, 'k8s/extra.yaml');
   writeFiles(ws, { 'k8s/kustomization.yaml': 'resources:\n  - app.yaml\n' });
-  const second = await bed.run({ payload: event(9, 'synchronize'), workspace: ws, inputs: { manifests: 'k8s' } });
+  const second = await bed.run({
+    payload: event(9, 'synchronize'),
+    workspace: ws,
+    inputs: { manifests: 'k8s' },
+  });
   expect(second.result.ok).toBe(true);
   expect(obj('v1', 'ConfigMap', 'pr-9', 'feature-flags')).toBeUndefined();
   expect(obj('v1', 'ConfigMap', 'pr-9', 'debug-notes')).toBeDefined();
@@ -149,7 +182,11 @@ test('an object removed from the manifests is pruned; objects kubestage did not 
 test('an image that cannot be pulled fails the step and names ImagePullBackOff in the comment', async () => {
   const ws = makeWorkspace(appManifests({ image: 'registry.example.com/team/does-not-exist:1.0' }));
   openPull(10);
-  const { result } = await bed.run({ payload: event(10), workspace: ws, inputs: { manifests: 'k8s', 'wait-timeout': '15' } });
+  const { result } = await bed.run({
+    payload: event(10),
+    workspace: ws,
+    inputs: { manifests: 'k8s', 'wait-timeout': '15' },
+  });
   expect(result.ok).toBe(false);
   expect(result.failure).toMatch(/Deployment\/web/);
   expect(result.failure).toMatch(/ImagePullBackOff|ErrImagePull|ProgressDeadlineExceeded/);
@@ -157,7 +194,10 @@ test('an image that cannot be pulled fails the step and names ImagePullBackOff i
   expect(comment.body).toMatch(/ImagePullBackOff|ErrImagePull/);
   expect(comment.body).toContain('does-not-exist');
   const [deployment] = bed.github.state.deployments(REPO);
-  expect(bed.github.state.deploymentStatuses(REPO, deployment.id).map((s) => s.state)).toEqual(['in_progress', 'failure']);
+  expect(bed.github.state.deploymentStatuses(REPO, deployment.id).map((s) => s.state)).toEqual([
+    'in_progress',
+    'failure',
+  ]);
 });
 
 test('a guard violation is refused before any write reaches the cluster, every offending object named', async () => {
@@ -194,7 +234,10 @@ test('a pr-<n> namespace that belongs to someone else is refused, naming both ow
   bed.kube.store.create(nsType, {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: 'pr-12', labels: { 'app.kubernetes.io/managed-by': 'kubestage', 'kubestage.dev/repo': 'other.repo' } },
+    metadata: {
+      name: 'pr-12',
+      labels: { 'app.kubernetes.io/managed-by': 'kubestage', 'kubestage.dev/repo': 'other.repo' },
+    },
   });
   openPull(12);
   const { result } = await bed.run({ payload: event(12), inputs: { images: exampleImages } });
@@ -229,11 +272,14 @@ test('cleanup deletes the namespace, verifies it is gone, and marks the comment 
 test('cleanup of a namespace held by a finalizer fails and names the object and its finalizer', async () => {
   const ws = makeWorkspace(
     appManifests({
-      extra: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: ["example.com/hold"]\ndata: {}\n',
+      extra:
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: ["example.com/hold"]\ndata: {}\n',
     }),
   );
   openPull(14);
-  expect((await bed.run({ payload: event(14), workspace: ws, inputs: { manifests: 'k8s' } })).result.ok).toBe(true);
+  expect((await bed.run({ payload: event(14), workspace: ws, inputs: { manifests: 'k8s' } })).result.ok).toBe(
+    true,
+  );
   const { result } = await bed.run({
     payload: event(14, 'closed'),
     workspace: ws,
@@ -263,7 +309,9 @@ test('the marker comment is found behind 300 other comments and updated, not dup
   bed.github.state.addComments(REPO, 16, 150, (i) => `discussion ${i}`);
   expect((await bed.run({ payload: event(16), inputs: { images: exampleImages } })).result.ok).toBe(true);
   bed.github.state.addComments(REPO, 16, 300, (i) => `more discussion ${i}`);
-  expect((await bed.run({ payload: event(16, 'synchronize'), inputs: { images: exampleImages } })).result.ok).toBe(true);
+  expect(
+    (await bed.run({ payload: event(16, 'synchronize'), inputs: { images: exampleImages } })).result.ok,
+  ).toBe(true);
   expect(bed.github.state.comments(REPO, 16)).toHaveLength(451);
   expect(markerComments(16)).toHaveLength(1);
 });
@@ -271,7 +319,11 @@ test('the marker comment is found behind 300 other comments and updated, not dup
 test('a PR from a fork whose token cannot comment still deploys, with a warning', async () => {
   bed.github.state.setToken('ghs_readonly_fork_token', { permissions: 'read' });
   openPull(17);
-  const { result, log } = await bed.run({ payload: event(17), token: 'ghs_readonly_fork_token', inputs: { images: exampleImages } });
+  const { result, log } = await bed.run({
+    payload: event(17),
+    token: 'ghs_readonly_fork_token',
+    inputs: { images: exampleImages },
+  });
   expect(result.ok).toBe(true);
   expect(obj('apps/v1', 'Deployment', 'pr-17', 'web')).toBeDefined();
   expect(log.warnings.join('\n')).toMatch(/fork|read-only|not accessible/i);
@@ -334,15 +386,22 @@ test('workflow_dispatch: the pr-number input selects the PR and its head commit'
     inputs: { 'pr-number': '21', images: exampleImages },
   });
   expect(result.ok).toBe(true);
-  expect(obj('v1', 'Namespace', undefined, 'pr-21')!.metadata.annotations?.['kubestage.dev/head-sha']).toBe(SHA_B);
+  expect(obj('v1', 'Namespace', undefined, 'pr-21')!.metadata.annotations?.['kubestage.dev/head-sha']).toBe(
+    SHA_B,
+  );
 });
 
 test('an images line that matches no image in the manifests fails before any write, listing the images there', async () => {
   openPull(23);
   const before = bed.kube.requests.length;
-  const { result } = await bed.run({ payload: event(23), inputs: { images: 'ghcr.io/kubestage/exampel-web=ghcr.io/acme/web' } });
+  const { result } = await bed.run({
+    payload: event(23),
+    inputs: { images: 'ghcr.io/kubestage/exampel-web=ghcr.io/acme/web' },
+  });
   expect(result.ok).toBe(false);
-  expect(result.failure).toContain('"ghcr.io/kubestage/exampel-web", which no container in examples/shop/overlays/preview uses');
+  expect(result.failure).toContain(
+    '"ghcr.io/kubestage/exampel-web", which no container in examples/shop/overlays/preview uses',
+  );
   expect(result.failure).toContain('ghcr.io/kubestage/example-web');
   expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
 });
@@ -354,7 +413,8 @@ test('preview of Online Boutique (11 services) in a PR namespace', async () => {
     workspace: join(sharedDir, 'fixtures'),
     inputs: {
       manifests: 'online-boutique',
-      images: 'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/frontend=ghcr.io/acme/frontend',
+      images:
+        'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/frontend=ghcr.io/acme/frontend',
       'wait-timeout': '30',
     },
   });
@@ -362,6 +422,9 @@ test('preview of Online Boutique (11 services) in a PR namespace', async () => {
   expect(result.ok).toBe(true);
   const deployments = list('apps/v1', 'Deployment', 'pr-22');
   expect(deployments.length).toBeGreaterThanOrEqual(11);
-  for (const d of deployments) expect((d.status as { availableReplicas?: number }).availableReplicas).toBeGreaterThanOrEqual(1);
-  expect(JSON.stringify(obj('apps/v1', 'Deployment', 'pr-22', 'frontend')!.spec)).toContain('ghcr.io/acme/frontend:pr-22-a1a1a1a');
+  for (const d of deployments)
+    expect((d.status as { availableReplicas?: number }).availableReplicas).toBeGreaterThanOrEqual(1);
+  expect(JSON.stringify(obj('apps/v1', 'Deployment', 'pr-22', 'frontend')!.spec)).toContain(
+    'ghcr.io/acme/frontend:pr-22-a1a1a1a',
+  );
 });

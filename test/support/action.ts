@@ -44,10 +44,18 @@ export interface PullRequestEventOptions {
 
 /** A pull_request payload: GitHub's example for the action, rewritten to the given PR. */
 export function pullRequestEvent(o: PullRequestEventOptions): Json {
-  const base = webhookExample('pull_request', o.action === 'synchronize' || o.action === 'reopened' ? o.action : o.action);
+  const base = webhookExample(
+    'pull_request',
+    o.action === 'synchronize' || o.action === 'reopened' ? o.action : o.action,
+  );
   const [owner, name] = o.repo.split('/');
   const pr = base.pull_request as Json;
-  const repository = { ...(base.repository as Json), name, full_name: o.repo, owner: { ...((base.repository as Json).owner as Json), login: owner } };
+  const repository = {
+    ...(base.repository as Json),
+    name,
+    full_name: o.repo,
+    owner: { ...((base.repository as Json).owner as Json), login: owner },
+  };
   const headRepoName = o.headRepo ?? o.repo;
   pr.number = o.number;
   pr.title = o.title ?? `Change ${o.number}`;
@@ -57,7 +65,12 @@ export function pullRequestEvent(o: PullRequestEventOptions): Json {
     ...(pr.head as Json),
     sha: o.headSha,
     ref: o.headRef ?? `feature-${o.number}`,
-    repo: { ...repository, full_name: headRepoName, name: headRepoName.split('/')[1], fork: headRepoName !== o.repo },
+    repo: {
+      ...repository,
+      full_name: headRepoName,
+      name: headRepoName.split('/')[1],
+      fork: headRepoName !== o.repo,
+    },
   };
   pr.base = { ...(pr.base as Json), repo: repository };
   base.number = o.number;
@@ -120,7 +133,11 @@ export async function runAction(o: RunActionOptions): Promise<ActionRun> {
   const code = await new Promise<number | null>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`dist/index.js did not finish in ${o.timeoutMs ?? 60000} ms.\nstdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(
+        new Error(
+          `dist/index.js did not finish in ${o.timeoutMs ?? 60000} ms.\nstdout:\n${stdout}\nstderr:\n${stderr}`,
+        ),
+      );
     }, o.timeoutMs ?? 60000);
     child.on('close', (c) => {
       clearTimeout(timer);

@@ -55,7 +55,11 @@ export interface RunOptions {
 }
 
 export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<Bed> {
-  const kube = await startKubeEmulator({ namespaceDeletionDelayMs: 20, ...kubeOptions, controllers: { readyDelayMs: 30, timeScale: 0.001, ...kubeOptions.controllers } });
+  const kube = await startKubeEmulator({
+    namespaceDeletionDelayMs: 20,
+    ...kubeOptions,
+    controllers: { readyDelayMs: 30, timeScale: 0.001, ...kubeOptions.controllers },
+  });
   const github = await startGitHubEmulator();
   github.state.addRepo(REPO);
   return {
@@ -86,10 +90,17 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
       const settings = readSettings((n) => inputs[n] ?? '', env);
       const log = recordingLogger();
       const ports: Ports = {
-        ...createPorts(settings, log, env, { mask: () => {}, group: (_n, fn) => fn(), githubWaitScale: 0.001 }),
+        ...createPorts(settings, log, env, {
+          mask: () => {},
+          group: (_n, fn) => fn(),
+          githubWaitScale: 0.001,
+        }),
         now: o.now,
       };
-      const result = settings.command === 'preview' ? await runPreview(settings, ports) : await runCleanup(settings, ports);
+      const result =
+        settings.command === 'preview'
+          ? await runPreview(settings, ports)
+          : await runCleanup(settings, ports);
       return { result, log, settings };
     },
     async close() {

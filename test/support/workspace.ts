@@ -21,7 +21,9 @@ export function removeFile(dir: string, path: string): void {
 }
 
 /** A small app: a Deployment, a Service and a ConfigMap (plus any extra documents) under k8s/. */
-export function appManifests(opts: { image?: string; extra?: string; resources?: string[] } = {}): Record<string, string> {
+export function appManifests(
+  opts: { image?: string; extra?: string; resources?: string[] } = {},
+): Record<string, string> {
   const resources = opts.resources ?? ['app.yaml', ...(opts.extra ? ['extra.yaml'] : [])];
   return {
     'k8s/kustomization.yaml': `resources:\n${resources.map((r) => `  - ${r}`).join('\n')}\n`,

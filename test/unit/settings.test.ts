@@ -10,7 +10,13 @@ function eventFile(payload: unknown): string {
   return p;
 }
 
-const prPayload = pullRequestEvent({ action: 'synchronize', repo: 'acme/shop', number: 3, headSha: 'f'.repeat(40), headRef: 'feat/x' });
+const prPayload = pullRequestEvent({
+  action: 'synchronize',
+  repo: 'acme/shop',
+  number: 3,
+  headSha: 'f'.repeat(40),
+  headRef: 'feat/x',
+});
 
 function settings(inputs: Record<string, string>, env: Record<string, string | undefined> = {}) {
   const all = { command: 'preview', domain: 'preview.example.com', 'github-token': 't', ...inputs };
@@ -39,24 +45,50 @@ test('defaults follow action.yml and the PR head (not the merge commit) comes fr
     repo: 'shop',
     runUrl: 'https://github.com/acme/shop/actions/runs/9',
   });
-  expect(s.event).toMatchObject({ name: 'pull_request', action: 'synchronize', prNumber: 3, headSha: 'f'.repeat(40), headRef: 'feat/x' });
+  expect(s.event).toMatchObject({
+    name: 'pull_request',
+    action: 'synchronize',
+    prNumber: 3,
+    headSha: 'f'.repeat(40),
+    headRef: 'feat/x',
+  });
 });
 
 test.each([
   [{ command: 'deploy' }, {}, 'Unknown command "deploy". Valid commands: preview, cleanup'],
   [{ command: '' }, {}, 'The `command` input is required'],
   [{ comment: 'maybe' }, {}, 'The `comment` input is "maybe"; expected true or false.'],
-  [{ manifests: '/etc/k8s' }, {}, 'The `manifests` input "/etc/k8s" must be a directory inside the workspace'],
+  [
+    { manifests: '/etc/k8s' },
+    {},
+    'The `manifests` input "/etc/k8s" must be a directory inside the workspace',
+  ],
   [{ manifests: '../other-repo/k8s' }, {}, 'must be a directory inside the workspace'],
   [{ 'health-path': 'healthz' }, {}, 'The `health-path` input "healthz" must start with "/"'],
-  [{ domain: '' }, {}, 'The `domain` input is empty, but `host-template` "pr-{number}.{domain}" uses {domain}'],
+  [
+    { domain: '' },
+    {},
+    'The `domain` input is empty, but `host-template` "pr-{number}.{domain}" uses {domain}',
+  ],
   [{ 'github-token': '' }, {}, 'No GitHub token'],
   [{ 'wait-timeout': 'soon' }, {}, 'wait-timeout'],
   [{}, { GITHUB_REPOSITORY: '' }, 'GITHUB_REPOSITORY is "", expected "owner/repo"'],
   [{}, { GITHUB_EVENT_NAME: 'push' }, 'triggered by the "push" event, which carries no pull request'],
-  [{}, { GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_EVENT_PATH: eventFile({ inputs: {} }) }, 'needs the pull request number'],
-  [{ 'pr-number': 'abc' }, { GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_EVENT_PATH: eventFile({}) }, 'The `pr-number` input is "abc"'],
-  [{}, { GITHUB_EVENT_PATH: '/nonexistent/event.json' }, 'Could not read the event payload at GITHUB_EVENT_PATH "/nonexistent/event.json"'],
+  [
+    {},
+    { GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_EVENT_PATH: eventFile({ inputs: {} }) },
+    'needs the pull request number',
+  ],
+  [
+    { 'pr-number': 'abc' },
+    { GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_EVENT_PATH: eventFile({}) },
+    'The `pr-number` input is "abc"',
+  ],
+  [
+    {},
+    { GITHUB_EVENT_PATH: '/nonexistent/event.json' },
+    'Could not read the event payload at GITHUB_EVENT_PATH "/nonexistent/event.json"',
+  ],
 ])('bad input %j %j is refused: %s', (inputs, env, message) => {
   expect(() => settings(inputs, env)).toThrow(SettingsError);
   expect(() => settings(inputs, env)).toThrow(message);
@@ -71,18 +103,26 @@ test('workflow_run takes the PR from the payload when GitHub lists it, else leav
   const run = payload.workflow_run as Record<string, unknown>;
   run.head_sha = 'e'.repeat(40);
   run.pull_requests = [{ number: 12, head: { sha: 'e'.repeat(40), ref: 'x' } }];
-  expect(settings({}, { GITHUB_EVENT_NAME: 'workflow_run', GITHUB_EVENT_PATH: eventFile(payload) }).event).toMatchObject({
+  expect(
+    settings({}, { GITHUB_EVENT_NAME: 'workflow_run', GITHUB_EVENT_PATH: eventFile(payload) }).event,
+  ).toMatchObject({
     prNumber: 12,
     headSha: 'e'.repeat(40),
   });
   run.pull_requests = [];
-  const fork = settings({}, { GITHUB_EVENT_NAME: 'workflow_run', GITHUB_EVENT_PATH: eventFile(payload) }).event;
+  const fork = settings(
+    {},
+    { GITHUB_EVENT_NAME: 'workflow_run', GITHUB_EVENT_PATH: eventFile(payload) },
+  ).event;
   expect(fork.prNumber).toBeUndefined();
   expect(fork.headSha).toBe('e'.repeat(40));
 });
 
 test('workflow_dispatch takes the PR number from the input or the dispatch inputs', () => {
-  const env = { GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_EVENT_PATH: eventFile({ inputs: { 'pr-number': '44' } }) };
+  const env = {
+    GITHUB_EVENT_NAME: 'workflow_dispatch',
+    GITHUB_EVENT_PATH: eventFile({ inputs: { 'pr-number': '44' } }),
+  };
   expect(settings({}, env).event.prNumber).toBe(44);
   expect(settings({ 'pr-number': '#45' }, env).event.prNumber).toBe(45);
 });

