@@ -1,7 +1,7 @@
 // What the PR, the GitHub deployment, the job summary and the step outputs say about a preview run.
 // GitHub trouble never fails a deploy: it is logged as a warning and shown in the summary.
 import { upsertComment } from '../github/comment.js';
-import { createDeployment, setDeploymentStatus } from '../github/deployments.js';
+import { createDeployment, deactivateDeployments, setDeploymentStatus } from '../github/deployments.js';
 import { escapeMarkdown } from '../github/markdown.js';
 import { renderPreviewComment, type PreviewCommentState } from '../github/preview-comment.js';
 import { COMMENT_MARKER } from '../model/labels.js';
@@ -73,6 +73,7 @@ export class PreviewReporter {
   }): Promise<CommandResult> {
     this.setObjects(objects.applied, objects.pruned);
     await this.deploymentStatus('success', `Preview ready at ${this.names.url}`);
+    await this.retireEarlierDeployments();
     await this.comment({ status: 'ready' });
     this.ports.logger.info(`Preview ready: ${this.names.url}`);
     return this.result(true);
@@ -133,6 +134,24 @@ export class PreviewReporter {
     if (this.warnings.length)
       lines.push('', '**Warnings**', ...this.warnings.map((w) => `- ${escapeMarkdown(w)}`));
     return lines.join('\n') + '\n';
+  }
+
+  /**
+   * GitHub's auto_inactive skips transient deployments, so the PR's earlier commits would all stay
+   * "Active" in its deployment list: retire them once this one is live.
+   */
+  private async retireEarlierDeployments(): Promise<void> {
+    const gh = this.ports.github;
+    const id = this.deploymentId;
+    if (!gh || !id) return;
+    await this.tryGitHub('mark the earlier deployments inactive', () =>
+      deactivateDeployments(gh, this.repo, {
+        environment: this.names.environment,
+        prNumber: this.pr.number,
+        exceptIds: [id],
+        description: `Superseded by ${this.pr.headSha.slice(0, 7)}`,
+      }),
+    );
   }
 
   private async deploymentStatus(state: DeploymentState, description: string): Promise<void> {

@@ -113,7 +113,15 @@ function payloadPr(payload: unknown): number | undefined {
 export async function deactivateDeployments(
   client: GitHubClient,
   repo: RepoRef,
-  opts: { environment: string; ref?: string; sha?: string; prNumber?: number; description?: string },
+  opts: {
+    environment: string;
+    ref?: string;
+    sha?: string;
+    prNumber?: number;
+    description?: string;
+    /** Deployments to leave as they are (the one a run just made live). */
+    exceptIds?: number[];
+  },
 ): Promise<number> {
   const deployments = await client.paginate(client.rest.repos.listDeployments, {
     owner: repo.owner,
@@ -129,6 +137,7 @@ export async function deactivateDeployments(
     // The list filter is on our side too: an emulator or a GHES version may ignore a query parameter.
     if (d.task !== DEPLOYMENT_TASK || d.environment !== opts.environment) continue;
     if (opts.prNumber !== undefined && payloadPr(d.payload) !== opts.prNumber) continue;
+    if (opts.exceptIds?.includes(d.id)) continue;
     const { data: latest } = await client.rest.repos.listDeploymentStatuses({
       owner: repo.owner,
       repo: repo.repo,

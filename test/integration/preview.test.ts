@@ -142,6 +142,12 @@ test('a second push updates the preview in place: the same comment, the new imag
   expect(obj('v1', 'Namespace', undefined, 'pr-8')!.metadata.annotations?.['kubestage.dev/head-sha']).toBe(
     SHA_B,
   );
+  // The PR's deployment list shows only the newest commit as live.
+  const states = bed.github.state.deployments(REPO).map((d) => [d.sha, d.latestState]);
+  expect(states).toEqual([
+    [SHA_A, 'inactive'],
+    [SHA_B, 'success'],
+  ]);
 });
 
 test('an object removed from the manifests is pruned; objects kubestage did not create stay', async () => {
