@@ -10,15 +10,22 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     'latency-ms': { type: 'string', default: '0' },
     'ready-delay-ms': { type: 'string', default: '500' },
+    repo: { type: 'string', multiple: true, default: [] },
+    pull: { type: 'string', multiple: true, default: [] },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help || !values.dir) {
   console.log(`Usage: npm run emulators -- --dir DIR [--latency-ms N] [--ready-delay-ms N]
+                     [--repo OWNER/NAME]… [--pull OWNER/NAME#NUMBER@HEAD_SHA[:BRANCH]]…
 
 Starts the Kubernetes API emulator and the GitHub REST emulator on 127.0.0.1 and writes
   DIR/kubeconfig   for kubectl / client-node (export KUBECONFIG=DIR/kubeconfig)
   DIR/github.env   GITHUB_API_URL=… (source it before running the action by hand)
+--repo and --pull seed the GitHub emulator (GitHub answers 404 for anything that does not exist);
+more can be seeded while it runs through its control routes, e.g.
+  curl -X POST $GITHUB_API_URL/_emulator/pulls -d '{"repo":"acme/shop","number":2,"headSha":"…","headRef":"feature"}'
+  curl $GITHUB_API_URL/_emulator/state
 Runs until interrupted (Ctrl-C).`);
   process.exit(values.dir ? 0 : 2);
 }
@@ -33,15 +40,31 @@ for (const [name, v] of [
     process.exit(2);
   }
 }
+const pulls = values.pull.map((spec) => {
+  const m = /^([^/\s]+\/[^#\s]+)#(\d+)@([0-9a-f]{7,40})(?::(\S+))?$/i.exec(spec);
+  if (!m) {
+    console.error(
+      `--pull "${spec}" is not OWNER/NAME#NUMBER@HEAD_SHA[:BRANCH], e.g. acme/shop#7@1f3e5a7c9b2d4f6a8c0e1a3b5d7f9e2c4a6b8d0f:feature/x`,
+    );
+    process.exit(2);
+  }
+  return { repo: m[1], number: Number(m[2]), headSha: m[3], headRef: m[4] ?? `pr-${m[2]}` };
+});
 const dir = resolve(values.dir);
 mkdirSync(dir, { recursive: true });
 const kube = await startKubeEmulator({ dir, latencyMs, controllers: { readyDelayMs } });
 const github = await startGitHubEmulator();
+for (const repo of values.repo) github.state.addRepo(repo);
+for (const p of pulls) {
+  if (!github.state.repo(p.repo)) github.state.addRepo(p.repo);
+  github.state.addPull(p);
+}
 writeFileSync(resolve(dir, 'github.env'), `GITHUB_API_URL=${github.url}\n`);
 console.log(`Kubernetes API emulator: ${kube.url}
   kubeconfig: ${kube.kubeconfigPath}   (export KUBECONFIG=${kube.kubeconfigPath})${latencyMs ? `\n  latency: ${latencyMs} ms per request` : ''}
 GitHub REST emulator:    ${github.url}
   env file:   ${resolve(dir, 'github.env')}
+  seeded:     ${github.state.repoNames().join(', ') || '(nothing yet: see --help for --repo/--pull and /_emulator/ routes)'}
 Press Ctrl-C to stop.`);
 const stop = async () => {
   await Promise.allSettled([kube.close(), github.close()]);

@@ -3,6 +3,7 @@
 // refuse fails here too; then auth, faults, and a handler per implemented operationId.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { handleControl } from './control.js';
 import { loadGitHubSpec, type GitHubSpec, type Operation } from './openapi.js';
 import { Renderer } from './render.js';
 import {
@@ -138,6 +139,14 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions = {}): Pro
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
+      const control = handleControl(req.method ?? 'GET', new URL(req.url ?? '/', 'http://x').pathname, raw, {
+        state,
+        requests: () => requests,
+      });
+      if (control) {
+        send(res, control.status, control.body);
+        return;
+      }
       let rec: RecordedRequest;
       try {
         rec = handle(req, raw, res);

@@ -225,6 +225,11 @@ export class GitHubState {
     return repo;
   }
 
+  /** Full names of every seeded repository. */
+  repoNames(): string[] {
+    return [...this.repos.values()].map((r) => r.fullName);
+  }
+
   repo(fullName: string): RepoRecord | undefined {
     return this.repos.get(fullName.toLowerCase());
   }
