@@ -1,5 +1,5 @@
 // The pull request a run acts on: from the event payload where it has it, else through the API.
-import { findPullForSha, getPull } from '../github/pulls.js';
+import { findPullForSha, getPull, type PullInfo } from '../github/pulls.js';
 import { SettingsError, type Settings } from '../settings.js';
 import type { Ports } from './ports.js';
 
@@ -30,17 +30,7 @@ export async function resolvePullRequest(settings: Settings, ports: Ports): Prom
       `A ${ev.name} run finds its pull request through the GitHub API, but there is no token: set \`github-token\`.`,
     );
   }
-  if (ev.prNumber) {
-    const pr = await getPull(ports.github, repo, ev.prNumber);
-    return {
-      number: pr.number,
-      headSha: pr.headSha,
-      headRef: pr.headRef,
-      title: pr.title,
-      state: pr.state,
-      merged: pr.merged,
-    };
-  }
+  if (ev.prNumber) return fromPull(await getPull(ports.github, repo, ev.prNumber));
   if (!ev.headSha)
     throw new SettingsError(`The ${ev.name} event payload has no head SHA to find the pull request by.`);
   const pr = await findPullForSha(ports.github, repo, ev.headSha);
@@ -50,6 +40,10 @@ export async function resolvePullRequest(settings: Settings, ports: Ports): Prom
         'The PR may have been updated or closed since; or pass the `pr-number` input.',
     );
   }
+  return fromPull(pr);
+}
+
+function fromPull(pr: PullInfo): PullRequestContext {
   return {
     number: pr.number,
     headSha: pr.headSha,

@@ -5,37 +5,15 @@ import { join } from 'node:path';
 import type { CommandResult, Ports } from '../../src/commands/ports.js';
 import { runCleanup } from '../../src/commands/cleanup.js';
 import { runPreview } from '../../src/commands/preview.js';
-import type { Logger } from '../../src/logger.js';
 import { createPorts } from '../../src/main.js';
 import { readSettings, type Settings } from '../../src/settings.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../emulators/github/index.js';
 import { startKubeEmulator, type KubeEmulator, type KubeEmulatorOptions } from '../emulators/kube/index.js';
 import { repoRoot } from './action.js';
+import { recordingLogger, type RecordingLogger } from './logger.js';
 
 export const REPO = 'acme/shop';
 export const TOKEN = 'ghs_test_token_for_the_bed_0001';
-
-export interface RecordingLogger extends Logger {
-  lines: string[];
-  warnings: string[];
-  text(): string;
-}
-
-export function recordingLogger(): RecordingLogger {
-  const lines: string[] = [];
-  const warnings: string[] = [];
-  return {
-    lines,
-    warnings,
-    info: (m) => void lines.push(m),
-    warning: (m) => {
-      warnings.push(m);
-      lines.push(`warning: ${m}`);
-    },
-    debug: () => {},
-    text: () => lines.join('\n'),
-  };
-}
 
 export interface Bed {
   kube: KubeEmulator;

@@ -1,6 +1,5 @@
 // A fresh Kubernetes emulator and a KubeClient talking to it over real HTTP.
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../../../src/kube/client.js';
-import type { Logger } from '../../../src/logger.js';
 import {
   LABEL_ENVIRONMENT,
   LABEL_INSTANCE,
@@ -15,26 +14,10 @@ import {
   type KubeEmulator,
   type KubeEmulatorOptions,
 } from '../../emulators/kube/index.js';
+import { recordingLogger, type RecordingLogger } from '../../support/logger.js';
 
-export interface TestLogger extends Logger {
-  lines: string[];
-  warnings: string[];
-}
-
-export function testLogger(): TestLogger {
-  const lines: string[] = [];
-  const warnings: string[] = [];
-  return {
-    lines,
-    warnings,
-    info: (m) => void lines.push(m),
-    warning: (m) => {
-      warnings.push(m);
-      lines.push(`warning: ${m}`);
-    },
-    debug: (m) => void lines.push(`debug: ${m}`),
-  };
-}
+export type TestLogger = RecordingLogger;
+export const testLogger = recordingLogger;
 
 export interface KubeBed {
   emu: KubeEmulator;
