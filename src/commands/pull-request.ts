@@ -30,10 +30,21 @@ export async function resolvePullRequest(settings: Settings, ports: Ports): Prom
       `A ${ev.name} run finds its pull request through the GitHub API, but there is no token: set \`github-token\`.`,
     );
   }
-  if (ev.prNumber) return fromPull(await getPull(ports.github, repo, ev.prNumber));
+  if (ev.prNumber) {
+    const pr = fromPull(await getPull(ports.github, repo, ev.prNumber));
+    // A workflow_run deploys what its run built (run.head_sha), even if the PR has moved on since:
+    // the preview then sees the newer head and stands down instead of deploying an unbuilt tag.
+    return ev.name === 'workflow_run' && ev.headSha ? { ...pr, headSha: ev.headSha } : pr;
+  }
   if (!ev.headSha)
     throw new SettingsError(`The ${ev.name} event payload has no head SHA to find the pull request by.`);
-  const pr = await findPullForSha(ports.github, repo, ev.headSha);
+  const [headOwner] = (ev.headRepoFullName ?? '').split('/');
+  const pr = await findPullForSha(
+    ports.github,
+    repo,
+    ev.headSha,
+    headOwner && ev.headRef ? { owner: headOwner, ref: ev.headRef } : undefined,
+  );
   if (!pr) {
     throw new SettingsError(
       `No open pull request in ${settings.owner}/${settings.repo} has head commit ${ev.headSha} (from the ${ev.name} event). ` +

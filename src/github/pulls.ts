@@ -67,6 +67,7 @@ export async function findPullForSha(
   client: GitHubClient,
   repo: RepoRef,
   sha: string,
+  head?: { owner: string; ref: string },
 ): Promise<PullInfo | null> {
   const pulls = await client.paginate(client.rest.repos.listPullRequestsAssociatedWithCommit, {
     owner: repo.owner,
@@ -74,9 +75,23 @@ export async function findPullForSha(
     commit_sha: sha,
     per_page: 100,
   });
-  const matches = pulls
-    .map(toPullInfo)
-    .filter((p) => p.state === 'open' && p.headSha === sha)
-    .sort((a, b) => a.number - b.number);
-  return matches[0] ?? null;
+  const found = pickOpenWithHead(pulls.map(toPullInfo), sha);
+  if (found || !head) return found;
+  // GitHub answers [] above for a commit that exists only in a fork; the open PRs from the fork's
+  // branch (`head=owner:ref`) find it.
+  const fromBranch = await client.paginate(client.rest.pulls.list, {
+    owner: repo.owner,
+    repo: repo.repo,
+    state: 'open',
+    head: `${head.owner}:${head.ref}`,
+    per_page: 100,
+  });
+  return pickOpenWithHead(fromBranch.map(toPullInfo), sha);
+}
+
+function pickOpenWithHead(pulls: PullInfo[], sha: string): PullInfo | null {
+  return (
+    pulls.filter((p) => p.state === 'open' && p.headSha === sha).sort((a, b) => a.number - b.number)[0] ??
+    null
+  );
 }

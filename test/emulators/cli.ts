@@ -29,17 +29,16 @@ more can be seeded while it runs through its control routes, e.g.
 Runs until interrupted (Ctrl-C).`);
   process.exit(values.dir ? 0 : 2);
 }
-const latencyMs = Number(values['latency-ms']);
-const readyDelayMs = Number(values['ready-delay-ms']);
-for (const [name, v] of [
-  ['--latency-ms', latencyMs],
-  ['--ready-delay-ms', readyDelayMs],
-] as const) {
-  if (!Number.isFinite(v) || v < 0) {
-    console.error(`${name} must be a number of milliseconds ≥ 0, got "${v}"`);
+function milliseconds(flag: string, raw: string): number {
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || v < 0) {
+    console.error(`${flag} must be a number of milliseconds ≥ 0, got "${raw}"`);
     process.exit(2);
   }
+  return v;
 }
+const latencyMs = milliseconds('--latency-ms', values['latency-ms']);
+const readyDelayMs = milliseconds('--ready-delay-ms', values['ready-delay-ms']);
 const pulls = values.pull.map((spec) => {
   const m = /^([^/\s]+\/[^#\s]+)#(\d+)@([0-9a-f]{7,40})(?::(\S+))?$/i.exec(spec);
   if (!m) {

@@ -384,6 +384,44 @@ test('workflow_run: the PR is found from the run head SHA, and its head commit i
   expect(bed.github.state.deployments(REPO)[0].sha).toBe(SHA_B);
 });
 
+test('workflow_run from a fork: GitHub finds no PR for the commit, the fork branch does', async () => {
+  bed.github.state.addPull({
+    repo: REPO,
+    number: 24,
+    headSha: SHA_B,
+    headRef: 'fix-typo',
+    headRepoFullName: 'contributor/shop',
+  });
+  const payload = webhookExample('workflow_run', 'completed');
+  const run = payload.workflow_run as Record<string, unknown>;
+  run.head_sha = SHA_B;
+  run.head_branch = 'fix-typo';
+  run.head_repository = { ...(run.head_repository as object), full_name: 'contributor/shop' };
+  run.pull_requests = [];
+  const { result } = await bed.run({ eventName: 'workflow_run', payload, inputs: { images: exampleImages } });
+  expect(result.failure).toBeUndefined();
+  expect(result.outputs.namespace).toBe('pr-24');
+  expect(bed.github.requests.map((r) => r.path)).toContain('/repos/acme/shop/pulls');
+});
+
+test('workflow_run for an older build stands down when the PR has moved on', async () => {
+  openPull(25, SHA_B);
+  const payload = webhookExample('workflow_run', 'completed');
+  const run = payload.workflow_run as Record<string, unknown>;
+  run.head_sha = SHA_A;
+  run.pull_requests = [{ number: 25, head: { sha: SHA_A, ref: 'feature/25' } }];
+  const before = bed.kube.requests.length;
+  const { result, log } = await bed.run({
+    eventName: 'workflow_run',
+    payload,
+    inputs: { images: exampleImages },
+  });
+  expect(result.ok).toBe(true);
+  expect(log.text()).toMatch(/superseded/);
+  expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+  expect(bed.github.state.deployments(REPO)).toEqual([]);
+});
+
 test('workflow_dispatch: the pr-number input selects the PR and its head commit', async () => {
   openPull(21, SHA_B);
   const { result } = await bed.run({

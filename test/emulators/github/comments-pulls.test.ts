@@ -343,7 +343,7 @@ describe('pulls and repo', () => {
     expect(paged.headers.link).toContain('rel="next"');
   });
 
-  test('commits/{sha}/pulls finds the PR by head SHA (workflow_run events)', async () => {
+  test('commits/{sha}/pulls finds a same-repo PR by head SHA, not a fork PR (workflow_run events)', async () => {
     emu.state.addPull({
       repo: 'acme/shop',
       number: 9,
@@ -358,7 +358,8 @@ describe('pulls and repo', () => {
       ...REPO,
       commit_sha: 'd'.repeat(40),
     });
-    expect(fork.data.map((p) => p.number)).toEqual([9]);
+    // GitHub does not find a commit that exists only in a fork from the base repository.
+    expect(fork.data.map((p) => p.number)).toEqual([]);
     expect(
       (await gh.rest.repos.listPullRequestsAssociatedWithCommit({ ...REPO, commit_sha: 'e'.repeat(40) }))
         .data,

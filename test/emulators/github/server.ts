@@ -536,8 +536,12 @@ function buildHandlers(
     'repos/list-pull-requests-associated-with-commit': (ctx) => {
       const sha = String(ctx.params['commit_sha']);
       const full = state.resolveRef(ctx.repo, sha) ?? sha;
+      // As on GitHub, a commit that exists only in a fork is not found in the base repository, so
+      // a fork PR's head commit lists nothing here (clients must look the PR up by branch instead).
+      const inThisRepo = (p: { headRepoFullName: string }) =>
+        p.headRepoFullName.toLowerCase() === ctx.repo.fullName.toLowerCase();
       const list = [...ctx.repo.pulls.values()]
-        .filter((p) => p.headSha === full || p.mergeCommitSha === full)
+        .filter((p) => (p.headSha === full && inThisRepo(p)) || p.mergeCommitSha === full)
         .sort((a, b) => b.number - a.number);
       const { page, headers } = paginate(list, ctx, base());
       return {
