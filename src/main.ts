@@ -52,6 +52,7 @@ export function createPorts(
         })
       : undefined,
     group: io.group,
+    mask: io.mask,
   };
 }
 
@@ -62,7 +63,12 @@ export async function run(): Promise<void> {
     const result: CommandResult =
       settings.command === 'preview' ? await runPreview(settings, ports) : await runCleanup(settings, ports);
     for (const [name, value] of Object.entries(result.outputs)) core.setOutput(name, value);
-    await core.summary.addRaw(result.summary, true).write();
+    try {
+      await core.summary.addRaw(result.summary, true).write();
+    } catch (e) {
+      // No GITHUB_STEP_SUMMARY (a local runner): the log and the outputs still tell the story.
+      core.warning(`Could not write the job summary: ${(e as Error).message}`);
+    }
     if (!result.ok) core.setFailed(result.failure ?? `kubestage ${settings.command} failed`);
   } catch (e) {
     const message = e instanceof SettingsError ? e.message : e instanceof Error ? e.message : String(e);

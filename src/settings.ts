@@ -127,6 +127,12 @@ export function readSettings(input: InputReader, env: NodeJS.ProcessEnv): Settin
     apiUrl: env.GITHUB_API_URL || undefined,
     event: readEvent(env, get(INPUT.prNumber)),
   };
+  if (settings.namespaceTemplate.includes('{sha7}')) {
+    // A namespace per commit would never be pruned or cleaned up: cleanup finds only the current one.
+    throw new SettingsError(
+      `The \`namespace-template\` input "${settings.namespaceTemplate}" uses {sha7}, which would make a new namespace on every push and leave the old ones behind. Keep {number} in it (e.g. "pr-{number}"); {sha7} belongs in \`host-template\` or image tags.`,
+    );
+  }
   if (settings.healthPath && !settings.healthPath.startsWith('/')) {
     throw new SettingsError(
       `The \`health-path\` input "${settings.healthPath}" must start with "/", e.g. "/healthz".`,

@@ -11,6 +11,8 @@ export interface Ports {
   github?: GitHubClient;
   /** A collapsible section of the log. */
   group: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+  /** Hides a secret value in the log (core.setSecret in the action). */
+  mask?: (secret: string) => void;
   /** Clock, replaceable in tests. */
   now?: () => Date;
 }

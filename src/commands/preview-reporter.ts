@@ -2,7 +2,7 @@
 // GitHub trouble never fails a deploy: it is logged as a warning and shown in the summary.
 import { upsertComment } from '../github/comment.js';
 import { createDeployment, deactivateDeployments, setDeploymentStatus } from '../github/deployments.js';
-import { escapeMarkdown } from '../github/markdown.js';
+import { codeBlock, escapeMarkdown, redact } from '../github/markdown.js';
 import { renderPreviewComment, type PreviewCommentState } from '../github/preview-comment.js';
 import { COMMENT_MARKER } from '../model/labels.js';
 import type { Settings } from '../settings.js';
@@ -12,6 +12,9 @@ import type { PullRequestContext } from './pull-request.js';
 
 type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive';
 
+/** Diagnostics in the job summary are cut here; the log has them whole. */
+const SUMMARY_DIAGNOSTICS_MAX = 20_000;
+
 export class PreviewReporter {
   private deploymentId?: number;
   private commentId?: number;
@@ -20,7 +23,9 @@ export class PreviewReporter {
   private applied: { ref: string; action: string }[] = [];
   private pruned: string[] = [];
   private workloads: { ref: string; ready: boolean; state: string }[] = [];
-  private readonly warnings: string[] = [];
+  private readonly warnings = new Set<string>();
+  private secrets: string[] = [];
+  private diagnostics?: string;
 
   constructor(
     private readonly settings: Settings,
@@ -67,11 +72,11 @@ export class PreviewReporter {
     this.workloads = workloads;
   }
 
-  async ready(objects: {
-    applied: { ref: string; action: string }[];
-    pruned: string[];
-  }): Promise<CommandResult> {
-    this.setObjects(objects.applied, objects.pruned);
+  setSecrets(secrets: string[]): void {
+    this.secrets = secrets;
+  }
+
+  async ready(): Promise<CommandResult> {
     await this.deploymentStatus('success', `Preview ready at ${this.names.url}`);
     await this.retireEarlierDeployments();
     await this.comment({ status: 'ready' });
@@ -80,9 +85,10 @@ export class PreviewReporter {
   }
 
   async failed(message: string, diagnostics: string): Promise<CommandResult> {
+    this.diagnostics = diagnostics;
     await this.deploymentStatus('failure', message);
     await this.comment({ status: 'failed', diagnostics });
-    return this.result(false, undefined, message);
+    return this.result(false, message);
   }
 
   /** A newer commit's run owns the PR's comment; ours only retires its own deployment. */
@@ -90,12 +96,7 @@ export class PreviewReporter {
     await this.deploymentStatus('inactive', `Superseded by a newer commit of PR #${this.pr.number}`);
   }
 
-  result(
-    ok: boolean,
-    objects?: { applied: { ref: string; action: string }[]; pruned: string[] },
-    failure?: string,
-  ): CommandResult {
-    if (objects) this.setObjects(objects.applied, objects.pruned);
+  result(ok: boolean, failure?: string): CommandResult {
     return {
       ok,
       failure,
@@ -120,19 +121,33 @@ export class PreviewReporter {
       `- Namespace: \`${this.names.namespace}\``,
       `- Commit: \`${this.pr.headSha.slice(0, 7)}\``,
     ];
-    if (failure) lines.push(`- Failure: ${escapeMarkdown(failure)}`);
+    if (failure) lines.push(`- Failure: ${escapeMarkdown(redact(failure, this.secrets))}`);
     if (this.images.length) {
       lines.push('', '| image | reference |', '|---|---|');
       for (const i of this.images) lines.push(`| ${escapeMarkdown(i.name)} | \`${i.ref}\` |`);
     }
     if (this.applied.length) {
       lines.push('', '| object | applied | state |', '|---|---|---|');
-      for (const a of this.applied) lines.push(`| ${a.ref} | ${a.action} | ${state.get(a.ref) ?? '—'} |`);
+      for (const a of this.applied)
+        lines.push(`| ${escapeMarkdown(a.ref)} | ${a.action} | ${escapeMarkdown(state.get(a.ref) ?? '—')} |`);
     }
     if (this.pruned.length)
       lines.push('', `Pruned (no longer rendered): ${this.pruned.map((p) => `\`${p}\``).join(', ')}`);
-    if (this.warnings.length)
-      lines.push('', '**Warnings**', ...this.warnings.map((w) => `- ${escapeMarkdown(w)}`));
+    if (this.diagnostics) {
+      // The summary is read when the comment could not be written (forks) or is turned off.
+      const text = redact(this.diagnostics, this.secrets);
+      const cut =
+        text.length > SUMMARY_DIAGNOSTICS_MAX
+          ? `${text.slice(0, SUMMARY_DIAGNOSTICS_MAX)}\n… (cut; the full text is in the log)`
+          : text;
+      lines.push('', '<details open><summary>Why it failed</summary>', '', codeBlock(cut), '', '</details>');
+    }
+    if (this.warnings.size)
+      lines.push(
+        '',
+        '**Warnings**',
+        ...[...this.warnings].map((w) => `- ${escapeMarkdown(redact(w, this.secrets))}`),
+      );
     return lines.join('\n') + '\n';
   }
 
@@ -176,6 +191,7 @@ export class PreviewReporter {
     const updatedAt = this.now();
     const body = renderPreviewComment({
       ...s,
+      secrets: this.secrets,
       url: this.names.url,
       namespace: this.names.namespace,
       headSha: this.pr.headSha,
@@ -196,7 +212,7 @@ export class PreviewReporter {
         logger: this.ports.logger,
       });
       if ('id' in r) this.commentId = r.id;
-      else this.warnings.push(`PR comment skipped: ${r.reason}`);
+      else this.warnings.add(`PR comment skipped: ${r.reason}`);
     });
   }
 
@@ -205,7 +221,7 @@ export class PreviewReporter {
       await fn();
     } catch (e) {
       const msg = `Could not ${what}: ${(e as Error).message}`;
-      this.warnings.push(msg);
+      this.warnings.add(msg);
       this.ports.logger.warning(msg);
     }
   }

@@ -1,5 +1,4 @@
 // `preview`: render the PR's manifests into namespace pr-<n>, apply, wait, and tell the PR where it runs.
-import { deactivateDeployments } from '../github/deployments.js';
 import { collectDiagnostics, formatDiagnostics } from '../kube/diagnostics.js';
 import { probeUrl } from '../kube/probe.js';
 import { waitForWorkloads } from '../kube/wait.js';
@@ -29,7 +28,7 @@ import { runCleanupFor } from './cleanup.js';
 import type { CommandResult, Ports } from './ports.js';
 import { PreviewReporter } from './preview-reporter.js';
 import { applyRendered, guardRendered } from './rollout.js';
-import { currentPullState, resolvePullRequest } from './pull-request.js';
+import { pullStateReader, resolvePullRequest } from './pull-request.js';
 import { previewNames } from './names.js';
 
 export async function runPreview(settings: Settings, ports: Ports): Promise<CommandResult> {
@@ -50,7 +49,8 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
   log.info(`Preview of PR #${pr.number} at ${pr.headSha.slice(0, 7)}: namespace ${namespace}, ${url}`);
 
   const reporter = new PreviewReporter(settings, ports, pr, names, now);
-  const atStart = await currentPullState(settings, ports, pr.number);
+  const prState = pullStateReader(settings, ports, pr.number);
+  const atStart = await prState();
   if (atStart?.state === 'closed') {
     log.info(`PR #${pr.number} is closed on GitHub: removing its preview instead of deploying it.`);
     return runCleanupFor(settings, ports, pr);
@@ -59,7 +59,7 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
     log.info(
       `PR #${pr.number} has moved on to ${atStart.headSha.slice(0, 7)}: this run (${pr.headSha.slice(0, 7)}) is superseded and changes nothing.`,
     );
-    return reporter.result(true, { applied: [], pruned: [] });
+    return reporter.result(true);
   }
   await reporter.start(imageRefs);
 
@@ -95,96 +95,100 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
       return routed.objects;
     });
     reporter.setImages(imagesInUse(rendered, imageRefs));
+    // Pod logs and events can echo the preview's own Secret values: mask them in the log and keep
+    // them out of the PR comment and the job summary.
+    const secrets = secretValues(rendered);
+    for (const v of secrets) ports.mask?.(v);
+    reporter.setSecrets(secrets);
 
     // The guard judges the rendered output before any write reaches the cluster.
     const kube = ports.kube();
     await guardRendered(kube, rendered, namespace);
 
     // Rendering takes a while: look again just before the first write.
-    const before = await currentPullState(settings, ports, pr.number);
+    const before = await prState();
     if (before && before.headSha !== pr.headSha) {
       log.info(
         `PR #${pr.number} has moved on to ${before.headSha.slice(0, 7)}: this run (${pr.headSha.slice(0, 7)}) is superseded and applies nothing.`,
       );
       await reporter.superseded();
-      return reporter.result(true, { applied: [], pruned: [] });
+      return reporter.result(true);
     }
 
     const updatedAt = now();
-    const { applied, pruned } = await applyRendered(kube, rendered, {
-      namespace,
-      labels,
-      repoLabel,
-      annotations: {
-        [ANNOTATION_HEAD_SHA]: pr.headSha,
-        [ANNOTATION_IMAGES]: JSON.stringify(imageRefs),
-        [ANNOTATION_URL]: url,
-        [ANNOTATION_UPDATED_AT]: updatedAt.toISOString(),
-        [ANNOTATION_EXPIRES_AT]: new Date(updatedAt.getTime() + settings.ttlSeconds * 1000).toISOString(),
-        [ANNOTATION_PR]: String(pr.number),
-        ...(settings.runUrl ? { [ANNOTATION_RUN_URL]: settings.runUrl } : {}),
-      },
-      waitTerminatingMs: Math.max(60_000, settings.waitTimeoutSeconds * 1000),
-      logger: log,
-      group: ports.group,
-    });
-    reporter.setObjects(applied, pruned);
-
-    const wait = await ports.group(`Wait for workloads (timeout ${settings.waitTimeoutSeconds}s)`, () =>
-      waitForWorkloads(kube, {
+    const outcome = await deployAndVerify(async () => {
+      const { applied, pruned } = await applyRendered(kube, rendered, {
         namespace,
-        objects: rendered,
-        timeoutMs: settings.waitTimeoutSeconds * 1000,
+        labels,
+        repoLabel,
+        annotations: {
+          [ANNOTATION_HEAD_SHA]: pr.headSha,
+          [ANNOTATION_IMAGES]: JSON.stringify(imageRefs),
+          [ANNOTATION_URL]: url,
+          [ANNOTATION_UPDATED_AT]: updatedAt.toISOString(),
+          [ANNOTATION_EXPIRES_AT]: new Date(updatedAt.getTime() + settings.ttlSeconds * 1000).toISOString(),
+          [ANNOTATION_PR]: String(pr.number),
+          ...(settings.runUrl ? { [ANNOTATION_RUN_URL]: settings.runUrl } : {}),
+        },
+        waitTerminatingMs: Math.max(60_000, settings.waitTimeoutSeconds * 1000),
         logger: log,
-      }),
-    );
-    reporter.setWorkloads(wait.workloads);
-    if (!wait.ok) {
-      const diagnostics =
-        wait.diagnostics ??
-        (await collectDiagnostics(kube, {
-          namespace,
-          workloads: wait.workloads.filter((w) => !w.ready).map((w) => w.ref),
-          logger: log,
-        }));
-      const text = formatDiagnostics(diagnostics);
-      log.info(text);
-      const failing = wait.workloads.filter((w) => !w.ready).map((w) => `${w.ref} (${w.state})`);
-      return await reporter.failed(`Workloads did not become ready: ${failing.join(', ')}`, text);
-    }
-
-    if (settings.healthPath) {
-      const probe = await probeUrl(url, {
-        path: settings.healthPath,
-        timeoutMs: Math.min(120_000, settings.waitTimeoutSeconds * 1000),
-        attempts: 10,
-        logger: log,
+        group: ports.group,
       });
-      if (!probe.ok) {
-        return await reporter.failed(
-          `The health check ${url}${settings.healthPath} failed: ${probe.error ?? `HTTP ${probe.status}`}`,
-          `GET ${url}${settings.healthPath} → ${probe.error ?? `HTTP ${probe.status}`}\nThe workloads are ready, but the preview URL does not answer. Check the Ingress/HTTPRoute, DNS for *.${settings.domain}, and that ${settings.healthPath} answers 2xx.`,
-        );
-      }
-      log.info(`Health check ${url}${settings.healthPath}: HTTP ${probe.status}`);
-    }
+      reporter.setObjects(applied, pruned);
 
-    // The PR may have closed or moved on while we deployed; never leave an orphan or overwrite a newer run.
-    const after = await currentPullState(settings, ports, pr.number);
+      const wait = await ports.group(`Wait for workloads (timeout ${settings.waitTimeoutSeconds}s)`, () =>
+        waitForWorkloads(kube, {
+          namespace,
+          objects: rendered,
+          timeoutMs: settings.waitTimeoutSeconds * 1000,
+          logger: log,
+        }),
+      );
+      reporter.setWorkloads(wait.workloads);
+      if (!wait.ok) {
+        const diagnostics =
+          wait.diagnostics ??
+          (await collectDiagnostics(kube, {
+            namespace,
+            workloads: wait.workloads.filter((w) => !w.ready).map((w) => w.ref),
+            logger: log,
+          }));
+        const text = formatDiagnostics(diagnostics);
+        log.info(text);
+        const failing = wait.workloads.filter((w) => !w.ready).map((w) => `${w.ref} (${w.state})`);
+        return {
+          ok: false,
+          message: `Workloads did not become ready: ${failing.join(', ')}`,
+          diagnostics: text,
+        };
+      }
+      if (settings.healthPath) {
+        const probe = await probeUrl(url, {
+          path: settings.healthPath,
+          timeoutMs: Math.min(120_000, settings.waitTimeoutSeconds * 1000),
+          attempts: 10,
+          logger: log,
+        });
+        if (!probe.ok) {
+          const what = `GET ${url}${settings.healthPath} → ${probe.error ?? `HTTP ${probe.status}`}`;
+          return {
+            ok: false,
+            message: `The health check failed: ${what}`,
+            diagnostics: `${what}\nThe workloads are ready, but the preview URL does not answer. Check the Ingress/HTTPRoute, DNS for *.${settings.domain}, and that ${settings.healthPath} answers 2xx.`,
+          };
+        }
+        log.info(`Health check ${url}${settings.healthPath}: HTTP ${probe.status}`);
+      }
+      return { ok: true };
+    });
+
+    // Whatever happened, the PR may have closed or moved on meanwhile: never leave an orphan behind,
+    // and never write over what a newer run reports.
+    const after = await prState();
     if (after?.state === 'closed') {
       log.info(
         `PR #${pr.number} was closed while the preview deployed: cleaning up instead of leaving an orphan.`,
       );
-      if (ports.github && settings.deployment) {
-        await deactivateDeployments(
-          ports.github,
-          { owner: settings.owner, repo: settings.repo },
-          {
-            environment: names.environment,
-            prNumber: pr.number,
-          },
-        ).catch((e: Error) => log.warning(`Could not deactivate deployments: ${e.message}`));
-      }
       return runCleanupFor(settings, ports, pr);
     }
     if (after && after.headSha !== pr.headSha) {
@@ -192,12 +196,24 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
         `PR #${pr.number} moved on to ${after.headSha.slice(0, 7)} while this run deployed; the newer run reports the preview.`,
       );
       await reporter.superseded();
-      return reporter.result(true, { applied, pruned });
+      return reporter.result(true);
     }
-    return await reporter.ready({ applied, pruned });
+    return outcome.ok ? await reporter.ready() : await reporter.failed(outcome.message, outcome.diagnostics);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
     return await reporter.failed(message, message);
+  }
+}
+
+type Outcome = { ok: true } | { ok: false; message: string; diagnostics: string };
+
+/** Runs the cluster half; an exception (an apply refused, a watch that broke) is a failed outcome too. */
+async function deployAndVerify(fn: () => Promise<Outcome>): Promise<Outcome> {
+  try {
+    return await fn();
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    return { ok: false, message, diagnostics: message };
   }
 }
 
@@ -210,6 +226,20 @@ function imagesInUse(
   return [...containerImages(objects)]
     .sort((a, b) => Number(overridden.has(b)) - Number(overridden.has(a)) || a.localeCompare(b))
     .map((ref) => ({ name: overridden.get(ref) ?? imageName(ref), ref }));
+}
+
+/** Values of the rendered Secrets (stringData, and data decoded), long enough to be worth masking. */
+export function secretValues(objects: KubeObject[]): string[] {
+  const out = new Set<string>();
+  for (const o of objects) {
+    if (o.kind !== 'Secret' || o.apiVersion !== 'v1') continue;
+    for (const v of Object.values((o.stringData ?? {}) as Record<string, unknown>))
+      if (typeof v === 'string') out.add(v);
+    for (const v of Object.values((o.data ?? {}) as Record<string, unknown>)) {
+      if (typeof v === 'string') out.add(Buffer.from(v, 'base64').toString('utf8'));
+    }
+  }
+  return [...out].filter((v) => v.trim().length >= 4);
 }
 
 /** `registry:5000/app:tag@sha256:…` → `registry:5000/app`. */

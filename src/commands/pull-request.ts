@@ -65,18 +65,27 @@ function fromPull(pr: PullInfo): PullRequestContext {
   };
 }
 
-/** The current state of the PR on GitHub, or undefined when it cannot be read (no token, API error). */
-export async function currentPullState(
+/**
+ * Reads the PR's current state on GitHub each time it is called; undefined when it cannot be read (no
+ * token, API error). After the first failure it stops asking, so one outage is one warning.
+ */
+export function pullStateReader(
   settings: Settings,
   ports: Ports,
   number: number,
-): Promise<{ state: 'open' | 'closed'; headSha: string } | undefined> {
-  if (!ports.github) return undefined;
-  try {
-    const pr = await getPull(ports.github, { owner: settings.owner, repo: settings.repo }, number);
-    return { state: pr.state, headSha: pr.headSha };
-  } catch (e) {
-    ports.logger.warning(`Could not re-read PR #${number}: ${(e as Error).message}`);
-    return undefined;
-  }
+): () => Promise<{ state: 'open' | 'closed'; headSha: string } | undefined> {
+  let broken = !ports.github;
+  return async () => {
+    if (broken || !ports.github) return undefined;
+    try {
+      const pr = await getPull(ports.github, { owner: settings.owner, repo: settings.repo }, number);
+      return { state: pr.state, headSha: pr.headSha };
+    } catch (e) {
+      broken = true;
+      ports.logger.warning(
+        `Could not read PR #${number} on GitHub (${(e as Error).message}); carrying on without checking whether it closed or moved on.`,
+      );
+      return undefined;
+    }
+  };
 }

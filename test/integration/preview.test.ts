@@ -204,6 +204,9 @@ test('an image that cannot be pulled fails the step and names ImagePullBackOff i
     'in_progress',
     'failure',
   ]);
+  // The job summary carries the diagnostics too (the comment may be off or forbidden).
+  expect(result.summary).toContain('Why it failed');
+  expect(result.summary).toMatch(/ImagePullBackOff|ErrImagePull/);
 });
 
 test('a guard violation is refused before any write reaches the cluster, every offending object named', async () => {
@@ -353,6 +356,48 @@ test('a PR closed while its preview deployed is cleaned up instead of left behin
   } finally {
     stop();
   }
+});
+
+test('a PR closed while a failing preview deployed is cleaned up too', async () => {
+  const ws = makeWorkspace(appManifests({ image: 'registry.example.com/team/does-not-exist:1.0' }));
+  openPull(26);
+  const deploymentType = bed.kube.store.findTypeByKind('apps/v1', 'Deployment')!;
+  const stop = bed.kube.store.subscribe((ev) => {
+    if (ev.type === 'ADDED' && ev.type_ === deploymentType && ev.object.metadata.namespace === 'pr-26') {
+      bed.github.state.setPullState(REPO, 26, 'closed');
+    }
+  });
+  try {
+    const { result, log } = await bed.run({
+      payload: event(26),
+      workspace: ws,
+      inputs: { manifests: 'k8s' },
+    });
+    expect(log.text()).toMatch(/closed while/);
+    expect(result.ok).toBe(true);
+    expect(obj('v1', 'Namespace', undefined, 'pr-26')).toBeUndefined();
+  } finally {
+    stop();
+  }
+});
+
+test("the preview's own Secret values are masked in the log", async () => {
+  const ws = makeWorkspace(
+    appManifests({
+      extra:
+        'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-very-secret\ndata:\n  token: ' +
+        Buffer.from('tok-abcdef-123').toString('base64') +
+        '\n',
+    }),
+  );
+  openPull(27);
+  const { result, masked } = await bed.run({
+    payload: event(27),
+    workspace: ws,
+    inputs: { manifests: 'k8s' },
+  });
+  expect(result.ok).toBe(true);
+  expect(masked).toEqual(expect.arrayContaining(['hunter2-very-secret', 'tok-abcdef-123']));
 });
 
 test('two racing runs for one PR end with the newer commit applied and one comment', async () => {

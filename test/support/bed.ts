@@ -19,7 +19,9 @@ export interface Bed {
   kube: KubeEmulator;
   github: GitHubEmulator;
   /** Runs a command in-process as main.ts would, with the given inputs and event. */
-  run(o: RunOptions): Promise<{ result: CommandResult; log: RecordingLogger; settings: Settings }>;
+  run(
+    o: RunOptions,
+  ): Promise<{ result: CommandResult; log: RecordingLogger; settings: Settings; masked: string[] }>;
   close(): Promise<void>;
 }
 
@@ -67,9 +69,10 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
       };
       const settings = readSettings((n) => inputs[n] ?? '', env);
       const log = recordingLogger();
+      const masked: string[] = [];
       const ports: Ports = {
         ...createPorts(settings, log, env, {
-          mask: () => {},
+          mask: (v) => void masked.push(v),
           group: (_n, fn) => fn(),
           githubWaitScale: 0.001,
         }),
@@ -79,7 +82,7 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
         settings.command === 'preview'
           ? await runPreview(settings, ports)
           : await runCleanup(settings, ports);
-      return { result, log, settings };
+      return { result, log, settings, masked };
     },
     async close() {
       await Promise.allSettled([kube.close(), github.close()]);

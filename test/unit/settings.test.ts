@@ -72,6 +72,11 @@ test.each([
   ],
   [{ 'github-token': '' }, {}, 'No GitHub token'],
   [{ 'wait-timeout': 'soon' }, {}, 'wait-timeout'],
+  [
+    { 'namespace-template': 'pr-{number}-{sha7}' },
+    {},
+    'uses {sha7}, which would make a new namespace on every push',
+  ],
   [{}, { GITHUB_REPOSITORY: '' }, 'GITHUB_REPOSITORY is "", expected "owner/repo"'],
   [{}, { GITHUB_EVENT_NAME: 'push' }, 'triggered by the "push" event, which carries no pull request'],
   [
