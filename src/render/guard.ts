@@ -150,7 +150,7 @@ export function violationsOf(o: KubeObject, namespace: string, scope: ScopeResol
   } else if (!namespaced) {
     reasons.push(
       o.kind === 'Namespace' && apiGroup(o.apiVersion) === ''
-        ? 'is a Namespace: kubestage creates and owns the preview namespace itself; remove the Namespace object from the manifests the preview renders'
+        ? 'is a Namespace (kustomize renames every Namespace object to the preview namespace, so in your files it has another name): kubestage creates and owns the preview namespace itself; remove the Namespace object from the manifests the preview renders'
         : `is cluster-scoped (${o.kind} is not namespaced); a preview may only create objects inside its own namespace — install it once per cluster instead`,
     );
   } else if (o.metadata.namespace === undefined || o.metadata.namespace === '') {
