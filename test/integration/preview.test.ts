@@ -358,6 +358,24 @@ test('a PR closed while its preview deployed is cleaned up instead of left behin
   }
 });
 
+test('a preview whose health-path does not answer fails with the URL and the reason', async () => {
+  openPull(28);
+  // localhost:443 has no listener here: the probe is refused, on the loopback address only.
+  const { result } = await bed.run({
+    payload: event(28),
+    inputs: {
+      images: exampleImages,
+      'host-template': 'localhost',
+      'health-path': '/healthz',
+      'wait-timeout': '3',
+    },
+  });
+  expect(result.ok).toBe(false);
+  expect(result.failure).toContain('The health check failed: GET https://localhost/healthz');
+  expect(result.summary).toContain('does not answer');
+  expect(markerComments(28)[0].body).toContain('https://localhost/healthz');
+});
+
 test('a PR closed while a failing preview deployed is cleaned up too', async () => {
   const ws = makeWorkspace(appManifests({ image: 'registry.example.com/team/does-not-exist:1.0' }));
   openPull(26);
