@@ -7,16 +7,17 @@ import type { Logger } from '../logger.js';
 import { retry } from '../retry.js';
 import {
   describeApiError,
-  SYSTEM_GENERATED_RESOURCES,
+  NOISE_RESOURCES,
   statusOf,
   UnknownKindError,
   type ApiResource,
   type KubeClient,
 } from './client.js';
 import { mapSettled } from './pool.js';
-import { liveRef, objectRef, type KubeObject, type LiveObject } from './types.js';
+import { liveRef, objectRef, type KubeObject, type KubeStatus, type LiveObject } from './types.js';
 
-export type ApplyAction = 'created' | 'configured' | 'unchanged';
+/** `recreated`: a Job whose immutable fields changed was deleted and applied afresh. */
+export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'recreated';
 
 export interface AppliedObject {
   ref: string;
@@ -38,6 +39,8 @@ export interface ApplyOptions {
   onProgress?: (done: number, total: number, applied: AppliedObject) => void;
   /** The namespace was created by this run: every object is new, so no LIST is needed to tell. */
   freshNamespace?: boolean;
+  /** How long to wait for a Job being recreated (immutable template changed) to be gone. */
+  recreateTimeoutMs?: number;
 }
 
 /** Applies every object (server-side apply, field manager `kubestage`), wave after wave. */
@@ -61,23 +64,42 @@ export async function applyObjects(
     const before = opts.freshNamespace ? freshSnapshot(wave) : await snapshotVersions(client, wave, logger);
     const results = await mapSettled(wave, concurrency, async (obj) => {
       const ref = objectRef(obj);
-      let live: LiveObject;
-      try {
-        // A CRD applied in an earlier wave takes a moment to be served (Established); give it that.
-        live = await retry(() => client.apply<LiveObject>(obj, { force }), {
+      // A CRD applied in an earlier wave takes a moment to be served (Established); give it that.
+      const applyOnce = (): Promise<LiveObject> =>
+        retry(() => client.apply<LiveObject>(obj, { force }), {
           attempts: w > 0 ? 20 : 1,
           baseMs: 250,
           maxMs: 1000,
           isRetryable: (e) => e instanceof UnknownKindError,
           retryAfterMs: () => 500,
         });
+      let live: LiveObject;
+      let recreated = false;
+      try {
+        live = await applyOnce();
       } catch (e) {
-        throw new Error(applyFailure(obj, e, force), { cause: e });
+        // A Job's pod template is immutable, yet the image tag changes with every push: a Job is
+        // a run-once task, so running it afresh (what `kubectl replace --force` does) is the intent.
+        const fields = immutableFields(e);
+        if (!isJob(obj) || fields.length === 0) throw new Error(applyFailure(obj, e, force), { cause: e });
+        try {
+          await recreateJob(client, obj, opts.recreateTimeoutMs ?? 60_000);
+          live = await applyOnce();
+        } catch (e2) {
+          throw new Error(`${applyFailure(obj, e, force)}; recreating it failed: ${describeApiError(e2)}`, {
+            cause: e2,
+          });
+        }
+        recreated = true;
+        logger.info(
+          `${ref}: ${fields.join(', ')} ${fields.length > 1 ? 'are' : 'is'} immutable; recreated it.`,
+        );
       }
       const key = versionKey(obj);
       const prior = before.get(key);
-      const action: ApplyAction =
-        prior === undefined
+      const action: ApplyAction = recreated
+        ? 'recreated'
+        : prior === undefined
           ? before.has(`${kindKey(obj)}:listed`)
             ? 'created'
             : 'configured'
@@ -100,10 +122,11 @@ export async function applyObjects(
       );
     }
   }
-  const counts = { created: 0, configured: 0, unchanged: 0 };
+  const counts: Record<ApplyAction, number> = { created: 0, configured: 0, unchanged: 0, recreated: 0 };
   for (const a of applied) counts[a.action]++;
   logger.info(
-    `Applied ${applied.length} object(s): ${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged.`,
+    `Applied ${applied.length} object(s): ${counts.created} created, ${counts.configured} configured, ${counts.unchanged} unchanged` +
+      (counts.recreated ? `, ${counts.recreated} recreated.` : '.'),
   );
   return { applied };
 }
@@ -155,9 +178,14 @@ function applyFailure(obj: KubeObject, e: unknown, force: boolean): string {
   let hint: string;
   switch (code) {
     case 422:
-    case 400:
-      hint = 'the API server rejected the manifest; fix the field named above in your kustomize overlay';
+    case 400: {
+      const fields = immutableFields(e);
+      hint = fields.length
+        ? `${fields.join(', ')} of an existing ${obj.kind} cannot be changed in place; delete the preview ` +
+          '(cleanup) and run preview again to recreate it with the new value'
+        : 'the API server rejected the manifest; fix the field named above in your kustomize overlay';
       break;
+    }
     case 409:
       hint = force
         ? 'the object changed during apply; re-run the job'
@@ -179,6 +207,54 @@ function applyFailure(obj: KubeObject, e: unknown, force: boolean): string {
   return `apply ${ref}${where}: ${describeApiError(e)} (${hint})`;
 }
 
+function isJob(obj: KubeObject): boolean {
+  return obj.apiVersion === 'batch/v1' && obj.kind === 'Job';
+}
+
+const IMMUTABLE = /field is immutable|updates to \w+ spec for fields other than/i;
+
+/**
+ * The fields a 422 says cannot change on an existing object (`spec.template`, or `spec` for a
+ * StatefulSet's forbidden updates); empty when the error is anything else.
+ */
+export function immutableFields(e: unknown): string[] {
+  if (statusOf(e) !== 422 || !(e instanceof Error)) return [];
+  const body = (e as { body?: KubeStatus }).body;
+  const fromCauses = (body?.details?.causes ?? [])
+    .filter((c) => IMMUTABLE.test(c.message ?? '') && c.field)
+    .map((c) => c.field as string);
+  if (fromCauses.length) return [...new Set(fromCauses)];
+  const msg = body?.message ?? e.message;
+  if (!IMMUTABLE.test(msg)) return [];
+  // No causes: take the field paths out of `… is invalid: spec.x: Invalid value: …: field is immutable`.
+  const fields = [
+    ...msg.matchAll(/(?:^|[\s[,:])((?:spec|metadata)(?:\.[\w[\]]+)*): (?:Invalid value|Forbidden)/g),
+  ].map((m) => m[1] as string);
+  return fields.length ? [...new Set(fields)] : ['a field'];
+}
+
+/** Deletes the Job (its pods go in the background) and waits until the name is free again. */
+async function recreateJob(client: KubeClient, obj: KubeObject, timeoutMs: number): Promise<void> {
+  const { name, namespace } = obj.metadata;
+  await client.delete(obj.apiVersion, obj.kind, name, namespace, { propagationPolicy: 'Background' });
+  const gone = await client.observe(
+    obj.apiVersion,
+    obj.kind,
+    { namespace, fieldSelector: `metadata.name=${name}`, timeoutMs, tickMs: 1000 },
+    (objects) => !objects.has(name),
+  );
+  if (!gone)
+    throw new Error(`${objectRef(obj)} was still being deleted after ${Math.round(timeoutMs / 1000)}s`);
+}
+
+/** Whether kubestage server-side applied this object (not merely copied our labels onto it). */
+export function appliedBy(o: LiveObject, fieldManager: string): boolean {
+  return (o.metadata.managedFields ?? []).some((f) => {
+    const entry = f as { manager?: unknown; operation?: unknown } | null;
+    return entry?.manager === fieldManager && entry.operation === 'Apply';
+  });
+}
+
 export interface PruneOptions {
   namespace: string;
   /** The value of kubestage.dev/instance on everything this preview created. */
@@ -190,8 +266,10 @@ export interface PruneOptions {
 }
 
 /**
- * Deletes objects that carry our instance and managed-by labels but are no longer rendered.
- * Objects with ownerReferences (ReplicaSets, Pods, Endpoints made by controllers) are left to the
+ * Deletes objects kubestage applied that are no longer rendered. Our labels are only the cheap
+ * pre-filter: controllers copy them (the endpoints controller from a Service, the StatefulSet
+ * controller onto PVCs from volumeClaimTemplates), so an object counts as ours only when its
+ * managedFields hold an Apply by our field manager. Objects with ownerReferences are left to the
  * garbage collector; objects without our labels (made by hand or by other tools) are never touched.
  */
 export async function pruneObjects(client: KubeClient, opts: PruneOptions): Promise<string[]> {
@@ -204,10 +282,7 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
   );
   const kinds = (await client.serverResources()).filter(
     (r) =>
-      r.namespaced &&
-      r.verbs.includes('list') &&
-      r.verbs.includes('delete') &&
-      !SYSTEM_GENERATED_RESOURCES.has(r.name),
+      r.namespaced && r.verbs.includes('list') && r.verbs.includes('delete') && !NOISE_RESOURCES.has(r.name),
   );
   const lists = await mapSettled(kinds, opts.concurrency ?? 8, (r) =>
     client.list(r.apiVersion, r.kind, { namespace, labelSelector: selector }),
@@ -225,6 +300,7 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
     for (const o of res.value.items) {
       if (o.metadata.ownerReferences?.length) continue;
       if (o.metadata.deletionTimestamp) continue;
+      if (!appliedBy(o, client.fieldManager)) continue;
       if (keep.has(`${r.group} ${r.kind} ${o.metadata.name}`)) continue;
       doomed.push({ r, name: o.metadata.name });
     }

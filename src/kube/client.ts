@@ -325,11 +325,11 @@ export interface ApiResource {
 }
 
 /**
- * Resources the cluster makes on its own that may carry our labels by copy: events, and the
- * Endpoints the endpoints controller creates for a Service (with the Service's labels but without
- * ownerReferences). Counting or pruning them would report or delete objects we never applied.
+ * Resources never worth listing when we look for our own objects: events are numerous and never
+ * applied by anyone. (Controller-made copies of our labels, such as a Service's Endpoints or a
+ * StatefulSet's PVCs, are told apart by managedFields instead, see appliedBy in apply.ts.)
  */
-export const SYSTEM_GENERATED_RESOURCES = new Set(['events', 'endpoints', 'endpointslices']);
+export const NOISE_RESOURCES = new Set(['events']);
 
 // ---------------------------------------------------------------------------------------------
 // Client
@@ -526,8 +526,24 @@ export class KubeClient {
         .map((g) => g.preferredVersion?.groupVersion ?? g.versions?.[0]?.groupVersion ?? '')
         .filter((v) => v !== ''),
     ];
-    const lists = await Promise.all(gvs.map((gv) => this.groupVersionResources(gv)));
-    return lists.flatMap((l) => l ?? []);
+    // One unhealthy aggregated API (a stale metrics.k8s.io answering 503 is common) must not hide
+    // every other kind: like kubectl, warn and go on with the group/versions that answered. The
+    // failed ones are not cached (groupVersionResources forgets failures), so a later call asks again.
+    const lists = await Promise.allSettled(gvs.map((gv) => this.groupVersionResources(gv)));
+    const failed: string[] = [];
+    lists.forEach((r, i) => {
+      if (r.status === 'rejected') failed.push(`${gvs[i]} (${describeApiError(r.reason)})`);
+    });
+    if (failed.length === gvs.length && failed.length > 0) {
+      throw new Error(`API discovery failed for every group/version: ${failed.join('; ')}`);
+    }
+    if (failed.length) {
+      this.logger.warning(
+        `API discovery failed for ${failed.join(', ')}; objects of ${failed.length === 1 ? 'that group/version' : 'those group/versions'} ` +
+          'are skipped this run. Usually an aggregated API whose backing service is down (kubectl get apiservices shows it unavailable).',
+      );
+    }
+    return lists.flatMap((r) => (r.status === 'fulfilled' ? (r.value ?? []) : []));
   }
 
   /** true = namespaced, false = cluster-scoped, undefined = the server doesn't know the kind. */

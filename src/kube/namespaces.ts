@@ -9,7 +9,8 @@ import {
   PREVIEW_ENVIRONMENT,
 } from '../model/labels.js';
 import type { Logger } from '../logger.js';
-import { describeApiError, SYSTEM_GENERATED_RESOURCES, type ApiResource, type KubeClient } from './client.js';
+import { appliedBy } from './apply.js';
+import { describeApiError, NOISE_RESOURCES, statusOf, type ApiResource, type KubeClient } from './client.js';
 import { mapSettled } from './pool.js';
 import { liveRef, type Condition, type LiveObject } from './types.js';
 
@@ -64,6 +65,11 @@ export interface EnsureNamespaceOptions {
   /** How long to wait for a Terminating namespace of the same name to go away. */
   waitTerminatingMs: number;
   logger: Logger;
+  /**
+   * The environment label an existing namespace must already carry to be reused; previews only
+   * unless a caller says otherwise (as deleteNamespace).
+   */
+  environment?: string;
 }
 
 /**
@@ -98,6 +104,17 @@ export async function ensureNamespace(
   if (ns) {
     const problem = ownershipProblem(ns, opts.owner);
     if (problem) throw new Error(problem);
+    // Same repo, other purpose (e.g. its `development` environment): applying our labels would
+    // turn it into a preview that cleanup and sweep may then delete.
+    const environment = opts.environment ?? PREVIEW_ENVIRONMENT;
+    const env = ns.metadata.labels?.[LABEL_ENVIRONMENT];
+    if (env !== environment) {
+      throw new Error(
+        `namespace "${name}" belongs to this repo but its ${LABEL_ENVIRONMENT} label is "${env ?? '<unset>'}", not "${environment}"; ` +
+          `kubestage will not relabel it and deploy a ${environment} into it. Use a namespace template that cannot ` +
+          `collide with your environment namespaces (for example "<repo>-pr-{number}"), or rename that environment`,
+      );
+    }
   }
 
   try {
@@ -186,17 +203,22 @@ export async function deleteNamespace(
 
   let objectsRemoved = 0;
   if (!isTerminating(ns)) {
-    objectsRemoved = await countOurObjects(client, name, logger);
+    objectsRemoved = await countOurObjects(client, name, client.fieldManager, logger);
     try {
       const existed = await client.delete('v1', 'Namespace', name, undefined, {
         propagationPolicy: 'Background',
       });
       if (!existed) return { deleted: false, alreadyGone: true, objectsRemoved: 0 };
     } catch (e) {
-      throw new Error(
-        `could not delete namespace "${name}": ${describeApiError(e)}. Check that the kubeconfig identity may delete namespaces`,
-        { cause: e },
-      );
+      // A retried DELETE whose first reply was lost meets a namespace already Terminating, which
+      // the API server answers 409 Conflict ("The system is ensuring all content is removed…"):
+      // that is our own deletion under way, not a failure.
+      if (!(statusOf(e) === 409 && (await terminatingNow(client, name)))) {
+        throw new Error(
+          `could not delete namespace "${name}": ${describeApiError(e)}. Check that the kubeconfig identity may delete namespaces`,
+          { cause: e },
+        );
+      }
     }
     logger.info(`Deleting namespace ${name} (${objectsRemoved} object(s) created by kubestage in it).`);
   } else {
@@ -240,15 +262,29 @@ async function waitUntilGone(client: KubeClient, name: string, timeoutMs: number
   );
 }
 
+/** Whether the namespace is gone or being deleted (a deletionTimestamp is set). */
+async function terminatingNow(client: KubeClient, name: string): Promise<boolean> {
+  try {
+    const ns = await readNamespace(client, name);
+    return ns === undefined || isTerminating(ns);
+  } catch {
+    return false;
+  }
+}
+
 /** Namespaced kinds we can list, events excluded (they are noise and vanish with the namespace). */
 async function listableNamespacedKinds(client: KubeClient): Promise<ApiResource[]> {
   const all = await client.serverResources();
-  return all.filter(
-    (r) => r.namespaced && r.verbs.includes('list') && !SYSTEM_GENERATED_RESOURCES.has(r.name),
-  );
+  return all.filter((r) => r.namespaced && r.verbs.includes('list') && !NOISE_RESOURCES.has(r.name));
 }
 
-async function countOurObjects(client: KubeClient, namespace: string, logger: Logger): Promise<number> {
+/** What kubestage applied in the namespace (not controller-made copies that carry our labels). */
+async function countOurObjects(
+  client: KubeClient,
+  namespace: string,
+  fieldManager: string,
+  logger: Logger,
+): Promise<number> {
   const kinds = await listableNamespacedKinds(client);
   const results = await mapSettled(kinds, 8, (r) =>
     client.list(r.apiVersion, r.kind, { namespace, labelSelector: `${LABEL_INSTANCE}=${namespace}` }),
@@ -256,7 +292,9 @@ async function countOurObjects(client: KubeClient, namespace: string, logger: Lo
   let n = 0;
   results.forEach((res, i) => {
     if (res.status === 'fulfilled')
-      n += res.value.items.filter((o) => !o.metadata.ownerReferences?.length).length;
+      n += res.value.items.filter(
+        (o) => !o.metadata.ownerReferences?.length && appliedBy(o, fieldManager),
+      ).length;
     else logger.debug(`could not count ${kinds[i]?.kind} in ${namespace}: ${describeApiError(res.reason)}`);
   });
   return n;

@@ -130,6 +130,49 @@ export function judgeWorkload(kind: string, w: LiveObject | undefined): Verdict 
   }
 }
 
+const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
+
+/**
+ * Which of a workload's pods belong to the revision being rolled out, so that a pod of the previous
+ * revision still crash-looping (it stays until its replacement is available) cannot fail a good
+ * rollout. undefined: the current revision is not known yet, so no pod is judged (the timeout and
+ * ProgressDeadlineExceeded still apply).
+ * - Deployment: pods whose pod-template-hash is that of its ReplicaSet carrying the Deployment's
+ *   revision annotation.
+ * - StatefulSet: pods whose controller-revision-hash is status.updateRevision.
+ * - DaemonSet and Job: every pod (a DaemonSet's status names no update revision; a Job's pods are
+ *   all of the one template).
+ */
+export function currentRevisionPods(
+  kind: string,
+  w: LiveObject,
+  replicaSets: Iterable<LiveObject>,
+): ((pod: LiveObject) => boolean) | undefined {
+  const st = (w.status ?? {}) as { observedGeneration?: number; updateRevision?: string };
+  const observed =
+    st.observedGeneration !== undefined && st.observedGeneration >= (w.metadata.generation ?? 0);
+  switch (kind) {
+    case 'Deployment': {
+      const revision = w.metadata.annotations?.[REVISION_ANNOTATION];
+      if (!observed || !revision) return undefined;
+      for (const rs of replicaSets) {
+        if (!rs.metadata.ownerReferences?.some((o) => o.uid === w.metadata.uid)) continue;
+        if (rs.metadata.annotations?.[REVISION_ANNOTATION] !== revision) continue;
+        const hash = rs.metadata.labels?.['pod-template-hash'];
+        return hash === undefined ? undefined : (pod) => pod.metadata.labels?.['pod-template-hash'] === hash;
+      }
+      return undefined;
+    }
+    case 'StatefulSet': {
+      if (!observed || !st.updateRevision) return undefined;
+      const revision = st.updateRevision;
+      return (pod) => pod.metadata.labels?.['controller-revision-hash'] === revision;
+    }
+    default:
+      return () => true;
+  }
+}
+
 function matches(selector: string, labels: Record<string, string> | undefined): boolean {
   return selector.split(',').every((kv) => {
     const i = kv.indexOf('=');
@@ -155,6 +198,7 @@ export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): P
   const stop = new AbortController();
   const live = new Map<string, Map<string, LiveObject>>(); // kind → name → object
   let pods = new Map<string, LiveObject>();
+  let replicaSets = new Map<string, LiveObject>();
   const badSince = new Map<string, number>(); // `${pod}/${container}/${reason}` → first seen
   let states: (WorkloadState & { failed: boolean })[] = [];
   let settled = false;
@@ -176,9 +220,11 @@ export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): P
       if (v.ready || v.failed || !w) return { ref: t.ref, ...v };
       // Not ready yet: do its pods show a reason it never will be?
       const selector = podSelector(w);
-      if (selector) {
+      const current = currentRevisionPods(t.kind, w, replicaSets.values());
+      if (selector && current) {
         for (const pod of pods.values()) {
           if (!matches(selector, pod.metadata.labels) || pod.metadata.deletionTimestamp) continue;
+          if (!current(pod)) continue;
           for (const c of containerStatuses(pod)) {
             const reason = c.state?.waiting?.reason;
             if (!reason || !HOPELESS_REASONS.has(reason)) continue;
@@ -216,6 +262,20 @@ export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): P
       },
     );
   });
+  if (kinds.includes('Deployment')) {
+    // Which ReplicaSet is a Deployment's current revision: needed to judge only its pods.
+    watchers.push(
+      client.observe(
+        'apps/v1',
+        'ReplicaSet',
+        { namespace, timeoutMs: opts.timeoutMs, signal: stop.signal },
+        (objects) => {
+          replicaSets = objects;
+          return evaluate();
+        },
+      ),
+    );
+  }
   watchers.push(
     client.observe(
       'v1',

@@ -2,7 +2,12 @@
 // and scripted failures (`failNext`). Seeded so that a flaky-looking test run can be replayed, and
 // bounded (`maxConsecutive`) so that a client with a sane retry policy always gets through.
 
-export type FaultKind = 429 | 500 | 503 | 'drop';
+/**
+ * `drop`: the connection is destroyed before the request is served. `dropReply`: the request IS
+ * served (the write happens), then the connection is destroyed instead of answering, as when a
+ * proxy or load balancer loses the reply; a client retrying it meets its own earlier write.
+ */
+export type FaultKind = 429 | 500 | 503 | 'drop' | 'dropReply';
 
 export interface FaultRule {
   method?: string;

@@ -497,6 +497,106 @@ describe('namespace termination', () => {
       'namespace gone after release',
     );
   });
+  it('a second DELETE of a namespace still Terminating is refused 409, as the real registry does', async () => {
+    await namespace('twice');
+    await api(
+      'POST',
+      '/api/v1/namespaces/twice/configmaps',
+      cm('held', {}, { finalizers: ['example.com/hold'] }),
+    );
+    expect((await api('DELETE', '/api/v1/namespaces/twice')).status).toBe(200);
+    const again = await api('DELETE', '/api/v1/namespaces/twice');
+    expect(again.status).toBe(409);
+    expect(again.body.reason).toBe('Conflict');
+    expect(again.body.message).toBe(
+      'Operation cannot be fulfilled on namespaces "twice": The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.',
+    );
+    await api(
+      'PATCH',
+      '/api/v1/namespaces/twice/configmaps/held',
+      { metadata: { finalizers: [] } },
+      'application/merge-patch+json',
+    );
+  });
+});
+
+describe('immutable fields on update', () => {
+  const job = (image: string) => ({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'migrate' },
+    spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'm', image }] } } },
+  });
+
+  it("a Job's template cannot change: 422 Invalid naming spec.template, for merge patch and apply", async () => {
+    await namespace('imm');
+    expect((await api('POST', '/apis/batch/v1/namespaces/imm/jobs', job('a:1'))).status).toBe(201);
+    const patched = await api(
+      'PATCH',
+      '/apis/batch/v1/namespaces/imm/jobs/migrate',
+      { spec: { template: { spec: { containers: [{ name: 'm', image: 'a:2' }] } } } },
+      'application/merge-patch+json',
+    );
+    expect(patched.status).toBe(422);
+    expect(patched.body.reason).toBe('Invalid');
+    expect(patched.body.message).toMatch(
+      /^Job\.batch "migrate" is invalid: spec\.template: Invalid value: core\.PodTemplateSpec.*: field is immutable$/,
+    );
+    expect(patched.body.details?.causes).toEqual([
+      expect.objectContaining({ reason: 'FieldValueInvalid', field: 'spec.template' }),
+    ]);
+    const applied = await api(
+      'PATCH',
+      '/apis/batch/v1/namespaces/imm/jobs/migrate?fieldManager=kubestage&force=true',
+      JSON.stringify(job('a:3')),
+      'application/apply-patch+yaml',
+    );
+    expect(applied.status).toBe(422);
+    // Other fields (and the status subresource) stay writable.
+    const labelled = await api(
+      'PATCH',
+      '/apis/batch/v1/namespaces/imm/jobs/migrate',
+      { metadata: { labels: { a: 'b' } }, spec: { suspend: true } },
+      'application/merge-patch+json',
+    );
+    expect(labelled.status).toBe(200);
+  });
+
+  it('a StatefulSet update outside the mutable fields is Forbidden', async () => {
+    await namespace('imm');
+    const sts = (storage: string, image: string) => ({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db' },
+      spec: {
+        serviceName: 'db',
+        selector: { matchLabels: { app: 'db' } },
+        template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image }] } },
+        volumeClaimTemplates: [
+          { metadata: { name: 'data' }, spec: { resources: { requests: { storage } } } },
+        ],
+      },
+    });
+    expect((await api('POST', '/apis/apps/v1/namespaces/imm/statefulsets', sts('1Gi', 'pg:16'))).status).toBe(
+      201,
+    );
+    const url = '/apis/apps/v1/namespaces/imm/statefulsets/db?fieldManager=kubestage&force=true';
+    const refused = await api(
+      'PATCH',
+      url,
+      JSON.stringify(sts('2Gi', 'pg:16')),
+      'application/apply-patch+yaml',
+    );
+    expect(refused.status).toBe(422);
+    expect(refused.body.message).toBe(
+      `StatefulSet.apps "db" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden`,
+    );
+    expect(refused.body.details?.causes).toEqual([
+      expect.objectContaining({ reason: 'FieldValueForbidden', field: 'spec' }),
+    ]);
+    const ok = await api('PATCH', url, JSON.stringify(sts('1Gi', 'pg:17')), 'application/apply-patch+yaml');
+    expect(ok.status).toBe(200);
+  });
 });
 
 describe('custom resource definitions', () => {

@@ -67,7 +67,7 @@ import {
   type StoreEvent,
 } from './store.js';
 import { renderTable, wantsTable } from './tables.js';
-import { validateObject } from './validation.js';
+import { validateObject, validateUpdate } from './validation.js';
 
 export interface RequestRecord {
   method: string;
@@ -158,6 +158,8 @@ export class KubeApiServer {
   private readonly finalizeTimers = new Map<string, NodeJS.Timeout>();
   private readonly foregroundPending = new Set<string>(); // owner uids being deleted in foreground
   private readonly watches = new Set<ServerResponse>();
+  /** Responses whose answer the `dropReply` fault swallows after the request was served. */
+  private readonly dropReplies = new WeakSet<ServerResponse>();
   private readonly unsubscribe: () => void;
   private clusterIpSeq = 10;
   private closed = false;
@@ -207,6 +209,7 @@ export class KubeApiServer {
       if (fault === 429) throw tooManyRequests(this.faults.retryAfterSeconds);
       if (fault === 500) throw internalError('injected fault');
       if (fault === 503) throw serviceUnavailable();
+      if (fault === 'dropReply') this.dropReplies.add(res);
       await this.route(req, res, method, url, body, record);
     } catch (e) {
       const err = toApiError(e);
@@ -226,6 +229,11 @@ export class KubeApiServer {
     headers: Record<string, string> = {},
     contentType = 'application/json',
   ): void {
+    if (this.dropReplies.delete(res)) {
+      // Served, but the answer is lost on the way back.
+      res.socket?.destroy();
+      return;
+    }
     record.status = code;
     const text = typeof body === 'string' ? body : JSON.stringify(body);
     res.writeHead(code, { 'Content-Type': contentType, 'Cache-Control': 'no-cache, private', ...headers });
@@ -870,6 +878,10 @@ export class KubeApiServer {
       };
     }
     this.validate(t, o);
+    if (sub === undefined) {
+      const errs = validateUpdate(t, live, o);
+      if (errs.length) throw invalid(t, live.metadata.name!, errs);
+    }
     if (!tracked) {
       o = trackUpdate(
         live,
@@ -1230,6 +1242,17 @@ export class KubeApiServer {
 
   private deleteNamespace(t: ResourceType, live: KObject): KObject {
     let object = live;
+    const specFinalizers =
+      (isMap(live.spec) ? (live.spec.finalizers as unknown[] | undefined) : undefined) ?? [];
+    if (live.metadata.deletionTimestamp && specFinalizers.length > 0) {
+      // The real namespace registry: a DELETE of a namespace already Terminating is refused until
+      // the namespace controller has emptied it (pkg/registry/core/namespace/storage).
+      throw conflict(
+        t,
+        live.metadata.name!,
+        'The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.',
+      );
+    }
     if (!live.metadata.deletionTimestamp) {
       const next = clone(live);
       next.metadata.deletionTimestamp = nowRfc3339();

@@ -1,6 +1,7 @@
 // Object validation the real API server does before storing, with its exact messages: names
 // (DNS-1123 subdomain, DNS-1123 label for namespaces, DNS-1035 label for services), labels, and the
 // CRD naming rule. Only what a client of ours can plausibly get wrong; schemas are not validated.
+import { isMap, jsonEqual } from './patch.js';
 import type { FieldError } from './status.js';
 import type { KObject, ResourceType } from './store.js';
 
@@ -132,4 +133,69 @@ export function validateObject(t: ResourceType, o: KObject): FieldError[] {
   if (t.group === 'apiextensions.k8s.io' && t.kind === 'CustomResourceDefinition')
     errs.push(...validateCrd(o));
   return errs;
+}
+
+/** Go's %#v of a value as the real messages print it, approximated: `core.PodTemplateSpec{…}`. */
+function goValue(goType: string, v: unknown): string {
+  if (v === undefined || v === null) return goType.startsWith('*') ? '(nil)' : `${goType}{}`;
+  if (typeof v !== 'object') return JSON.stringify(v);
+  return `${goType}${JSON.stringify(v)}`;
+}
+
+/** Job spec fields validation.ValidateJobSpecUpdate keeps immutable, with the Go type it prints. */
+const JOB_IMMUTABLE: [string, string][] = [
+  ['selector', '&v1.LabelSelector'],
+  ['template', 'core.PodTemplateSpec'],
+  ['completions', '*int32'],
+  ['completionMode', '*batch.CompletionMode'],
+  ['podFailurePolicy', '&batch.PodFailurePolicy'],
+  ['backoffLimitPerIndex', '*int32'],
+  ['managedBy', '*string'],
+];
+
+/** StatefulSet spec fields an update may change (ValidateStatefulSetUpdate); the rest is fixed. */
+const STATEFULSET_MUTABLE = [
+  'replicas',
+  'ordinals',
+  'template',
+  'updateStrategy',
+  'persistentVolumeClaimRetentionPolicy',
+  'minReadySeconds',
+  'revisionHistoryLimit',
+];
+
+/**
+ * What the real update validation refuses about changing `live` into `next` (main resource only):
+ * a Job's template, selector, completions, … and a StatefulSet's spec outside the few mutable fields.
+ * Real Kubernetes lets a suspended Job that never started change scheduling directives in its
+ * template; not modelled.
+ */
+export function validateUpdate(t: ResourceType, live: KObject, next: KObject): FieldError[] {
+  const before = isMap(live.spec) ? live.spec : {};
+  const after = isMap(next.spec) ? next.spec : {};
+  if (t.group === 'batch' && t.kind === 'Job') {
+    const errs: FieldError[] = [];
+    for (const [field, goType] of JOB_IMMUTABLE) {
+      if (jsonEqual(before[field], after[field])) continue;
+      errs.push({
+        type: 'FieldValueInvalid',
+        field: `spec.${field}`,
+        body: `Invalid value: ${goValue(goType, after[field])}: field is immutable`,
+      });
+    }
+    return errs;
+  }
+  if (t.group === 'apps' && t.kind === 'StatefulSet') {
+    const fixed = (s: Record<string, unknown>) =>
+      Object.fromEntries(Object.entries(s).filter(([k]) => !STATEFULSET_MUTABLE.includes(k)));
+    if (jsonEqual(fixed(before), fixed(after))) return [];
+    return [
+      {
+        type: 'FieldValueForbidden',
+        field: 'spec',
+        body: "Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+      },
+    ];
+  }
+  return [];
 }

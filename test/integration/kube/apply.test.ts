@@ -1,5 +1,7 @@
+import { HttpMethod } from '@kubernetes/client-node';
 import { applyObjects, pruneObjects } from '../../../src/kube/apply.js';
-import { ensureNamespace } from '../../../src/kube/namespaces.js';
+import { deleteNamespace, ensureNamespace } from '../../../src/kube/namespaces.js';
+import { waitForWorkloads } from '../../../src/kube/wait.js';
 import type { KubeObject } from '../../../src/model/kube-object.js';
 import { kubeBed, ourLabels, REPO_LABEL, smallApp, type KubeBed } from './setup.js';
 
@@ -107,6 +109,8 @@ describe('applyObjects / pruneObjects against the emulator', () => {
     expect(bed.stored('v1', 'ConfigMap', 'hand-made', NS)).toBeDefined();
     expect(bed.stored('v1', 'ConfigMap', 'web-config', NS)).toBeDefined();
     expect(bed.stored('apps/v1', 'Deployment', 'web', NS)).toBeDefined();
+    // The endpoints controller copies the Service's labels onto its Endpoints: not ours to prune.
+    expect(bed.stored('v1', 'Endpoints', 'web', NS)).toBeDefined();
     // A second prune has nothing left to do.
     expect(
       await pruneObjects(bed.client, { namespace: NS, instanceLabel: NS, keep: app, logger: bed.logger }),
@@ -127,5 +131,110 @@ describe('applyObjects / pruneObjects against the emulator', () => {
     expect(reqs.filter((r) => r.method === 'PATCH')).toHaveLength(300);
     // No per-object discovery or GET: one LIST for the kind, the applies, nothing else.
     expect(reqs.filter((r) => r.method === 'GET').length).toBeLessThanOrEqual(2);
+  });
+  test('a PVC someone else made with our labels (volumeClaimTemplates) is neither pruned nor counted', async () => {
+    const app = smallApp(NS);
+    await applyObjects(bed.client, app, { logger: bed.logger });
+    // What the StatefulSet controller makes from a volumeClaimTemplate that kustomize `labels`
+    // (includeTemplates) stamped with our labels: no ownerReferences, created (not applied) by it.
+    await bed.client.request(HttpMethod.POST, `/api/v1/namespaces/${NS}/persistentvolumeclaims`, {
+      query: { fieldManager: 'kube-controller-manager' },
+      body: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: 'data-db-0', namespace: NS, labels: ourLabels(NS) },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      },
+    });
+    expect(
+      await pruneObjects(bed.client, { namespace: NS, instanceLabel: NS, keep: app, logger: bed.logger }),
+    ).toEqual([]);
+    expect(bed.stored('v1', 'PersistentVolumeClaim', 'data-db-0', NS)).toBeDefined();
+
+    // Counted when the preview goes: the three applied objects, not the PVC nor the Endpoints.
+    const gone = await deleteNamespace(bed.client, {
+      name: NS,
+      owner: { repoLabel: REPO_LABEL },
+      timeoutMs: 10_000,
+      logger: bed.logger,
+    });
+    expect(gone.objectsRemoved).toBe(3);
+  });
+
+  test('a Job re-applied with a new image is recreated (its template is immutable) and completes', async () => {
+    const job = (image: string): KubeObject => ({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'migrate', namespace: NS, labels: ourLabels(NS) },
+      spec: {
+        backoffLimit: 0,
+        template: {
+          spec: { restartPolicy: 'Never', containers: [{ name: 'migrate', image }] },
+        },
+      },
+    });
+    const wait = (objects: KubeObject[]) =>
+      waitForWorkloads(bed.client, { namespace: NS, objects, timeoutMs: 20_000, logger: bed.logger });
+    const first = [job('ghcr.io/acme/shop:pr-7-aaa1111')];
+    await applyObjects(bed.client, first, { logger: bed.logger });
+    expect((await wait(first)).ok).toBe(true);
+    const oldUid = (bed.stored('batch/v1', 'Job', 'migrate', NS) as { metadata: { uid: string } }).metadata
+      .uid;
+
+    const second = [job('ghcr.io/acme/shop:pr-7-bbb2222')];
+    const { applied } = await applyObjects(bed.client, second, { logger: bed.logger });
+    expect(applied).toEqual([{ ref: 'Job/migrate', action: 'recreated' }]);
+    expect(bed.logger.text()).toMatch(/Job\/migrate: spec\.template is immutable; recreated it/);
+    const stored = bed.stored('batch/v1', 'Job', 'migrate', NS) as {
+      metadata: { uid: string };
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
+    expect(stored.metadata.uid).not.toBe(oldUid);
+    expect(stored.spec.template.spec.containers[0]?.image).toBe('ghcr.io/acme/shop:pr-7-bbb2222');
+    expect(await wait(second)).toEqual({
+      ok: true,
+      workloads: [{ ref: 'Job/migrate', ready: true, state: 'complete' }],
+    });
+  });
+
+  test('a StatefulSet whose volumeClaimTemplates change fails with the field and how to recreate it', async () => {
+    const sts = (storage: string): KubeObject => ({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'db', namespace: NS, labels: ourLabels(NS) },
+      spec: {
+        serviceName: 'db',
+        replicas: 1,
+        selector: { matchLabels: { app: 'db' } },
+        template: {
+          metadata: { labels: { app: 'db' } },
+          spec: { containers: [{ name: 'db', image: 'postgres:16' }] },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'data' },
+            spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } } },
+          },
+        ],
+      },
+    });
+    await applyObjects(bed.client, [sts('1Gi')], { logger: bed.logger });
+    const err = await applyObjects(bed.client, [sts('2Gi')], { logger: bed.logger }).catch((e: Error) => e);
+    expect(err).toBeInstanceOf(Error);
+    const msg = (err as Error).message;
+    expect(msg).toMatch(
+      /apply StatefulSet\/db in namespace pr-7: HTTP 422 Invalid: StatefulSet.apps "db" is invalid: spec: Forbidden: updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden/,
+    );
+    expect(msg).toMatch(
+      /spec of an existing StatefulSet cannot be changed in place; delete the preview \(cleanup\) and run preview again/,
+    );
+    expect(msg).not.toMatch(/fix the field named above/);
+    // Only the mutable fields may change: a new image is fine.
+    const newImage = sts('1Gi');
+    (
+      newImage.spec as { template: { spec: { containers: { image: string }[] } } }
+    ).template.spec.containers[0]!.image = 'postgres:17';
+    const ok = await applyObjects(bed.client, [newImage], { logger: bed.logger });
+    expect(ok.applied[0]?.action).toBe('configured');
   });
 });

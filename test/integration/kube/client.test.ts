@@ -1,8 +1,9 @@
 import { HttpMethod } from '@kubernetes/client-node';
-import { applyObjects } from '../../../src/kube/apply.js';
+import { applyObjects, pruneObjects } from '../../../src/kube/apply.js';
+import { deleteNamespace, ensureNamespace } from '../../../src/kube/namespaces.js';
 import { createKubeClient, KubeApiError, loadKubeConfig } from '../../../src/kube/client.js';
 import { EMULATOR_TOKEN } from '../../emulators/kube/index.js';
-import { kubeBed, ourLabels, smallApp, testLogger, type KubeBed } from './setup.js';
+import { kubeBed, ourLabels, REPO_LABEL, smallApp, testLogger, type KubeBed } from './setup.js';
 
 describe('KubeClient against the emulator', () => {
   let bed: KubeBed;
@@ -112,5 +113,51 @@ describe('KubeClient against the emulator', () => {
       name: 'widgets',
       namespaced: true,
     });
+  });
+  test('an aggregated API whose discovery answers 503 is warned about once; prune and delete still work', async () => {
+    // A stale metrics-server: the group is listed under /apis, its discovery document fails.
+    bed.emu.store.registerType({
+      group: 'metrics.k8s.io',
+      version: 'v1beta1',
+      kind: 'PodMetrics',
+      plural: 'pods',
+      singular: '',
+      namespaced: true,
+      verbs: ['get', 'list'],
+    });
+    bed.emu.faults.failNext(1000, {
+      method: 'GET',
+      pathPattern: /^\/apis\/metrics\.k8s\.io\/v1beta1$/,
+      status: 503,
+    });
+    const ns = 'pr-7';
+    const owner = { repoLabel: REPO_LABEL };
+    await ensureNamespace(bed.client, {
+      name: ns,
+      labels: ourLabels(ns),
+      annotations: {},
+      owner,
+      waitTerminatingMs: 1000,
+      logger: bed.logger,
+    });
+    const app = smallApp(ns);
+    const stale = { ...app[0]!, metadata: { ...app[0]!.metadata, name: 'stale' } };
+    await applyObjects(bed.client, [...app, stale], { logger: bed.logger });
+
+    expect(
+      await pruneObjects(bed.client, { namespace: ns, instanceLabel: ns, keep: app, logger: bed.logger }),
+    ).toEqual(['ConfigMap/stale']);
+    const result = await deleteNamespace(bed.client, {
+      name: ns,
+      owner,
+      timeoutMs: 10_000,
+      logger: bed.logger,
+    });
+    expect(result).toEqual({ deleted: true, alreadyGone: false, objectsRemoved: 3 });
+    const warnings = bed.logger.warnings.filter((w) => w.includes('discovery'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(
+      /API discovery failed for metrics\.k8s\.io\/v1beta1 \(HTTP 503 ServiceUnavailable/,
+    );
   });
 });

@@ -163,4 +163,73 @@ describe('preview namespaces against the emulator', () => {
     expect(fresh.metadata.uid).not.toBe(ns.metadata.uid);
     expect(fresh.metadata.annotations?.[ANNOTATION_HEAD_SHA]).toBe('ccc');
   });
+  test('refuses to reuse a namespace of this repo whose environment is not a preview, leaving it untouched', async () => {
+    await ensureNamespace(bed.client, {
+      name: 'development',
+      labels: { ...ourLabels('development'), [LABEL_ENVIRONMENT]: 'development' },
+      annotations: {},
+      owner,
+      waitTerminatingMs: 1000,
+      logger: bed.logger,
+      environment: 'development',
+    });
+    const before = bed.stored('v1', 'Namespace', 'development') as { metadata: { resourceVersion: string } };
+    await expect(
+      ensureNamespace(bed.client, {
+        name: 'development',
+        labels: ourLabels('development'),
+        annotations: {},
+        owner,
+        waitTerminatingMs: 1000,
+        logger: bed.logger,
+      }),
+    ).rejects.toThrow(
+      /namespace "development" belongs to this repo but its kubestage\.dev\/environment label is "development", not "preview".*namespace template/,
+    );
+    const after = bed.stored('v1', 'Namespace', 'development') as {
+      metadata: { resourceVersion: string; labels: Record<string, string> };
+    };
+    expect(after.metadata.resourceVersion).toBe(before.metadata.resourceVersion);
+    expect(after.metadata.labels[LABEL_ENVIRONMENT]).toBe('development');
+  });
+
+  test('a retried DELETE whose first reply was lost meets the namespace Terminating, and still succeeds', async () => {
+    await ensure('pr-11');
+    await applyObjects(bed.client, smallApp('pr-11'), { logger: bed.logger });
+    // Keep it Terminating long enough that the retry meets it so (the real server answers 409 then).
+    bed.emu.options.namespaceDeletionDelayMs = 500;
+    bed.emu.faults.failNext(1, {
+      method: 'DELETE',
+      pathPattern: /^\/api\/v1\/namespaces\/pr-11$/,
+      status: 'dropReply',
+    });
+    const result = await deleteNamespace(bed.client, {
+      name: 'pr-11',
+      owner,
+      timeoutMs: 10_000,
+      logger: bed.logger,
+    });
+    expect(result).toEqual({ deleted: true, alreadyGone: false, objectsRemoved: 3 });
+    const deletes = bed.emu.requests.filter(
+      (r) => r.method === 'DELETE' && r.path === '/api/v1/namespaces/pr-11',
+    );
+    expect(deletes.map((r) => r.status)).toEqual([0, 409]);
+    expect(bed.stored('v1', 'Namespace', 'pr-11')).toBeUndefined();
+  });
+
+  test('a DELETE dropped before it reached the server is simply retried', async () => {
+    await ensure('pr-12');
+    bed.emu.faults.failNext(1, {
+      method: 'DELETE',
+      pathPattern: /^\/api\/v1\/namespaces\/pr-12$/,
+      status: 'drop',
+    });
+    const result = await deleteNamespace(bed.client, {
+      name: 'pr-12',
+      owner,
+      timeoutMs: 10_000,
+      logger: bed.logger,
+    });
+    expect(result).toMatchObject({ deleted: true, alreadyGone: false });
+  });
 });

@@ -107,4 +107,23 @@ describe('waitForWorkloads against the emulator', () => {
     const [cm] = smallApp(NS) as [KubeObject];
     expect(await deployAndWait([cm])).toEqual({ ok: true, workloads: [] });
   });
+  test('an old pod still crash-looping does not fail a good rollout that replaces it', async () => {
+    const crashing = await deployAndWait(
+      smallApp(NS, { image: 'ghcr.io/acme/crash:1', replicas: 1 }),
+      60_000,
+    );
+    expect(crashing.workloads[0]?.state).toBe('CrashLoopBackOff');
+    // The new pod takes well past the fail-fast grace (300 ms) to become ready; until then the
+    // old one stays (maxUnavailable 0 with one replica) and keeps crash-looping.
+    bed.emu.controllers.options.readyDelayMs = 1500;
+    const warned = bed.logger.warnings.length;
+    const started = Date.now();
+    const result = await deployAndWait(smallApp(NS, { image: 'ghcr.io/acme/shop:pr-7-good', replicas: 1 }));
+    expect(result).toEqual({
+      ok: true,
+      workloads: [{ ref: 'Deployment/web', ready: true, state: '1/1 available' }],
+    });
+    expect(Date.now() - started).toBeGreaterThan(1000);
+    expect(bed.logger.warnings.slice(warned)).toEqual([]);
+  });
 });
