@@ -265,6 +265,19 @@ export function isNetworkError(e: unknown): boolean {
   return false;
 }
 
+/** The innermost code and message of a network error ("ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:1"). */
+export function networkCause(e: unknown): string {
+  let last = e instanceof Error ? e.message : String(e);
+  let code: string | undefined;
+  for (let cur: unknown = e, depth = 0; cur && depth < 6; depth++) {
+    const err = cur as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof err.code === 'string') code = err.code;
+    if (typeof err.message === 'string' && err.message) last = err.message;
+    cur = err.cause;
+  }
+  return code && !last.includes(code) ? `${code}: ${last}` : last;
+}
+
 /** Worth retrying for an idempotent request: throttled, server-side trouble or a dropped connection. */
 export function isRetryableKubeError(e: unknown): boolean {
   const code = statusOf(e);
@@ -403,6 +416,19 @@ export class KubeClient {
   /** One HTTP request with retry; throws KubeApiError on a non-2xx answer. */
   async request<T>(method: HttpMethod, path: string, ro: RequestOptions = {}): Promise<T> {
     const idempotent = ro.idempotent ?? method !== HttpMethod.POST;
+    return this.retried<T>(method, path, ro, idempotent).catch((e: unknown) => {
+      if (!isNetworkError(e) || e instanceof KubeApiError) throw e;
+      // undici says only "fetch failed"; name the server, the low-level cause and what to check.
+      throw new Error(
+        `Cannot reach the Kubernetes API server at ${this.server} (${method} ${path}): ${networkCause(e)}. ` +
+          "Check that the kubeconfig's server address is reachable from the runner (cluster up, firewall, VPN or private endpoint) " +
+          'and that the kubeconfig input points at the cluster you mean.',
+        { cause: e },
+      );
+    });
+  }
+
+  private retried<T>(method: HttpMethod, path: string, ro: RequestOptions, idempotent: boolean): Promise<T> {
     return retry((attempt) => this.once<T>(method, path, ro, attempt), {
       ...this.retryOptions,
       // A POST that got a 429 was never processed, so it is safe to repeat; other failures may have been.

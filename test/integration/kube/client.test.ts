@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { HttpMethod } from '@kubernetes/client-node';
 import { applyObjects, pruneObjects } from '../../../src/kube/apply.js';
 import { deleteNamespace, ensureNamespace } from '../../../src/kube/namespaces.js';
@@ -160,4 +162,34 @@ describe('KubeClient against the emulator', () => {
       /API discovery failed for metrics\.k8s\.io\/v1beta1 \(HTTP 503 ServiceUnavailable/,
     );
   });
+});
+
+test('an unreachable API server is named, with the low-level cause and what to check', async () => {
+  // A port that was free a moment ago: nothing listens there (loopback only).
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  const kubeconfig = [
+    'apiVersion: v1',
+    'kind: Config',
+    `clusters: [{name: c, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
+    'users: [{name: u, user: {token: t0k3n-for-the-test}}]',
+    'contexts: [{name: c, context: {cluster: c, user: u}}]',
+    'current-context: c',
+  ].join('\n');
+  const client = createKubeClient(loadKubeConfig({ kubeconfig, env: {} }).kc, {
+    logger: testLogger(),
+    retry: { attempts: 2, baseMs: 1, maxMs: 2 },
+  });
+  const err = await client.get('v1', 'Namespace', 'default').then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  expect(err?.message).toContain(
+    `Cannot reach the Kubernetes API server at http://127.0.0.1:${port} (GET /api/v1`,
+  );
+  expect(err?.message).toContain('ECONNREFUSED');
+  expect(err?.message).toContain('firewall, VPN or private endpoint');
+  expect(err?.message).not.toContain('t0k3n-for-the-test');
 });
