@@ -44,6 +44,8 @@ export interface EventContext {
   state?: 'open' | 'closed';
   merged?: boolean;
   headRepoFullName?: string;
+  /** workflow_run: how the triggering run ended (`success`, `failure`, …). */
+  conclusion?: string;
 }
 
 export interface Settings {
@@ -206,6 +208,7 @@ function readEvent(env: NodeJS.ProcessEnv, prNumberInput: string): EventContext 
       headSha: str(run.head_sha),
       headRef: str(run.head_branch),
       headRepoFullName: str(obj(run.head_repository).full_name),
+      conclusion: str(run.conclusion),
     };
   }
   // workflow_dispatch

@@ -34,6 +34,19 @@ import { previewNames } from './names.js';
 export async function runPreview(settings: Settings, ports: Ports): Promise<CommandResult> {
   const log = ports.logger;
   const now = ports.now ?? (() => new Date());
+  const ev = settings.event;
+  if (ev.name === 'workflow_run' && ev.conclusion && ev.conclusion !== 'success' && ev.action !== 'closed') {
+    // The build this run would deploy did not finish: its image may not exist.
+    log.warning(
+      `The workflow run that triggered this ended with "${ev.conclusion}", so there is nothing new to deploy; the preview is left as it was. ` +
+        "Guard the job with `if: github.event.workflow_run.conclusion == 'success'` to skip it entirely.",
+    );
+    return {
+      ok: true,
+      outputs: {},
+      summary: `## kubestage preview: skipped\n\nThe triggering run ended with \`${ev.conclusion}\`.\n`,
+    };
+  }
   const pr = await resolvePullRequest(settings, ports);
 
   if (pr.state === 'closed' || settings.event.action === 'closed') {

@@ -485,6 +485,24 @@ test('workflow_run for an older build stands down when the PR has moved on', asy
   expect(bed.github.state.deployments(REPO)).toEqual([]);
 });
 
+test('workflow_run of a failed build deploys nothing and says why', async () => {
+  openPull(29, SHA_B);
+  const payload = webhookExample('workflow_run', 'completed');
+  const run = payload.workflow_run as Record<string, unknown>;
+  run.head_sha = SHA_B;
+  run.conclusion = 'failure';
+  const before = bed.kube.requests.length;
+  const { result, log } = await bed.run({
+    eventName: 'workflow_run',
+    payload,
+    inputs: { images: exampleImages },
+  });
+  expect(result.ok).toBe(true);
+  expect(log.warnings.join('\n')).toContain('ended with "failure", so there is nothing new to deploy');
+  expect(bed.kube.requests.length).toBe(before);
+  expect(bed.github.requests).toEqual([]);
+});
+
 test('workflow_dispatch: the pr-number input selects the PR and its head commit', async () => {
   openPull(21, SHA_B);
   const { result } = await bed.run({
