@@ -135,6 +135,25 @@ describe('renderManifests on online-boutique', () => {
 });
 
 describe('renderManifests on temp fixtures', () => {
+  it('keeps a PR (a fork) from reading files outside its kustomization: plugins, helm and outside loads are off', async () => {
+    await write({
+      'secret.txt': 'runner-only-secret',
+      'k8s/kustomization.yaml': 'configMapGenerator:\n  - name: stolen\n    files: [../secret.txt]\n',
+    });
+    const err = await renderManifests({
+      workspace,
+      manifests: 'k8s',
+      namespace: NS,
+      images: [],
+      labels: LABELS,
+    }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toMatch(/security; file .*secret\.txt' is not in or below/);
+    expect(err?.message).not.toContain('runner-only-secret');
+  });
+
   it('renders an overlay that references ../base, with a registry-port image name', async () => {
     await write({
       'deploy/base/kustomization.yaml': 'resources: [deployment.yaml]\n',
