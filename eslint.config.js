@@ -31,7 +31,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**', 'scripts/**', 'bench/**'],
+    files: ['test/**', 'scripts/**', 'bench/**', 'examples/**'],
     rules: { 'no-console': 'off' },
   },
 );
