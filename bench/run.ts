@@ -329,18 +329,25 @@ function bundleSize(): void {
         '-o',
         out,
         '-q',
-        '-s',
+        '--stats-out',
+        join(out, 'stats.json'),
       ],
       {
         cwd: repoRoot,
         stdio: 'ignore',
       },
     );
-    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as {
-      modules?: { name?: string; size?: number }[];
-    };
+    interface StatsModule {
+      name?: string;
+      size?: number;
+      modules?: StatsModule[];
+    }
+    const stats = JSON.parse(readFileSync(join(out, 'stats.json'), 'utf8')) as { modules?: StatsModule[] };
+    // Concatenated modules ("./src/index.ts + 400 modules") list their parts in `modules`.
+    const flat = (ms: StatsModule[]): StatsModule[] =>
+      ms.flatMap((m) => (m.modules?.length ? flat(m.modules) : [m]));
     const byPackage = new Map<string, number>();
-    for (const m of stats.modules ?? []) {
+    for (const m of flat(stats.modules ?? [])) {
       const name = m.name ?? '';
       const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(name);
       const key = match

@@ -27,7 +27,7 @@ import type { Settings } from '../settings.js';
 import { runCleanupFor } from './cleanup.js';
 import type { CommandResult, Ports } from './ports.js';
 import { PreviewReporter } from './preview-reporter.js';
-import { applyRendered, guardRendered } from './rollout.js';
+import { applyRendered, guardRendered, SupersededError } from './rollout.js';
 import { pullStateReader, resolvePullRequest } from './pull-request.js';
 import { previewNames } from './names.js';
 
@@ -146,6 +146,7 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
         waitTerminatingMs: Math.max(60_000, settings.waitTimeoutSeconds * 1000),
         logger: log,
         group: ports.group,
+        headSha: pr.headSha,
       });
       reporter.setObjects(applied, pruned);
 
@@ -211,6 +212,13 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
       await reporter.superseded();
       return reporter.result(true);
     }
+    if ('supersededBy' in outcome) {
+      log.info(
+        `A run for ${outcome.supersededBy.slice(0, 7)} took over namespace ${namespace} while this run (${pr.headSha.slice(0, 7)}) applied; it stopped and leaves the rest to that run.`,
+      );
+      await reporter.superseded();
+      return reporter.result(true);
+    }
     return outcome.ok ? await reporter.ready() : await reporter.failed(outcome.message, outcome.diagnostics);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -218,13 +226,15 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
   }
 }
 
-type Outcome = { ok: true } | { ok: false; message: string; diagnostics: string };
+type Outcome =
+  { ok: true } | { ok: false; message: string; diagnostics: string } | { ok: false; supersededBy: string };
 
 /** Runs the cluster half; an exception (an apply refused, a watch that broke) is a failed outcome too. */
 async function deployAndVerify(fn: () => Promise<Outcome>): Promise<Outcome> {
   try {
     return await fn();
   } catch (e) {
+    if (e instanceof SupersededError) return { ok: false, supersededBy: e.by };
     const message = e instanceof Error ? e.message : String(e);
     return { ok: false, message, diagnostics: message };
   }

@@ -5,7 +5,7 @@ import type { KubeClient } from '../kube/client.js';
 import { ensureNamespace } from '../kube/namespaces.js';
 import type { Logger } from '../logger.js';
 import type { KubeObject } from '../model/kube-object.js';
-import { LABEL_INSTANCE } from '../model/labels.js';
+import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE } from '../model/labels.js';
 import { guardManifests } from '../render/guard.js';
 import { groupIntoWaves } from '../render/waves.js';
 
@@ -28,6 +28,19 @@ export interface ApplyRenderedOptions {
   waitTerminatingMs: number;
   logger: Logger;
   group?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+  /**
+   * The commit this run deploys. Runs for the same PR record their commit on the namespace
+   * (kubestage.dev/head-sha) as they start applying; before each wave a run checks it is still the
+   * one recorded, and stops with SupersededError when a newer run has taken over.
+   */
+  headSha?: string;
+}
+
+export class SupersededError extends Error {
+  constructor(readonly by: string) {
+    super(`another run took over the namespace to deploy ${by.slice(0, 7)}`);
+    this.name = 'SupersededError';
+  }
 }
 
 export async function applyRendered(
@@ -48,7 +61,12 @@ export async function applyRendered(
     }),
   );
   const { applied } = await group(`Apply ${objects.length} objects to ${namespace}`, () =>
-    applyObjects(kube, objects, { waves: groupIntoWaves(objects), logger, freshNamespace: ns.created }),
+    applyObjects(kube, objects, {
+      waves: groupIntoWaves(objects),
+      logger,
+      freshNamespace: ns.created,
+      beforeWave: opts.headSha ? (w) => stillOurs(kube, namespace, opts.headSha!, w) : undefined,
+    }),
   );
   // A namespace created by this run holds nothing stale: there is nothing to prune.
   const pruned = ns.created
@@ -62,4 +80,15 @@ export async function applyRendered(
         }),
       );
   return { applied, pruned, createdNamespace: ns.created };
+}
+
+async function stillOurs(kube: KubeClient, namespace: string, headSha: string, wave: number): Promise<void> {
+  if (wave === 0) return; // ensureNamespace has just recorded our commit
+  const ns = await kube.get<{ metadata: { annotations?: Record<string, string> } }>(
+    'v1',
+    'Namespace',
+    namespace,
+  );
+  const recorded = ns?.metadata.annotations?.[ANNOTATION_HEAD_SHA];
+  if (recorded && recorded !== headSha) throw new SupersededError(recorded);
 }

@@ -41,6 +41,8 @@ export interface ApplyOptions {
   freshNamespace?: boolean;
   /** How long to wait for a Job being recreated (immutable template changed) to be gone. */
   recreateTimeoutMs?: number;
+  /** Called before each wave; throwing stops the apply there (e.g. a newer run took over). */
+  beforeWave?: (wave: number) => Promise<void>;
 }
 
 /** Applies every object (server-side apply, field manager `kubestage`), wave after wave. */
@@ -59,6 +61,7 @@ export async function applyObjects(
   const applied: AppliedObject[] = [];
 
   for (const [w, wave] of waves.entries()) {
+    await opts.beforeWave?.(w);
     // resourceVersions before the wave, one LIST per kind: the cheapest way to report
     // created/configured/unchanged (SSA answers the same way for all three).
     const before = opts.freshNamespace ? freshSnapshot(wave) : await snapshotVersions(client, wave, logger);

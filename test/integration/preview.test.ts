@@ -434,6 +434,35 @@ test('two racing runs for one PR end with the newer commit applied and one comme
   expect(comments[0].body).toContain('b2b2b2b');
 });
 
+test('a run that another run takes over mid-apply stops before its next wave', async () => {
+  openPull(30);
+  const cm = bed.kube.store.findTypeByKind('v1', 'ConfigMap')!;
+  const nsType = bed.kube.store.findTypeByKind('v1', 'Namespace')!;
+  let tookOver = false;
+  const stop = bed.kube.store.subscribe((ev) => {
+    if (tookOver || ev.type !== 'ADDED' || ev.type_ !== cm || ev.object.metadata.namespace !== 'pr-30')
+      return;
+    tookOver = true;
+    // What a newer run does as it starts applying: record its commit on the namespace.
+    setImmediate(() => {
+      const ns = bed.kube.store.get(nsType, undefined, 'pr-30')!;
+      ns.metadata.annotations = { ...ns.metadata.annotations, 'kubestage.dev/head-sha': SHA_B };
+      bed.kube.store.update(nsType, ns);
+    });
+  });
+  try {
+    const { result, log } = await bed.run({ payload: event(30), inputs: { images: exampleImages } });
+    expect(result.ok).toBe(true);
+    expect(log.text()).toContain('A run for b2b2b2b took over namespace pr-30');
+    expect(obj('v1', 'ConfigMap', 'pr-30', 'shop-config')).toBeDefined();
+    expect(list('apps/v1', 'Deployment', 'pr-30')).toEqual([]);
+    const [deployment] = bed.github.state.deployments(REPO);
+    expect(bed.github.state.deploymentStatuses(REPO, deployment.id).at(-1)?.state).toBe('inactive');
+  } finally {
+    stop();
+  }
+});
+
 test('workflow_run: the PR is found from the run head SHA, and its head commit is deployed', async () => {
   openPull(20, SHA_B);
   const payload = webhookExample('workflow_run', 'completed');
