@@ -189,6 +189,178 @@ describe('kubectl against the target cluster', () => {
     expect(replicas.stdout).toBe('3');
   });
 
+  it('a no-op server-side re-apply more than a second later changes nothing (same resourceVersion)', async () => {
+    const ns = target.namespace('noop');
+    const first = await target.kubectl(['apply', '--server-side', '-f', '-'], {
+      input: manifests(ns, 1, 'x'),
+    });
+    expect(first.code).toBe(0);
+    // Let the controllers settle the deployment's status first.
+    const wait = await target.kubectl([
+      '-n',
+      ns,
+      'wait',
+      '--for=condition=Available',
+      'deployment/web',
+      '--timeout=60s',
+    ]);
+    expect(wait.code).toBe(0);
+    const before = await target.kubectl([
+      '-n',
+      ns,
+      'get',
+      'deployment',
+      'web',
+      '-o',
+      'jsonpath={.metadata.resourceVersion}',
+    ]);
+    await new Promise((r) => setTimeout(r, 1500));
+    const again = await target.kubectl(['apply', '--server-side', '-f', '-'], {
+      input: manifests(ns, 1, 'x'),
+    });
+    expect(again.code).toBe(0);
+    const after = await target.kubectl([
+      '-n',
+      ns,
+      'get',
+      'deployment',
+      'web',
+      '-o',
+      'jsonpath={.metadata.resourceVersion}',
+    ]);
+    expect(after.stdout).toBe(before.stdout);
+    const diff = await target.kubectl(['diff', '--server-side', '-f', '-'], { input: manifests(ns, 1, 'x') });
+    expect(diff.stdout).toBe('');
+    expect(diff.code).toBe(0);
+  });
+
+  it('fills API defaults on create, and a client-side re-apply stays unchanged', async () => {
+    const ns = target.namespace('defaults');
+    expect((await target.kubectl(['apply', '-f', '-'], { input: manifests(ns, 1, 'x') })).code).toBe(0);
+    const get = async (kind: string, path: string) =>
+      (await target.kubectl(['-n', ns, 'get', kind, 'web', '-o', `jsonpath=${path}`])).stdout;
+    expect(await get('deployment', '{.spec.strategy.type} {.spec.strategy.rollingUpdate.maxSurge}')).toBe(
+      'RollingUpdate 25%',
+    );
+    expect(await get('deployment', '{.spec.revisionHistoryLimit} {.spec.progressDeadlineSeconds}')).toBe(
+      '10 600',
+    );
+    expect(
+      await get(
+        'deployment',
+        '{.spec.template.spec.restartPolicy} {.spec.template.spec.dnsPolicy} {.spec.template.spec.schedulerName} {.spec.template.spec.terminationGracePeriodSeconds}',
+      ),
+    ).toBe('Always ClusterFirst default-scheduler 30');
+    expect(
+      await get(
+        'deployment',
+        '{.spec.template.spec.containers[0].imagePullPolicy} {.spec.template.spec.containers[0].terminationMessagePath} {.spec.template.spec.containers[0].ports[0].protocol}',
+      ),
+    ).toBe('IfNotPresent /dev/termination-log TCP');
+    expect(
+      await get(
+        'service',
+        '{.spec.type} {.spec.sessionAffinity} {.spec.ipFamilyPolicy} {.spec.internalTrafficPolicy} {.spec.ports[0].protocol}',
+      ),
+    ).toBe('ClusterIP None SingleStack Cluster TCP');
+    expect(await get('service', '{.spec.clusterIP}')).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const again = await target.kubectl(['apply', '-f', '-'], { input: manifests(ns, 1, 'x') });
+    expect(again.stdout).toContain('deployment.apps/web unchanged');
+    expect(again.stdout).toContain('service/web unchanged');
+    const diff = await target.kubectl(['diff', '-f', '-'], { input: manifests(ns, 1, 'x') });
+    expect(diff.stdout).toBe('');
+    expect(diff.code).toBe(0);
+  });
+
+  it('a new namespace has its default ServiceAccount and root CA ConfigMap; nodes and auth can-i answer', async () => {
+    const ns = target.namespace('nsdefaults');
+    expect((await target.kubectl(['create', 'namespace', ns])).code).toBe(0);
+    let sa = '';
+    for (let i = 0; i < 50 && !sa.includes('default'); i++) {
+      sa = (await target.kubectl(['-n', ns, 'get', 'serviceaccounts', '-o', 'name'])).stdout;
+      if (!sa.includes('default')) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(sa).toContain('serviceaccount/default');
+    const cm = await target.kubectl([
+      '-n',
+      ns,
+      'get',
+      'configmap',
+      'kube-root-ca.crt',
+      '-o',
+      'jsonpath={.data}',
+    ]);
+    expect(cm.stdout).toContain('BEGIN CERTIFICATE');
+    const nodes = await target.kubectl(['get', 'nodes']);
+    expect(nodes.code).toBe(0);
+    expect(nodes.stdout).toMatch(/^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION/);
+    expect(nodes.stdout).toMatch(/\sReady\s/);
+    const can = await target.kubectl(['auth', 'can-i', 'create', 'deployments', '-n', ns]);
+    expect(can.stdout.trim()).toBe('yes');
+  });
+
+  it('rejects a deployment whose selector does not match its template labels, as a real server does', async () => {
+    const ns = target.namespace('invalid');
+    expect((await target.kubectl(['create', 'namespace', ns])).code).toBe(0);
+    const bad = manifests(ns, 1, 'x')
+      .split('---\n')
+      .find((d) => d.includes('kind: Deployment'))!
+      .replace('      labels:\n        app: web\n    spec:', '      labels:\n        app: other\n    spec:');
+    const r = await target.kubectl(['apply', '-f', '-'], { input: bad });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(
+      'spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`',
+    );
+  });
+
+  it('prints server-side columns for CronJobs and LoadBalancer services', async () => {
+    const ns = target.namespace('tables');
+    expect((await target.kubectl(['create', 'namespace', ns])).code).toBe(0);
+    const cron = await target.kubectl(['-n', ns, 'apply', '-f', '-'], {
+      input: `apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: nightly
+spec:
+  schedule: "0 3 * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: job
+            image: busybox:1.36
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: lb
+spec:
+  type: LoadBalancer
+  selector:
+    app: none
+  ports:
+  - port: 80
+`,
+    });
+    expect(cron.code).toBe(0);
+    const table = await target.kubectl(['-n', ns, 'get', 'cronjobs']);
+    expect(table.stdout).toMatch(/^NAME\s+SCHEDULE\s+TIMEZONE\s+SUSPEND\s+ACTIVE\s+LAST SCHEDULE\s+AGE/);
+    expect(table.stdout).toMatch(/^nightly\s+0 3 \* \* \*\s+<none>\s+False\s+0\s+<none>\s+/m);
+    const svc = await target.kubectl([
+      '-n',
+      ns,
+      'get',
+      'service',
+      'lb',
+      '-o',
+      'jsonpath={.spec.ports[0].nodePort}',
+    ]);
+    expect(Number(svc.stdout)).toBeGreaterThanOrEqual(30000);
+    expect(Number(svc.stdout)).toBeLessThanOrEqual(32767);
+  });
+
   it('waits for a deployment to become Available, follows its rollout, and prints it as a table', async () => {
     const ns = target.namespace('wait');
     expect(

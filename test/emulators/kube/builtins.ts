@@ -1,5 +1,5 @@
 // The built-in kinds the emulator serves, as a real v1.32 API server names them in discovery.
-import type { ResourceType } from './store.js';
+import type { KObject, ResourceType } from './store.js';
 
 const rw = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -20,6 +20,7 @@ export const BUILTIN_TYPES: ResourceType[] = [
     subresources: ['status', 'finalize'],
     verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
   }),
+  t('', 'v1', 'Node', 'nodes', false, { shortNames: ['no'], subresources: ['status'] }),
   t('', 'v1', 'ConfigMap', 'configmaps', true, { shortNames: ['cm'] }),
   t('', 'v1', 'Secret', 'secrets', true),
   t('', 'v1', 'Service', 'services', true, {
@@ -85,8 +86,96 @@ export const BUILTIN_TYPES: ResourceType[] = [
     categories: ['all'],
     subresources: ['status'],
   }),
+  t('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+  t('authorization.k8s.io', 'v1', 'SelfSubjectAccessReview', 'selfsubjectaccessreviews', false, {
+    verbs: ['create'],
+  }),
+  t('authorization.k8s.io', 'v1', 'SelfSubjectRulesReview', 'selfsubjectrulesreviews', false, {
+    verbs: ['create'],
+  }),
   t('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, {
     shortNames: ['crd', 'crds'],
     subresources: ['status'],
   }),
 ];
+
+/** Review kinds: answered on POST (always allowed), never stored. */
+export function isReviewType(t: Pick<ResourceType, 'group' | 'plural'>): boolean {
+  return (
+    t.group === 'authorization.k8s.io' &&
+    (t.plural === 'selfsubjectaccessreviews' || t.plural === 'selfsubjectrulesreviews')
+  );
+}
+
+/** The emulator's single node, Ready, as a kind/kubeadm control-plane node reports itself. */
+export function emulatorNode(name: string, kubeletVersion: string): KObject {
+  const resources = {
+    cpu: '8',
+    'ephemeral-storage': '102626232Ki',
+    'hugepages-1Gi': '0',
+    'hugepages-2Mi': '0',
+    memory: '16318856Ki',
+    pods: '110',
+  };
+  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const condition = (type: string, status: string, reason: string, message: string) => ({
+    type,
+    status,
+    lastHeartbeatTime: now,
+    lastTransitionTime: now,
+    reason,
+    message,
+  });
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name,
+      labels: {
+        'beta.kubernetes.io/arch': 'amd64',
+        'beta.kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/hostname': name,
+        'kubernetes.io/os': 'linux',
+        'node-role.kubernetes.io/control-plane': '',
+      },
+      annotations: {
+        'node.alpha.kubernetes.io/ttl': '0',
+        'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
+      },
+    },
+    spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'] },
+    status: {
+      addresses: [
+        { type: 'InternalIP', address: '172.18.0.2' },
+        { type: 'Hostname', address: name },
+      ],
+      allocatable: { ...resources },
+      capacity: { ...resources },
+      conditions: [
+        condition(
+          'MemoryPressure',
+          'False',
+          'KubeletHasSufficientMemory',
+          'kubelet has sufficient memory available',
+        ),
+        condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+        condition('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+        condition('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
+      ],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        architecture: 'amd64',
+        bootID: '6f1c3f0e-0b7a-4c1e-9d8e-000000000001',
+        containerRuntimeVersion: 'containerd://1.7.24',
+        kernelVersion: '6.8.0-emulator',
+        kubeProxyVersion: kubeletVersion,
+        kubeletVersion,
+        machineID: '00000000000000000000000000000001',
+        operatingSystem: 'linux',
+        osImage: 'Debian GNU/Linux 12 (bookworm)',
+        systemUUID: '00000000-0000-0000-0000-000000000001',
+      },
+    },
+  };
+}

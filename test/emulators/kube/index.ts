@@ -6,7 +6,9 @@ import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUILTIN_TYPES } from './builtins.js';
+import { BUILTIN_TYPES, emulatorNode } from './builtins.js';
+import { NODE_NAME } from './controllers/runtime.js';
+import { VERSION_INFO } from './discovery.js';
 import { startControllers, type ControllerOptions, type Controllers } from './controllers.js';
 import { Faults } from './faults.js';
 import { KubeApiServer, type RequestRecord } from './server.js';
@@ -83,6 +85,18 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const nsType = store.findType('', 'v1', 'namespaces')!;
   for (const name of SYSTEM_NAMESPACES)
     api.seed(nsType, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  store.create(store.findType('', 'v1', 'nodes')!, emulatorNode(NODE_NAME, VERSION_INFO.gitVersion));
+  // The node's heartbeat lease, as `kubectl describe node` shows it.
+  store.create(store.findType('coordination.k8s.io', 'v1', 'leases')!, {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: NODE_NAME, namespace: 'kube-node-lease' },
+    spec: {
+      holderIdentity: NODE_NAME,
+      leaseDurationSeconds: 40,
+      renewTime: new Date().toISOString().replace(/Z$/, '000Z'),
+    },
+  });
   const controllers = startControllers(store, options.controllers);
   api.podLogs = controllers;
 

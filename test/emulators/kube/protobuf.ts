@@ -74,6 +74,14 @@ function objectMeta(b: Buffer | undefined): KObject['metadata'] {
   return meta;
 }
 
+/** The raw object bytes of a runtime.Unknown envelope ("k8s\0" magic, TypeMeta 1, raw 2). */
+function unwrapUnknown(body: Buffer): Buffer {
+  if (body.length < 4 || body.subarray(0, 4).toString('latin1') !== 'k8s\0') {
+    throw new ApiError(failure(400, 'BadRequest', 'protobuf body without the k8s envelope'));
+  }
+  return fields(body.subarray(4)).find((f) => f.no === 2)?.bytes ?? Buffer.alloc(0);
+}
+
 /** Decodes a protobuf-encoded Namespace, ConfigMap or Secret; anything else is a 415. */
 export function decodeProtobufObject(body: Buffer): KObject {
   if (body.length < 4 || body.subarray(0, 4).toString('latin1') !== 'k8s\0') {
@@ -108,4 +116,38 @@ export function decodeProtobufObject(body: Buffer): KObject {
       `the Kubernetes API emulator reads protobuf bodies only for Namespace, ConfigMap and Secret (got ${apiVersion} ${kind}); send JSON (e.g. kubectl apply) instead`,
     ),
   );
+}
+
+/**
+ * The spec of a SelfSubjectAccessReview sent as protobuf (`kubectl auth can-i`): spec is field 2
+ * of the object; ResourceAttributes (1) = namespace 1, verb 2, group 3, version 4, resource 5,
+ * subresource 6, name 7; NonResourceAttributes (2) = path 1, verb 2.
+ */
+export function decodeAccessReviewSpec(body: Buffer): Record<string, unknown> {
+  const raw = unwrapUnknown(body);
+  const spec = fields(fields(raw).find((f) => f.no === 2)?.bytes ?? Buffer.alloc(0));
+  const out: Record<string, unknown> = {};
+  const attrs = (b: Buffer | undefined, names: string[]): Record<string, string> => {
+    const fs = fields(b ?? Buffer.alloc(0));
+    const o: Record<string, string> = {};
+    names.forEach((n, i) => {
+      const v = str(fs.find((f) => f.no === i + 1));
+      if (v) o[n] = v;
+    });
+    return o;
+  };
+  const ra = spec.find((f) => f.no === 1)?.bytes;
+  if (ra)
+    out.resourceAttributes = attrs(ra, [
+      'namespace',
+      'verb',
+      'group',
+      'version',
+      'resource',
+      'subresource',
+      'name',
+    ]);
+  const nra = spec.find((f) => f.no === 2)?.bytes;
+  if (nra) out.nonResourceAttributes = attrs(nra, ['path', 'verb']);
+  return out;
 }

@@ -14,7 +14,10 @@ import {
   VERSION_INFO,
 } from './discovery.js';
 import type { Faults } from './faults.js';
+import { isReviewType } from './builtins.js';
+import { applyDefaults } from './defaults.js';
 import {
+  jsonEqual,
   jsonPatch,
   mergePatch,
   PatchError,
@@ -33,7 +36,7 @@ import {
   type FieldSelector,
   type LabelSelector,
 } from './selectors.js';
-import { decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
+import { decodeAccessReviewSpec, decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
 import { serverSideApply, trackUpdate, type FieldConflict } from './ssa.js';
 import {
   alreadyExists,
@@ -66,7 +69,7 @@ import {
   type Store,
   type StoreEvent,
 } from './store.js';
-import { renderTable, wantsTable } from './tables.js';
+import { renderTable, wantsTable, type PrinterColumn } from './tables.js';
 import { validateObject, validateUpdate } from './validation.js';
 
 export interface RequestRecord {
@@ -349,7 +352,9 @@ export class KubeApiServer {
         const list = this.list(t, ns, labels, fields, q);
         return send(
           200,
-          wantsTable(req.headers.accept) ? renderTable(t, list.items as KObject[], list.metadata, q) : list,
+          wantsTable(req.headers.accept)
+            ? renderTable(t, list.items as KObject[], list.metadata, q, this.crdColumns(t))
+            : list,
         );
       }
       if (sub === 'log') return this.podLog(res, record, t, ns, name, q);
@@ -358,9 +363,14 @@ export class KubeApiServer {
       return send(
         200,
         wantsTable(req.headers.accept)
-          ? renderTable(t, [live], { resourceVersion: live.metadata.resourceVersion }, q)
+          ? renderTable(t, [live], { resourceVersion: live.metadata.resourceVersion }, q, this.crdColumns(t))
           : live,
       );
+    }
+
+    if (isReviewType(t)) {
+      if (method !== 'POST' || name !== undefined) throw methodNotAllowed();
+      return send(201, reviewAnswer(t, body, contentType));
     }
 
     if (method === 'POST') {
@@ -428,6 +438,19 @@ export class KubeApiServer {
 
   // -------------------------------------------------------------------------------------------
   // Reads
+
+  /** The additionalPrinterColumns of a custom resource's served version, from its CRD. */
+  private crdColumns(t: ResourceType): PrinterColumn[] | undefined {
+    if (!t.custom) return undefined;
+    const crdType = this.store.findType('apiextensions.k8s.io', 'v1', 'customresourcedefinitions');
+    const crd = crdType && this.store.get(crdType, undefined, `${t.plural}.${t.group}`);
+    const versions = crd && isMap(crd.spec) && Array.isArray(crd.spec.versions) ? crd.spec.versions : [];
+    const v = versions.find((x) => isMap(x) && x.name === t.version);
+    const cols = isMap(v) && Array.isArray(v.additionalPrinterColumns) ? v.additionalPrinterColumns : [];
+    return cols.filter(
+      (c): c is PrinterColumn => isMap(c) && typeof c.name === 'string' && typeof c.jsonPath === 'string',
+    );
+  }
 
   private mustGet(t: ResourceType, ns: string | undefined, name: string): KObject {
     const o = this.store.get(t, ns, name);
@@ -540,6 +563,7 @@ export class KubeApiServer {
     const sendInitial = q.get('sendInitialEvents') === 'true';
     const bookmarks = q.get('allowWatchBookmarks') === 'true';
     const table = wantsTable(req.headers.accept);
+    const crdColumns = table ? this.crdColumns(t) : undefined;
     const matches = (o: KObject) =>
       (ns === undefined || !t.namespaced || o.metadata.namespace === ns) &&
       matchesLabels(labels, o.metadata.labels) &&
@@ -570,7 +594,7 @@ export class KubeApiServer {
       if (res.writableEnded || res.destroyed) return;
       const object =
         table && isMap(o) && type !== 'BOOKMARK' && type !== 'ERROR'
-          ? renderTable(t, [o as KObject], {}, q)
+          ? renderTable(t, [o as KObject], {}, q, crdColumns)
           : o;
       res.write(JSON.stringify({ type, object }) + '\n');
     };
@@ -721,43 +745,76 @@ export class KubeApiServer {
     }
     if (isCrdType(t)) o.status = crdStatus(o);
     if (!t.group && t.kind === 'Service') this.defaultService(o);
-    if (
-      t.group === 'apps' &&
-      (t.kind === 'Deployment' || t.kind === 'StatefulSet' || t.kind === 'ReplicaSet')
-    ) {
-      const spec = isMap(o.spec) ? o.spec : (o.spec = {});
-      if (spec.replicas === undefined) spec.replicas = 1;
-      if (t.kind === 'Deployment') {
-        spec.revisionHistoryLimit ??= 10;
-        spec.progressDeadlineSeconds ??= 600;
-        spec.strategy ??= {
-          type: 'RollingUpdate',
-          rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' },
-        };
-      }
-    }
+    applyDefaults(t, o);
     return o;
   }
 
-  private defaultService(o: KObject): void {
+  /**
+   * Service defaults and allocations (the service REST storage): type, session affinity, cluster
+   * IP(s) and IP families, traffic policies, port protocol and target port, node ports for
+   * NodePort/LoadBalancer. On update, values allocated before and omitted now are kept, as the
+   * real storage's patchAllocatedValues does.
+   */
+  private defaultService(o: KObject, live?: KObject): void {
     const spec = isMap(o.spec) ? o.spec : (o.spec = {});
+    const before = live && isMap(live.spec) ? live.spec : undefined;
     spec.type ??= 'ClusterIP';
+    const type = spec.type;
     spec.sessionAffinity ??= 'None';
-    if (spec.type !== 'ExternalName' && spec.clusterIP === undefined) {
-      const n = this.clusterIpSeq++;
-      spec.clusterIP = `10.96.${(n >> 8) & 255}.${n & 255}`;
-      spec.clusterIPs = [spec.clusterIP];
+    const needsIp = type !== 'ExternalName';
+    const needsNodePort = type === 'NodePort' || type === 'LoadBalancer';
+    if (before && needsIp && (spec.clusterIP === undefined || spec.clusterIP === '')) {
+      if (before.clusterIP !== undefined) spec.clusterIP = before.clusterIP;
+      if (spec.clusterIPs === undefined && before.clusterIPs !== undefined)
+        spec.clusterIPs = before.clusterIPs;
+      if (spec.ipFamilies === undefined && before.ipFamilies !== undefined)
+        spec.ipFamilies = before.ipFamilies;
+    }
+    if (needsIp) {
+      if (spec.clusterIP === undefined || spec.clusterIP === '') {
+        const n = this.clusterIpSeq++;
+        spec.clusterIP = `10.96.${(n >> 8) & 255}.${n & 255}`;
+      }
+      spec.clusterIPs ??= [spec.clusterIP];
       spec.ipFamilies ??= ['IPv4'];
       spec.ipFamilyPolicy ??= 'SingleStack';
+      spec.internalTrafficPolicy ??= 'Cluster';
     }
+    if (needsNodePort) {
+      spec.externalTrafficPolicy ??= 'Cluster';
+      if (type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
+    }
+    const oldPorts = (before && Array.isArray(before.ports) ? before.ports : []).filter(isMap);
     if (Array.isArray(spec.ports)) {
       for (const p of spec.ports) {
         if (!isMap(p)) continue;
         p.protocol ??= 'TCP';
         p.targetPort ??= p.port;
+        if (needsNodePort && (p.nodePort === undefined || p.nodePort === 0)) {
+          const prev = oldPorts.find(
+            (x) =>
+              x.port === p.port && (x.protocol ?? 'TCP') === p.protocol && typeof x.nodePort === 'number',
+          );
+          p.nodePort = prev ? prev.nodePort : this.allocateNodePort(o);
+        }
       }
     }
     o.status ??= { loadBalancer: {} };
+  }
+
+  /** A free port of the default node-port range 30000-32767. */
+  private allocateNodePort(o: KObject): number {
+    const used = new Set<number>();
+    const svcType = this.store.findType('', 'v1', 'services');
+    const all = svcType ? this.store.list(svcType) : [];
+    for (const svc of [...all, o]) {
+      const ports = isMap(svc.spec) && Array.isArray(svc.spec.ports) ? svc.spec.ports : [];
+      for (const p of ports) if (isMap(p) && typeof p.nodePort === 'number') used.add(p.nodePort);
+    }
+    for (;;) {
+      const n = 30000 + Math.floor(Math.random() * 2768);
+      if (!used.has(n)) return n;
+    }
   }
 
   create(t: ResourceType, ns: string | undefined, input: KObject, ctx: WriteCtx): KObject {
@@ -778,6 +835,39 @@ export class KubeApiServer {
       now: ctx.now,
     });
     return this.commitCreate(t, tracked, ctx);
+  }
+
+  /**
+   * What the controllers put in every new namespace within milliseconds: the `default`
+   * ServiceAccount (serviceaccount controller) and the `kube-root-ca.crt` ConfigMap (root CA
+   * publisher), both written by kube-controller-manager.
+   */
+  private populateNamespace(ns: string): void {
+    const ctx: WriteCtx = { manager: 'kube-controller-manager', dryRun: false, now: nowRfc3339() };
+    const sa = this.store.findType('', 'v1', 'serviceaccounts');
+    const cm = this.store.findType('', 'v1', 'configmaps');
+    const make = (t: ResourceType | undefined, o: KObject) => {
+      if (!t || this.store.get(t, ns, o.metadata.name!)) return;
+      try {
+        this.create(t, ns, o, ctx);
+      } catch {
+        // The namespace went away meanwhile: nothing to populate.
+      }
+    };
+    make(sa, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } });
+    make(cm, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'kube-root-ca.crt',
+        namespace: ns,
+        annotations: {
+          'kubernetes.io/description':
+            'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
+        },
+      },
+      data: { 'ca.crt': EMULATOR_CA_PEM },
+    });
   }
 
   private commitCreate(t: ResourceType, o: KObject, ctx: WriteCtx): KObject {
@@ -801,6 +891,7 @@ export class KubeApiServer {
       throw e;
     }
     if (isCrdType(t)) this.registerCrd(created);
+    if (isNamespaceType(t)) this.populateNamespace(created.metadata.name!);
     return created;
   }
 
@@ -877,6 +968,12 @@ export class KubeApiServer {
         'kubernetes.io/metadata.name': live.metadata.name!,
       };
     }
+    if (sub === undefined) {
+      // The decoder defaults every write; for apply this runs after the merge, so the applier
+      // does not own the defaults (its managed fields are already computed).
+      if (!t.group && t.kind === 'Service') this.defaultService(o, live);
+      applyDefaults(t, o);
+    }
     this.validate(t, o);
     if (sub === undefined) {
       const errs = validateUpdate(t, live, o);
@@ -895,6 +992,9 @@ export class KubeApiServer {
         },
       );
     }
+    // A write whose only change is the managed-fields timestamps is a no-op (real servers since
+    // 1.23): same resourceVersion, no watch event, nothing stored.
+    if (onlyManagedTimesDiffer(live, o)) return clone(live);
     if (ctx.dryRun) return o;
     let stored: KObject;
     try {
@@ -1442,6 +1542,64 @@ export class KubeApiServer {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/** A fixed, self-signed CA certificate standing in for the cluster's root CA. */
+const EMULATOR_CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBjzCCATWgAwIBAgIURIardt0NyBujAEf6fx4mqR7LV3wwCgYIKoZIzj0EAwIw
+FTETMBEGA1UEAwwKa3ViZXJuZXRlczAeFw0yNjExMjMwNzI5MThaFw0zNjExMjAw
+NzI5MThaMBUxEzARBgNVBAMMCmt1YmVybmV0ZXMwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAStu8EH6Tf0IDrFvYXSfm3NecEiY77ZJfSX/kdakEQ3i4qaXwATqxEM
+9elNqjbs+nGvBNFPJkgpBiD1/fRahva4o2MwYTAdBgNVHQ4EFgQUZE2IM/aFUcwA
+sntR3H5jnDM23KswHwYDVR0jBBgwFoAUZE2IM/aFUcwAsntR3H5jnDM23KswDwYD
+VR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAqQwCgYIKoZIzj0EAwIDSAAwRQIg
+JvwdG/X51L/rtA99EcJ2XtJYLHrAf6FwfeXBj7DBg7gCIQCuO9BHtnV+iS+wmEBW
+YWe+pqjdNfpfYrtdETzH0aMjgw==
+-----END CERTIFICATE-----
+`;
+
+/** The answer to a SelfSubjectAccessReview / SelfSubjectRulesReview: everything is allowed. */
+function reviewAnswer(t: ResourceType, body: Buffer, contentType: string): unknown {
+  let spec: unknown = {};
+  try {
+    if (contentType === PROTOBUF_CONTENT_TYPE) spec = decodeAccessReviewSpec(body);
+    else {
+      const v = parseObject(body, contentType) as unknown as Record<string, unknown>;
+      if (isMap(v.spec)) spec = v.spec;
+    }
+  } catch {
+    spec = {};
+  }
+  const head = { kind: t.kind, apiVersion: apiVersionOf(t), metadata: {}, spec };
+  if (t.plural === 'selfsubjectaccessreviews') return { ...head, status: { allowed: true } };
+  return {
+    ...head,
+    status: {
+      resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
+      nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+      incomplete: false,
+    },
+  };
+}
+
+function withoutManagedTimes(o: KObject): unknown {
+  const { uid: _u, creationTimestamp: _c, generation: _g, resourceVersion: _r, ...meta } = o.metadata;
+  return {
+    ...o,
+    apiVersion: undefined,
+    kind: undefined,
+    metadata: {
+      ...meta,
+      managedFields: (o.metadata.managedFields ?? []).map((m) => ({ ...m, time: undefined })),
+    },
+  };
+}
+
+/** True when `next` equals `live` except for managedFields[].time (and nothing else changed). */
+function onlyManagedTimesDiffer(live: KObject, next: KObject): boolean {
+  const a = JSON.parse(JSON.stringify(withoutManagedTimes(live))) as unknown;
+  const b = JSON.parse(JSON.stringify(withoutManagedTimes(next))) as unknown;
+  return jsonEqual(a, b);
+}
 
 function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;

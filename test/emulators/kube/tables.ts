@@ -80,14 +80,139 @@ function podStatus(o: KObject): string {
     const waiting = rec(rec(cs.state).waiting);
     if (typeof waiting.reason === 'string' && waiting.reason) return waiting.reason;
     const terminated = rec(rec(cs.state).terminated);
-    if (typeof terminated.reason === 'string' && terminated.reason && status.phase !== 'Succeeded')
-      return terminated.reason;
+    if (typeof terminated.reason === 'string' && terminated.reason) return terminated.reason;
   }
+  if (status.phase === 'Succeeded') return 'Completed';
   return typeof status.reason === 'string'
     ? status.reason
     : typeof status.phase === 'string'
       ? status.phase
       : 'Pending';
+}
+
+function selectorString(sel: unknown): string {
+  const s = rec(sel);
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(rec(s.matchLabels))) parts.push(`${k}=${String(v)}`);
+  for (const e of arr(s.matchExpressions)) {
+    const values = Array.isArray(e.values) ? (e.values as unknown[]).map(String).join(',') : '';
+    const op = String(e.operator ?? '');
+    if (op === 'In') parts.push(`${String(e.key)} in (${values})`);
+    else if (op === 'NotIn') parts.push(`${String(e.key)} notin (${values})`);
+    else if (op === 'Exists') parts.push(String(e.key));
+    else if (op === 'DoesNotExist') parts.push(`!${String(e.key)}`);
+  }
+  return parts.length ? parts.join(',') : '<none>';
+}
+
+function mapSelector(sel: unknown): string {
+  const entries = Object.entries(rec(sel));
+  return entries.length ? entries.map(([k, v]) => `${k}=${String(v)}`).join(',') : '<none>';
+}
+
+function since(ts: unknown): string {
+  return typeof ts === 'string' && ts ? humanDuration(Date.now() - Date.parse(ts)) : '<none>';
+}
+
+function serviceExternalIp(o: KObject): string {
+  const spec = rec(o.spec);
+  const external = Array.isArray(spec.externalIPs) ? (spec.externalIPs as unknown[]).map(String) : [];
+  switch (spec.type) {
+    case 'ExternalName':
+      return String(spec.externalName ?? '<none>');
+    case 'LoadBalancer': {
+      const ingress = arr(rec(rec(o.status).loadBalancer).ingress)
+        .map((i) => String(i.ip ?? i.hostname ?? ''))
+        .filter(Boolean);
+      const all = [...ingress, ...external];
+      return all.length ? all.join(',') : '<pending>';
+    }
+    default:
+      return external.length ? external.join(',') : '<none>';
+  }
+}
+
+function jobStatus(o: KObject): string {
+  const conds = arr(rec(o.status).conditions).filter((c) => c.status === 'True');
+  for (const want of ['Failed', 'Complete', 'Suspended', 'FailureTarget', 'SuccessCriteriaMet']) {
+    if (conds.some((c) => c.type === want))
+      return want === 'FailureTarget'
+        ? 'FailureTarget'
+        : want === 'SuccessCriteriaMet'
+          ? 'SuccessCriteriaMet'
+          : want;
+  }
+  return o.metadata.deletionTimestamp ? 'Terminating' : 'Running';
+}
+
+function jobDuration(o: KObject): string {
+  const st = rec(o.status);
+  if (typeof st.startTime !== 'string') return '';
+  const end = typeof st.completionTime === 'string' ? Date.parse(st.completionTime) : Date.now();
+  return humanDuration(end - Date.parse(st.startTime));
+}
+
+function hpaTargets(o: KObject): string {
+  const spec = rec(o.spec);
+  const current = arr(rec(o.status).currentMetrics);
+  const metrics = arr(spec.metrics);
+  if (!metrics.length) return '<none>';
+  const shown = metrics.slice(0, 2).map((m, i) => {
+    const cur = current[i];
+    if (m.type === 'Resource') {
+      const r = rec(m.resource);
+      const target = rec(r.target);
+      const curRes = rec(rec(cur?.resource).current);
+      if (target.averageUtilization !== undefined) {
+        const now =
+          curRes.averageUtilization !== undefined ? `${String(curRes.averageUtilization)}%` : '<unknown>';
+        return `${String(r.name)}: ${now}/${String(target.averageUtilization)}%`;
+      }
+      const now = curRes.averageValue !== undefined ? String(curRes.averageValue) : '<unknown>';
+      return `${String(r.name)}: ${now}/${String(target.averageValue ?? target.value ?? '')}`;
+    }
+    return `<unknown>/${String(rec(rec(m[String(m.type ?? '').replace(/^./, (c) => c.toLowerCase())]).target).averageValue ?? '')}`;
+  });
+  const more = metrics.length > 2 ? ` + ${metrics.length - 2} more...` : '';
+  return shown.join(', ') + more;
+}
+
+function ingressPorts(o: KObject): string {
+  return arr(rec(o.spec).tls).length ? '80, 443' : '80';
+}
+
+function endpointsCell(o: KObject): string {
+  const list: string[] = [];
+  for (const sub of arr(o.subsets)) {
+    const ports = arr(sub.ports);
+    for (const a of arr(sub.addresses)) {
+      if (!ports.length) list.push(String(a.ip));
+      for (const p of ports) list.push(`${String(a.ip)}:${String(p.port)}`);
+    }
+  }
+  if (!list.length) return '<none>';
+  const shown = list.slice(0, 3).join(',');
+  return list.length > 3 ? `${shown} + ${list.length - 3} more...` : shown;
+}
+
+function nodeStatus(o: KObject): string {
+  const ready = arr(rec(o.status).conditions).find((c) => c.type === 'Ready');
+  let s = ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown';
+  if (rec(o.spec).unschedulable === true) s += ',SchedulingDisabled';
+  return s;
+}
+
+function nodeRoles(o: KObject): string {
+  const roles = Object.keys(o.metadata.labels ?? {})
+    .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+    .map((k) => k.slice('node-role.kubernetes.io/'.length))
+    .filter(Boolean);
+  return roles.length ? roles.sort().join(',') : '<none>';
+}
+
+function nodeAddress(o: KObject, type: string): string {
+  const a = arr(rec(o.status).addresses).find((x) => x.type === type);
+  return a ? String(a.address) : '<none>';
 }
 
 function servicePorts(o: KObject): string {
@@ -117,14 +242,74 @@ const COLUMNS: Record<string, Column[]> = {
     ageCol,
     col('IP', (o) => String(rec(o.status).podIP ?? '<none>'), 'string', 1),
     col('Node', (o) => String(rec(o.spec).nodeName ?? '<none>'), 'string', 1),
+    col('Nominated Node', (o) => String(rec(o.status).nominatedNodeName ?? '<none>'), 'string', 1),
+    col(
+      'Readiness Gates',
+      (o) => {
+        const gates = arr(rec(o.spec).readinessGates);
+        if (!gates.length) return '<none>';
+        const conds = arr(rec(o.status).conditions);
+        const ready = gates.filter((g) =>
+          conds.some((c) => c.type === g.conditionType && c.status === 'True'),
+        ).length;
+        return `${ready}/${gates.length}`;
+      },
+      'string',
+      1,
+    ),
+  ],
+  '/Node': [
+    nameCol,
+    col('Status', nodeStatus),
+    col('Roles', nodeRoles),
+    ageCol,
+    col('Version', (o) => String(rec(rec(o.status).nodeInfo).kubeletVersion ?? '')),
+    col('Internal-IP', (o) => nodeAddress(o, 'InternalIP'), 'string', 1),
+    col('External-IP', (o) => nodeAddress(o, 'ExternalIP'), 'string', 1),
+    col('OS-Image', (o) => String(rec(rec(o.status).nodeInfo).osImage ?? '<unknown>'), 'string', 1),
+    col(
+      'Kernel-Version',
+      (o) => String(rec(rec(o.status).nodeInfo).kernelVersion ?? '<unknown>'),
+      'string',
+      1,
+    ),
+    col(
+      'Container-Runtime',
+      (o) => String(rec(rec(o.status).nodeInfo).containerRuntimeVersion ?? '<unknown>'),
+      'string',
+      1,
+    ),
+  ],
+  '/ServiceAccount': [nameCol, col('Secrets', (o) => arr(o.secrets).length, 'integer'), ageCol],
+  '/Endpoints': [nameCol, col('Endpoints', endpointsCell), ageCol],
+  '/PersistentVolumeClaim': [
+    nameCol,
+    col('Status', (o) => String(rec(o.status).phase ?? 'Pending')),
+    col('Volume', (o) => String(rec(o.spec).volumeName ?? '')),
+    col('Capacity', (o) => String(rec(rec(o.status).capacity).storage ?? '')),
+    col('Access Modes', (o) =>
+      (Array.isArray(rec(o.status).accessModes) ? (rec(o.status).accessModes as string[]) : [])
+        .map(
+          (m) =>
+            ({ ReadWriteOnce: 'RWO', ReadOnlyMany: 'ROX', ReadWriteMany: 'RWX', ReadWriteOncePod: 'RWOP' })[
+              m
+            ] ?? m,
+        )
+        .join(','),
+    ),
+    col('StorageClass', (o) => String(rec(o.spec).storageClassName ?? '<unset>')),
+    col('VolumeAttributesClass', (o) => String(rec(o.spec).volumeAttributesClassName ?? '<unset>')),
+    ageCol,
+    col('VolumeMode', (o) => String(rec(o.spec).volumeMode ?? 'Filesystem'), 'string', 1),
   ],
   '/Service': [
     nameCol,
     col('Type', (o) => String(rec(o.spec).type ?? 'ClusterIP')),
     col('Cluster-IP', (o) => String(rec(o.spec).clusterIP ?? '<none>')),
-    col('External-IP', () => '<none>'),
+    col('External-IP', serviceExternalIp),
     col('Port(s)', servicePorts),
     ageCol,
+    col('Selector', (o) => mapSelector(rec(o.spec).selector), 'string', 1),
   ],
   '/ConfigMap': [
     nameCol,
@@ -175,6 +360,7 @@ const COLUMNS: Record<string, Column[]> = {
       'string',
       1,
     ),
+    col('Selector', (o) => selectorString(rec(o.spec).selector), 'string', 1),
   ],
   'apps/ReplicaSet': [
     nameCol,
@@ -182,25 +368,210 @@ const COLUMNS: Record<string, Column[]> = {
     col('Current', (o) => num(rec(o.status).replicas), 'integer'),
     col('Ready', (o) => num(rec(o.status).readyReplicas), 'integer'),
     ageCol,
+    ...workloadWide('template'),
   ],
   'apps/StatefulSet': [
     nameCol,
     col('Ready', (o) => `${num(rec(o.status).readyReplicas)}/${num(rec(o.spec).replicas)}`),
     ageCol,
+    col('Containers', (o) => names(containers(o, 'template')), 'string', 1),
+    col('Images', (o) => images(containers(o, 'template')), 'string', 1),
   ],
   'apps/DaemonSet': [
     nameCol,
     col('Desired', (o) => num(rec(o.status).desiredNumberScheduled), 'integer'),
     col('Current', (o) => num(rec(o.status).currentNumberScheduled), 'integer'),
     col('Ready', (o) => num(rec(o.status).numberReady), 'integer'),
+    col('Up-to-date', (o) => num(rec(o.status).updatedNumberScheduled), 'integer'),
+    col('Available', (o) => num(rec(o.status).numberAvailable), 'integer'),
+    col('Node Selector', (o) => mapSelector(rec(rec(rec(o.spec).template).spec).nodeSelector)),
     ageCol,
+    ...workloadWide('template'),
   ],
   'batch/Job': [
     nameCol,
-    col('Completions', (o) => `${num(rec(o.status).succeeded)}/${num(rec(o.spec).completions ?? 1) || 1}`),
+    col('Status', jobStatus),
+    col('Completions', (o) => {
+      const spec = rec(o.spec);
+      const done = num(rec(o.status).succeeded);
+      if (typeof spec.completions === 'number') return `${done}/${spec.completions}`;
+      const p = num(spec.parallelism);
+      return p > 1 ? `${done}/1 of ${p}` : `${done}/1`;
+    }),
+    col('Duration', jobDuration),
+    ageCol,
+    ...workloadWide('template'),
+  ],
+  'batch/CronJob': [
+    nameCol,
+    col('Schedule', (o) => String(rec(o.spec).schedule ?? '')),
+    col('Timezone', (o) => String(rec(o.spec).timeZone ?? '<none>')),
+    col('Suspend', (o) => String(rec(o.spec).suspend === true ? 'True' : 'False')),
+    col('Active', (o) => arr(rec(o.status).active).length, 'integer'),
+    col('Last Schedule', (o) => since(rec(o.status).lastScheduleTime)),
+    ageCol,
+    col('Containers', (o) => names(cronContainers(o)), 'string', 1),
+    col('Images', (o) => images(cronContainers(o)), 'string', 1),
+    col('Selector', (o) => selectorString(rec(rec(rec(o.spec).jobTemplate).spec).selector), 'string', 1),
+  ],
+  'autoscaling/HorizontalPodAutoscaler': [
+    nameCol,
+    col('Reference', (o) => {
+      const ref = rec(rec(o.spec).scaleTargetRef);
+      return `${String(ref.kind ?? '')}/${String(ref.name ?? '')}`;
+    }),
+    col('Targets', hpaTargets),
+    col('MinPods', (o) =>
+      typeof rec(o.spec).minReplicas === 'number' ? num(rec(o.spec).minReplicas) : '<unset>',
+    ),
+    col('MaxPods', (o) => num(rec(o.spec).maxReplicas), 'integer'),
+    col('Replicas', (o) => num(rec(o.status).currentReplicas), 'integer'),
+    ageCol,
+  ],
+  'networking.k8s.io/Ingress': [
+    nameCol,
+    col('Class', (o) => String(rec(o.spec).ingressClassName ?? '<none>')),
+    col('Hosts', (o) => {
+      const hosts = arr(rec(o.spec).rules).map((r) => String(r.host ?? '*'));
+      if (!hosts.length) return '*';
+      return hosts.length > 4
+        ? `${hosts.slice(0, 4).join(',')} + ${hosts.length - 4} more...`
+        : hosts.join(',');
+    }),
+    col('Address', (o) =>
+      arr(rec(rec(o.status).loadBalancer).ingress)
+        .map((i) => String(i.ip ?? i.hostname ?? ''))
+        .filter(Boolean)
+        .join(','),
+    ),
+    col('Ports', ingressPorts),
+    ageCol,
+  ],
+  'networking.k8s.io/NetworkPolicy': [
+    nameCol,
+    col('Pod-Selector', (o) => {
+      const s = selectorString(rec(o.spec).podSelector);
+      return s === '<none>' ? '<none>' : s;
+    }),
+    ageCol,
+  ],
+  'policy/PodDisruptionBudget': [
+    nameCol,
+    col('Min Available', (o) => String(rec(o.spec).minAvailable ?? 'N/A')),
+    col('Max Unavailable', (o) => String(rec(o.spec).maxUnavailable ?? 'N/A')),
+    col('Allowed Disruptions', (o) => num(rec(o.status).disruptionsAllowed), 'integer'),
+    ageCol,
+  ],
+  'rbac.authorization.k8s.io/Role': [
+    nameCol,
+    col('Created At', (o) => String(o.metadata.creationTimestamp ?? ''), 'date'),
+  ],
+  'rbac.authorization.k8s.io/ClusterRole': [
+    nameCol,
+    col('Created At', (o) => String(o.metadata.creationTimestamp ?? ''), 'date'),
+  ],
+  'rbac.authorization.k8s.io/RoleBinding': [
+    nameCol,
+    col('Role', (o) => `${String(rec(o.roleRef).kind ?? '')}/${String(rec(o.roleRef).name ?? '')}`),
+    ageCol,
+  ],
+  'rbac.authorization.k8s.io/ClusterRoleBinding': [
+    nameCol,
+    col('Role', (o) => `${String(rec(o.roleRef).kind ?? '')}/${String(rec(o.roleRef).name ?? '')}`),
     ageCol,
   ],
 };
+
+function names(cs: Record<string, unknown>[]): string {
+  return cs.map((c) => String(c.name)).join(',');
+}
+function images(cs: Record<string, unknown>[]): string {
+  return cs.map((c) => String(c.image)).join(',');
+}
+function cronContainers(o: KObject): Record<string, unknown>[] {
+  return arr(rec(rec(rec(rec(rec(o.spec).jobTemplate).spec).template).spec).containers);
+}
+function workloadWide(path: 'template'): Column[] {
+  return [
+    col('Containers', (o) => names(containers(o, path)), 'string', 1),
+    col('Images', (o) => images(containers(o, path)), 'string', 1),
+    col('Selector', (o) => selectorString(rec(o.spec).selector), 'string', 1),
+  ];
+}
+
+/** A CRD's additionalPrinterColumns entry. */
+export interface PrinterColumn {
+  name: string;
+  type?: string;
+  format?: string;
+  description?: string;
+  priority?: number;
+  jsonPath: string;
+}
+
+/** The subset of JSONPath CRD printer columns use: `.a.b`, `[0]`, `[*]`, `[?(@.k=="v")]`. */
+export function evalJsonPath(obj: unknown, path: string): unknown[] {
+  let cur: unknown[] = [obj];
+  const re =
+    /\.([A-Za-z0-9_$-]+)|\[(\d+|\*)\]|\[\?\(@\.([A-Za-z0-9_.-]+)\s*==\s*["']([^"']*)["']\)\]|\['([^']+)'\]/gy;
+  let m: RegExpExecArray | null;
+  const p = path
+    .trim()
+    .replace(/^\{|\}$/g, '')
+    .replace(/^\$/, '');
+  re.lastIndex = 0;
+  while (re.lastIndex < p.length && (m = re.exec(p))) {
+    const next: unknown[] = [];
+    for (const v of cur) {
+      if (m[1] !== undefined || m[5] !== undefined) {
+        const k = m[1] ?? m[5];
+        const r = rec(v);
+        if (Object.hasOwn(r, k)) next.push(r[k]);
+      } else if (m[2] !== undefined) {
+        if (!Array.isArray(v)) continue;
+        if (m[2] === '*') next.push(...(v as unknown[]));
+        else if (Number(m[2]) < v.length) next.push(v[Number(m[2])]);
+      } else if (m[3] !== undefined) {
+        if (!Array.isArray(v)) continue;
+        for (const item of v as unknown[]) {
+          let x: unknown = item;
+          for (const part of m[3].split('.')) x = rec(x)[part];
+          if (String(x) === m[4]) next.push(item);
+        }
+      }
+    }
+    cur = next;
+  }
+  return cur;
+}
+
+function printerColumns(cols: PrinterColumn[]): Column[] {
+  return [
+    nameCol,
+    ...cols.map((c): Column => {
+      const type =
+        c.type === 'integer' || c.type === 'number' ? 'integer' : c.type === 'date' ? 'date' : 'string';
+      return {
+        name: c.name,
+        type,
+        format: c.format,
+        priority: c.priority ?? 0,
+        description: c.description ?? c.name,
+        cell: (o) => {
+          const vals = evalJsonPath(o, c.jsonPath);
+          if (!vals.length || vals[0] === undefined || vals[0] === null) return '<none>' as string;
+          const v = vals[0];
+          if (c.type === 'date')
+            return typeof v === 'string' ? humanDuration(Date.now() - Date.parse(v)) : '<invalid>';
+          if (typeof v === 'number') return v;
+          if (typeof v === 'string') return v;
+          if (typeof v === 'boolean') return String(v);
+          return JSON.stringify(v);
+        },
+      };
+    }),
+  ];
+}
 
 /** A Table of `objects`; each row carries the object's metadata (or the whole object on request). */
 export function renderTable(
@@ -208,8 +579,12 @@ export function renderTable(
   objects: KObject[],
   listMeta: Record<string, unknown>,
   q: URLSearchParams,
+  crdColumns?: PrinterColumn[],
 ): unknown {
-  const columns = COLUMNS[`${t.group}/${t.kind}`] ?? [nameCol, ageCol];
+  const columns =
+    crdColumns && crdColumns.length
+      ? printerColumns(crdColumns)
+      : (COLUMNS[`${t.custom ? '\0' : ''}${t.group}/${t.kind}`] ?? [nameCol, ageCol]);
   const include = q.get('includeObject') ?? 'Metadata';
   const apiVersion = t.group ? `${t.group}/${t.version}` : t.version;
   return {

@@ -2,6 +2,7 @@
 // (DNS-1123 subdomain, DNS-1123 label for namespaces, DNS-1035 label for services), labels, and the
 // CRD naming rule. Only what a client of ours can plausibly get wrong; schemas are not validated.
 import { isMap, jsonEqual } from './patch.js';
+import { fromLabelSelectorObject, matchesLabels } from './selectors.js';
 import type { FieldError } from './status.js';
 import type { KObject, ResourceType } from './store.js';
 
@@ -124,11 +125,101 @@ function validateCrd(o: KObject): FieldError[] {
   return errs;
 }
 
+/** Go's %#v of a map[string]string, as the real messages print it. */
+function goStringMap(m: unknown): string {
+  if (!isMap(m)) return 'map[string]string(nil)';
+  const entries = Object.keys(m)
+    .sort()
+    .map((k) => `${JSON.stringify(k)}:${JSON.stringify(String(m[k]))}`);
+  return `map[string]string{${entries.join(', ')}}`;
+}
+
+const POD_SPEC_AT: Record<string, string[]> = {
+  '/Pod': ['spec'],
+  'apps/Deployment': ['spec', 'template', 'spec'],
+  'apps/ReplicaSet': ['spec', 'template', 'spec'],
+  'apps/StatefulSet': ['spec', 'template', 'spec'],
+  'apps/DaemonSet': ['spec', 'template', 'spec'],
+  'batch/Job': ['spec', 'template', 'spec'],
+  'batch/CronJob': ['spec', 'jobTemplate', 'spec', 'template', 'spec'],
+};
+
+function validateContainers(path: string[], podSpec: unknown): FieldError[] {
+  const errs: FieldError[] = [];
+  if (!isMap(podSpec)) return errs;
+  for (const list of ['initContainers', 'containers']) {
+    const cs = podSpec[list];
+    if (!Array.isArray(cs)) continue;
+    cs.forEach((c, i) => {
+      if (!isMap(c)) return;
+      const at = `${path.join('.')}.${list}[${i}]`;
+      if (typeof c.name !== 'string' || c.name === '')
+        errs.push({ type: 'FieldValueRequired', field: `${at}.name`, body: 'Required value' });
+      if (typeof c.image !== 'string' || c.image.trim() === '')
+        errs.push({ type: 'FieldValueRequired', field: `${at}.image`, body: 'Required value' });
+    });
+  }
+  if (path.length > 1 && (!Array.isArray(podSpec.containers) || podSpec.containers.length === 0))
+    errs.push({ type: 'FieldValueRequired', field: `${path.join('.')}.containers`, body: 'Required value' });
+  return errs;
+}
+
+function validateWorkload(t: ResourceType, o: KObject): FieldError[] {
+  const key = `${t.group}/${t.kind}`;
+  const errs: FieldError[] = [];
+  const spec = isMap(o.spec) ? o.spec : {};
+  if (t.group === 'apps') {
+    if (spec.replicas !== undefined && typeof spec.replicas === 'number' && spec.replicas < 0) {
+      errs.push({
+        type: 'FieldValueInvalid',
+        field: 'spec.replicas',
+        body: `Invalid value: ${spec.replicas}: must be greater than or equal to 0`,
+      });
+    }
+    const sel = spec.selector;
+    const tmplLabels =
+      isMap(spec.template) && isMap(spec.template.metadata) ? spec.template.metadata.labels : undefined;
+    if (!isMap(sel)) {
+      errs.push({ type: 'FieldValueRequired', field: 'spec.selector', body: 'Required value' });
+    } else {
+      const empty =
+        (!isMap(sel.matchLabels) || Object.keys(sel.matchLabels).length === 0) &&
+        (!Array.isArray(sel.matchExpressions) || sel.matchExpressions.length === 0);
+      if (empty) {
+        errs.push({
+          type: 'FieldValueInvalid',
+          field: 'spec.selector',
+          body: `Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for ${t.kind.toLowerCase()}`,
+        });
+      } else if (
+        !matchesLabels(
+          fromLabelSelectorObject(sel),
+          isMap(tmplLabels) ? (tmplLabels as Record<string, string>) : {},
+        )
+      ) {
+        errs.push({
+          type: 'FieldValueInvalid',
+          field: 'spec.template.metadata.labels',
+          body: `Invalid value: ${goStringMap(tmplLabels)}: \`selector\` does not match template \`labels\``,
+        });
+      }
+    }
+  }
+  const at = POD_SPEC_AT[key];
+  if (at) {
+    let podSpec: unknown = o;
+    for (const k of at) podSpec = isMap(podSpec) ? podSpec[k] : undefined;
+    errs.push(...validateContainers(at, podSpec));
+  }
+  return errs;
+}
+
 /** Everything wrong with an object about to be stored (empty: valid). */
 export function validateObject(t: ResourceType, o: KObject): FieldError[] {
   const errs = [
     ...validateName(t, o.metadata.name, o.metadata.generateName),
     ...validateLabels(o.metadata.labels),
+    ...validateWorkload(t, o),
   ];
   if (t.group === 'apiextensions.k8s.io' && t.kind === 'CustomResourceDefinition')
     errs.push(...validateCrd(o));

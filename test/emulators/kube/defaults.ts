@@ -1,0 +1,229 @@
+// API defaulting as the real v1.32 API server applies it when it decodes a write (create, update,
+// patch; for apply, after the merge): the SetDefaults_* functions of k8s.io/kubernetes
+// pkg/apis/{core,apps,batch,networking}/v1 for the built-in kinds our clients use, plus what the
+// admission plugins every cluster runs add to pods (ServiceAccount, Priority,
+// DefaultTolerationSeconds). Service IP and node-port allocation (the REST storage's job) is the
+// server's; this module only fills the plain defaults.
+import { isMap } from './patch.js';
+import type { KObject, ResourceType } from './store.js';
+
+type JsonMap = Record<string, unknown>;
+
+function mapAt(parent: JsonMap, key: string): JsonMap {
+  const v = parent[key];
+  if (isMap(v)) return v;
+  const m: JsonMap = {};
+  parent[key] = m;
+  return m;
+}
+
+function maps(v: unknown): JsonMap[] {
+  return Array.isArray(v) ? v.filter(isMap) : [];
+}
+
+/** SetDefaults_Container's image pull policy: Always for `:latest` or no tag, else IfNotPresent. */
+export function defaultPullPolicy(image: string): string {
+  if (image.includes('@')) return 'IfNotPresent';
+  const lastSegment = image.slice(image.lastIndexOf('/') + 1);
+  const colon = lastSegment.lastIndexOf(':');
+  if (colon < 0) return 'Always';
+  return lastSegment.slice(colon + 1) === 'latest' ? 'Always' : 'IfNotPresent';
+}
+
+function defaultProbe(p: unknown): void {
+  if (!isMap(p)) return;
+  p.timeoutSeconds ??= 1;
+  p.periodSeconds ??= 10;
+  p.successThreshold ??= 1;
+  p.failureThreshold ??= 3;
+  if (isMap(p.httpGet)) {
+    p.httpGet.path ??= '/';
+    p.httpGet.scheme ??= 'HTTP';
+  }
+}
+
+function defaultHandler(h: unknown): void {
+  if (isMap(h) && isMap(h.httpGet)) {
+    h.httpGet.path ??= '/';
+    h.httpGet.scheme ??= 'HTTP';
+  }
+}
+
+function defaultContainer(c: JsonMap): void {
+  if (c.imagePullPolicy === undefined && typeof c.image === 'string')
+    c.imagePullPolicy = defaultPullPolicy(c.image);
+  c.terminationMessagePath ??= '/dev/termination-log';
+  c.terminationMessagePolicy ??= 'File';
+  c.resources ??= {};
+  for (const p of maps(c.ports)) p.protocol ??= 'TCP';
+  defaultProbe(c.livenessProbe);
+  defaultProbe(c.readinessProbe);
+  defaultProbe(c.startupProbe);
+  if (isMap(c.lifecycle)) {
+    defaultHandler(c.lifecycle.postStart);
+    defaultHandler(c.lifecycle.preStop);
+  }
+  for (const e of maps(c.env)) {
+    const fieldRef = isMap(e.valueFrom) ? e.valueFrom.fieldRef : undefined;
+    if (isMap(fieldRef)) fieldRef.apiVersion ??= 'v1';
+  }
+}
+
+function defaultVolume(v: JsonMap): void {
+  for (const k of ['configMap', 'secret', 'downwardAPI', 'projected']) {
+    if (isMap(v[k])) v[k].defaultMode ??= 420;
+  }
+  const sources = Object.keys(v).filter((k) => k !== 'name');
+  if (sources.length === 0) v.emptyDir = {};
+}
+
+/** SetDefaults_PodSpec (and the container, volume, probe defaults under it). */
+export function defaultPodSpec(spec: JsonMap): void {
+  spec.restartPolicy ??= 'Always';
+  spec.terminationGracePeriodSeconds ??= 30;
+  spec.dnsPolicy ??= 'ClusterFirst';
+  spec.securityContext ??= {};
+  spec.schedulerName ??= 'default-scheduler';
+  for (const list of ['initContainers', 'containers', 'ephemeralContainers'])
+    for (const c of maps(spec[list])) defaultContainer(c);
+  for (const v of maps(spec.volumes)) defaultVolume(v);
+  // The deprecated alias the API server keeps in step with serviceAccountName.
+  if (typeof spec.serviceAccountName === 'string' && spec.serviceAccountName)
+    spec.serviceAccount ??= spec.serviceAccountName;
+}
+
+function defaultTemplate(parent: JsonMap): void {
+  if (!isMap(parent.template)) return;
+  defaultPodSpec(mapAt(parent.template, 'spec'));
+}
+
+/** Defaults of the Pod itself plus the admission plugins every cluster runs. */
+function defaultPod(o: KObject): void {
+  const spec = mapAt(o as unknown as JsonMap, 'spec');
+  // ServiceAccount admission.
+  if (!spec.serviceAccountName) spec.serviceAccountName = 'default';
+  defaultPodSpec(spec);
+  spec.enableServiceLinks ??= true;
+  // Priority admission.
+  spec.priority ??= 0;
+  spec.preemptionPolicy ??= 'PreemptLowerPriority';
+  // DefaultTolerationSeconds admission.
+  const tolerations = maps(spec.tolerations);
+  const add = (key: string) => {
+    if (tolerations.some((t) => t.key === key && t.effect === 'NoExecute')) return;
+    tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
+  };
+  add('node.kubernetes.io/not-ready');
+  add('node.kubernetes.io/unreachable');
+  spec.tolerations = tolerations;
+}
+
+/**
+ * Fills the defaults of `o` (of type `t`) in place, as the API server's decoder does. Idempotent:
+ * a defaulted object defaults to itself, so re-applies and no-op updates stay no-ops.
+ */
+export function applyDefaults(t: Pick<ResourceType, 'group' | 'kind'>, o: KObject): void {
+  const root = o as unknown as JsonMap;
+  const key = `${t.group}/${t.kind}`;
+  switch (key) {
+    case '/Pod':
+      defaultPod(o);
+      return;
+    case '/Secret':
+      root.type ??= 'Opaque';
+      return;
+    case '/PersistentVolumeClaim':
+      mapAt(root, 'spec').volumeMode ??= 'Filesystem';
+      return;
+    case '/PodTemplate':
+      defaultTemplate(root);
+      return;
+    case '/ReplicationController': {
+      const spec = mapAt(root, 'spec');
+      spec.replicas ??= 1;
+      defaultTemplate(spec);
+      return;
+    }
+    case 'apps/Deployment': {
+      const spec = mapAt(root, 'spec');
+      spec.replicas ??= 1;
+      const strategy = mapAt(spec, 'strategy');
+      strategy.type ??= 'RollingUpdate';
+      if (strategy.type === 'RollingUpdate') {
+        const ru = mapAt(strategy, 'rollingUpdate');
+        ru.maxUnavailable ??= '25%';
+        ru.maxSurge ??= '25%';
+      }
+      spec.revisionHistoryLimit ??= 10;
+      spec.progressDeadlineSeconds ??= 600;
+      defaultTemplate(spec);
+      return;
+    }
+    case 'apps/ReplicaSet': {
+      const spec = mapAt(root, 'spec');
+      spec.replicas ??= 1;
+      defaultTemplate(spec);
+      return;
+    }
+    case 'apps/StatefulSet': {
+      const spec = mapAt(root, 'spec');
+      spec.replicas ??= 1;
+      spec.podManagementPolicy ??= 'OrderedReady';
+      const strategy = mapAt(spec, 'updateStrategy');
+      strategy.type ??= 'RollingUpdate';
+      if (strategy.type === 'RollingUpdate') mapAt(strategy, 'rollingUpdate').partition ??= 0;
+      spec.revisionHistoryLimit ??= 10;
+      const retention = mapAt(spec, 'persistentVolumeClaimRetentionPolicy');
+      retention.whenDeleted ??= 'Retain';
+      retention.whenScaled ??= 'Retain';
+      for (const pvc of maps(spec.volumeClaimTemplates)) {
+        const pvcSpec = mapAt(pvc, 'spec');
+        pvcSpec.volumeMode ??= 'Filesystem';
+        pvc.apiVersion ??= 'v1';
+        pvc.kind ??= 'PersistentVolumeClaim';
+      }
+      defaultTemplate(spec);
+      return;
+    }
+    case 'apps/DaemonSet': {
+      const spec = mapAt(root, 'spec');
+      const strategy = mapAt(spec, 'updateStrategy');
+      strategy.type ??= 'RollingUpdate';
+      if (strategy.type === 'RollingUpdate') {
+        const ru = mapAt(strategy, 'rollingUpdate');
+        ru.maxUnavailable ??= 1;
+        ru.maxSurge ??= 0;
+      }
+      spec.revisionHistoryLimit ??= 10;
+      defaultTemplate(spec);
+      return;
+    }
+    case 'batch/Job': {
+      const spec = mapAt(root, 'spec');
+      if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
+      spec.parallelism ??= 1;
+      spec.backoffLimit ??= 6;
+      spec.completionMode ??= 'NonIndexed';
+      spec.suspend ??= false;
+      spec.podReplacementPolicy ??= 'TerminatingOrFailed';
+      defaultTemplate(spec);
+      return;
+    }
+    case 'batch/CronJob': {
+      const spec = mapAt(root, 'spec');
+      spec.concurrencyPolicy ??= 'Allow';
+      spec.suspend ??= false;
+      spec.successfulJobsHistoryLimit ??= 3;
+      spec.failedJobsHistoryLimit ??= 1;
+      if (isMap(spec.jobTemplate)) defaultTemplate(mapAt(spec.jobTemplate, 'spec'));
+      return;
+    }
+    case 'networking.k8s.io/NetworkPolicy': {
+      const spec = mapAt(root, 'spec');
+      if (spec.policyTypes === undefined) {
+        spec.policyTypes = Array.isArray(spec.egress) ? ['Ingress', 'Egress'] : ['Ingress'];
+      }
+      return;
+    }
+  }
+}
