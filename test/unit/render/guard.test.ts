@@ -91,7 +91,11 @@ describe('guardManifests', () => {
   });
 
   it.each<[string, KubeObject, RegExp]>([
-    ['a Namespace', obj('v1', 'Namespace', NS, null), /is a Namespace \(kustomize renames every Namespace object to the preview namespace.*\): kubestage creates and owns/],
+    [
+      'a Namespace',
+      obj('v1', 'Namespace', NS, null),
+      /is a Namespace \(kustomize renames every Namespace object to the preview namespace.*\): kubestage creates and owns/,
+    ],
     ['a ClusterRole', obj('rbac.authorization.k8s.io/v1', 'ClusterRole', 'r', null), /is cluster-scoped/],
     [
       'a CRD',
