@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { parseDuration } from './model/duration.js';
+import { POD_SECURITY_LEVELS, type PodSecurityLevel } from './render/pod-security.js';
 
 export const INPUT = {
   command: 'command',
@@ -14,6 +15,7 @@ export const INPUT = {
   waitTimeout: 'wait-timeout',
   healthPath: 'health-path',
   ttl: 'ttl',
+  podSecurity: 'pod-security',
   comment: 'comment',
   deployment: 'deployment',
   deploymentEnvironment: 'deployment-environment',
@@ -59,6 +61,7 @@ export interface Settings {
   waitTimeoutSeconds: number;
   healthPath: string;
   ttlSeconds: number;
+  podSecurity: PodSecurityLevel;
   comment: boolean;
   deployment: boolean;
   deploymentEnvironment: string;
@@ -118,6 +121,7 @@ export function readSettings(input: InputReader, env: NodeJS.ProcessEnv): Settin
     waitTimeoutSeconds: duration(get(INPUT.waitTimeout) || '300', INPUT.waitTimeout),
     healthPath: get(INPUT.healthPath),
     ttlSeconds: duration(get(INPUT.ttl) || '7d', INPUT.ttl),
+    podSecurity: podSecurityLevel(get(INPUT.podSecurity) || 'baseline'),
     comment: parseBoolean(get(INPUT.comment), INPUT.comment, true),
     deployment: parseBoolean(get(INPUT.deployment), INPUT.deployment, true),
     deploymentEnvironment: get(INPUT.deploymentEnvironment) || 'preview',
@@ -129,6 +133,11 @@ export function readSettings(input: InputReader, env: NodeJS.ProcessEnv): Settin
     apiUrl: env.GITHUB_API_URL || undefined,
     event: readEvent(env, get(INPUT.prNumber)),
   };
+  if (!/\{(number|branch)\}/.test(settings.namespaceTemplate)) {
+    throw new SettingsError(
+      `The \`namespace-template\` input "${settings.namespaceTemplate}" contains neither {number} nor {branch}, so every PR would share one namespace (and one PR's cleanup would delete the others' preview). Use e.g. "pr-{number}".`,
+    );
+  }
   if (settings.namespaceTemplate.includes('{sha7}')) {
     // A namespace per commit would never be pruned or cleaned up: cleanup finds only the current one.
     throw new SettingsError(
@@ -153,12 +162,26 @@ export function readSettings(input: InputReader, env: NodeJS.ProcessEnv): Settin
   return settings;
 }
 
+function podSecurityLevel(value: string): PodSecurityLevel {
+  const v = value.toLowerCase();
+  if ((POD_SECURITY_LEVELS as readonly string[]).includes(v)) return v as PodSecurityLevel;
+  throw new SettingsError(
+    `The \`${INPUT.podSecurity}\` input is "${value}"; expected one of ${POD_SECURITY_LEVELS.join(', ')} (Kubernetes Pod Security levels).`,
+  );
+}
+
 function duration(value: string, name: string): number {
+  let seconds: number;
   try {
-    return parseDuration(value, `The \`${name}\` input`);
+    seconds = parseDuration(value, `The \`${name}\` input`);
   } catch (e) {
     throw new SettingsError((e as Error).message);
   }
+  if (seconds <= 0)
+    throw new SettingsError(
+      `The \`${name}\` input is "${value}"; it must be longer than 0, e.g. "300" or "5m".`,
+    );
+  return seconds;
 }
 
 export function parseBoolean(value: string, name: string, fallback: boolean): boolean {

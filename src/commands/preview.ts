@@ -35,16 +35,19 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
   const log = ports.logger;
   const now = ports.now ?? (() => new Date());
   const ev = settings.event;
-  if (ev.name === 'workflow_run' && ev.conclusion && ev.conclusion !== 'success' && ev.action !== 'closed') {
-    // The build this run would deploy did not finish: its image may not exist.
+  if (ev.name === 'workflow_run' && (ev.action !== 'completed' || ev.conclusion !== 'success')) {
+    // The build this run would deploy has not finished well (or at all): its image may not exist.
     log.warning(
-      `The workflow run that triggered this ended with "${ev.conclusion}", so there is nothing new to deploy; the preview is left as it was. ` +
-        "Guard the job with `if: github.event.workflow_run.conclusion == 'success'` to skip it entirely.",
+      ev.action !== 'completed'
+        ? `The workflow run that triggered this is "${ev.action ?? 'unknown'}", not completed: its image may not be pushed yet, so nothing is deployed. ` +
+            'Trigger on `workflow_run` with `types: [completed]`.'
+        : `The workflow run that triggered this ended with "${ev.conclusion ?? 'no conclusion'}", so there is nothing new to deploy; the preview is left as it was. ` +
+            "Guard the job with `if: github.event.workflow_run.conclusion == 'success'` to skip it entirely.",
     );
     return {
       ok: true,
       outputs: {},
-      summary: `## kubestage preview: skipped\n\nThe triggering run ended with \`${ev.conclusion}\`.\n`,
+      summary: `## kubestage preview: skipped\n\nThe triggering workflow run is \`${ev.action ?? '?'}\`, conclusion \`${ev.conclusion ?? 'none'}\`.\n`,
     };
   }
   const pr = await resolvePullRequest(settings, ports);
@@ -116,7 +119,7 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
 
     // The guard judges the rendered output before any write reaches the cluster.
     const kube = ports.kube();
-    await guardRendered(kube, rendered, namespace);
+    await guardRendered(kube, rendered, namespace, settings.podSecurity);
 
     // Rendering takes a while: look again just before the first write.
     const before = await prState();
@@ -147,6 +150,7 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
         logger: log,
         group: ports.group,
         headSha: pr.headSha,
+        podSecurity: settings.podSecurity,
       });
       reporter.setObjects(applied, pruned);
 

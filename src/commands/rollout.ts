@@ -7,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { KubeObject } from '../model/kube-object.js';
 import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE } from '../model/labels.js';
 import { guardManifests } from '../render/guard.js';
+import { podSecurityLabels, type PodSecurityLevel } from '../render/pod-security.js';
 import { groupIntoWaves } from '../render/waves.js';
 
 /** Refuses anything that could reach outside `namespace`; reads discovery, writes nothing. */
@@ -14,9 +15,10 @@ export async function guardRendered(
   kube: KubeClient,
   objects: KubeObject[],
   namespace: string,
+  podSecurity: PodSecurityLevel = 'baseline',
 ): Promise<void> {
   await kube.preloadScopes(objects.map((o) => [o.apiVersion, o.kind] as [string, string]));
-  guardManifests(objects, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind));
+  guardManifests(objects, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind), { podSecurity });
 }
 
 export interface ApplyRenderedOptions {
@@ -34,6 +36,8 @@ export interface ApplyRenderedOptions {
    * one recorded, and stops with SupersededError when a newer run has taken over.
    */
   headSha?: string;
+  /** Pod Security level the namespace enforces (its pod-security.kubernetes.io labels). */
+  podSecurity?: PodSecurityLevel;
 }
 
 export class SupersededError extends Error {
@@ -53,7 +57,7 @@ export async function applyRendered(
   const ns = await group(`Namespace ${namespace}`, () =>
     ensureNamespace(kube, {
       name: namespace,
-      labels: opts.labels,
+      labels: { ...opts.labels, ...podSecurityLabels(opts.podSecurity ?? 'baseline') },
       annotations: opts.annotations,
       owner: { repoLabel: opts.repoLabel },
       waitTerminatingMs: opts.waitTerminatingMs,

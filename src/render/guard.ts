@@ -1,6 +1,7 @@
 // The isolation policy: what a preview may contain. Judged on kustomize's OUTPUT, because kustomize's
 // namespace transformer rewrites namespaces, renames Namespace objects and rewrites some binding subjects.
 import { apiGroup, objectRef, type KubeObject } from '../model/kube-object.js';
+import { podSecurityViolations, type PodSecurityLevel } from './pod-security.js';
 
 /** Is this kind namespaced? `undefined` = the cluster does not know the kind. */
 export type ScopeResolver = (apiVersion: string, kind: string) => boolean | undefined;
@@ -193,11 +194,22 @@ export function violationsOf(o: KubeObject, namespace: string, scope: ScopeResol
  * Bindings to `admin`/`edit`/`view` by a RoleBinding are allowed: a RoleBinding confines them to the preview namespace.
  * Throws GuardError listing EVERY violation, one per line.
  */
-export function guardManifests(objects: KubeObject[], namespace: string, scope: ScopeResolver): void {
+export function guardManifests(
+  objects: KubeObject[],
+  namespace: string,
+  scope: ScopeResolver,
+  opts: { podSecurity?: PodSecurityLevel } = {},
+): void {
   const violations: GuardViolation[] = objects.flatMap((o) =>
-    violationsOf(o, namespace, scope).map((reason) => ({ object: objectRef(o), reason })),
+    [...violationsOf(o, namespace, scope), ...podSecurityViolations(o, opts.podSecurity ?? 'privileged')].map(
+      (reason) => ({ object: objectRef(o), reason }),
+    ),
   );
   if (violations.length === 0) return;
+  const podSecurity = violations.some((v) => v.reason.includes('Pod Security level'))
+    ? ` Pods may not reach the node at the "${opts.podSecurity}" Pod Security level: drop host access and privileges from the preview overlay, ` +
+      'or set the pod-security input to "privileged" if previews of this repository truly need them.'
+    : '';
   const count = new Set(violations.map((v) => v.object)).size;
   throw new GuardError(
     `Refusing to deploy the preview to namespace "${namespace}": ${count} object${count === 1 ? '' : 's'} would reach outside it ` +
@@ -206,7 +218,8 @@ export function guardManifests(objects: KubeObject[], namespace: string, scope: 
       `\nA preview may contain only namespaced objects of kinds the cluster knows, all in "${namespace}", ` +
       'and no binding to cluster-admin. To fix: point the "manifests" input at an overlay without these objects ' +
       '(e.g. a preview overlay that lists only your app), and install cluster-wide pieces (CRDs, ClusterRoles, ' +
-      'namespaces) once per cluster outside the preview.',
+      'namespaces) once per cluster outside the preview.' +
+      podSecurity,
     violations,
   );
 }

@@ -58,6 +58,14 @@ function event(number: number, action: 'opened' | 'synchronize' | 'closed' = 'op
   });
 }
 
+/** GitHub's workflow_run example, as it arrives for a run in the given state. */
+function workflowRun(action: 'requested' | 'completed', conclusion: string | null) {
+  const payload = webhookExample('workflow_run', action);
+  const run = payload.workflow_run as Record<string, unknown>;
+  run.conclusion = conclusion;
+  return { payload, run };
+}
+
 const exampleImages =
   'ghcr.io/kubestage/example-web=ghcr.io/acme/shop-web\nghcr.io/kubestage/example-api=ghcr.io/acme/shop-api';
 
@@ -238,6 +246,62 @@ subjects: [{ kind: ServiceAccount, name: default, namespace: default }]
   expect(markerComments(11)[0].body).toContain('make-me-admin');
 });
 
+test('a pod that could reach the node is refused before any write; the namespace enforces Pod Security', async () => {
+  const privileged = `apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: node-agent
+spec:
+  selector: { matchLabels: { app: agent } }
+  template:
+    metadata: { labels: { app: agent } }
+    spec:
+      hostPID: true
+      containers:
+        - name: agent
+          image: example/agent:1
+          securityContext: { privileged: true }
+          volumeMounts: [{ name: root, mountPath: /host }]
+      volumes: [{ name: root, hostPath: { path: / } }]
+`;
+  const ws = makeWorkspace(appManifests({ extra: privileged }));
+  openPull(31);
+  const before = bed.kube.requests.length;
+  const refused = await bed.run({ payload: event(31), workspace: ws, inputs: { manifests: 'k8s' } });
+  expect(refused.result.ok).toBe(false);
+  expect(refused.result.failure).toContain('DaemonSet/node-agent: spec.template.spec.hostPID is true');
+  expect(refused.result.failure).toContain('containers[name=agent].securityContext.privileged is true');
+  expect(refused.result.failure).toContain('volumes[name=root] is a hostPath volume');
+  expect(refused.result.failure).toContain('set the pod-security input to "privileged"');
+  expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+
+  // The same app without the agent deploys, into a namespace the API server enforces Baseline on.
+  const ok = await bed.run({ payload: event(31), inputs: { images: exampleImages } });
+  expect(ok.result.ok).toBe(true);
+  expect(obj('v1', 'Namespace', undefined, 'pr-31')!.metadata.labels).toMatchObject({
+    'pod-security.kubernetes.io/enforce': 'baseline',
+  });
+});
+
+test('pod-security: privileged lets a repository opt out, and says so on the namespace', async () => {
+  const ws = makeWorkspace(
+    appManifests({
+      extra:
+        'apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\nspec:\n  hostNetwork: true\n  containers: [{ name: d, image: example/debug:1 }]\n',
+    }),
+  );
+  openPull(32);
+  const { result } = await bed.run({
+    payload: event(32),
+    workspace: ws,
+    inputs: { manifests: 'k8s', 'pod-security': 'privileged' },
+  });
+  expect(result.failure).toBeUndefined();
+  expect(
+    obj('v1', 'Namespace', undefined, 'pr-32')!.metadata.labels?.['pod-security.kubernetes.io/enforce'],
+  ).toBe('privileged');
+});
+
 test('a pr-<n> namespace that belongs to someone else is refused, naming both owners', async () => {
   const nsType = bed.kube.store.findTypeByKind('v1', 'Namespace')!;
   bed.kube.store.create(nsType, {
@@ -302,15 +366,22 @@ test('cleanup of a namespace held by a finalizer fails and names the object and 
 
 test('cleanup never deletes a namespace kubestage does not own, whatever the template says', async () => {
   const nsType = bed.kube.store.findTypeByKind('v1', 'Namespace')!;
-  bed.kube.store.create(nsType, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'production' } });
+  bed.kube.store.create(nsType, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'production-15' } });
   openPull(15);
   const { result } = await bed.run({
     payload: event(15, 'closed'),
-    inputs: { command: 'cleanup', 'namespace-template': 'production' },
+    inputs: { command: 'cleanup', 'namespace-template': 'production-{number}' },
   });
   expect(result.ok).toBe(false);
-  expect(result.failure).toContain('namespace "production" is not managed by kubestage');
-  expect(obj('v1', 'Namespace', undefined, 'production')).toBeDefined();
+  expect(result.failure).toContain('namespace "production-15" is not managed by kubestage');
+  expect(obj('v1', 'Namespace', undefined, 'production-15')).toBeDefined();
+  // A template naming one fixed namespace is refused before anything is looked up.
+  await expect(
+    bed.run({
+      payload: event(15, 'closed'),
+      inputs: { command: 'cleanup', 'namespace-template': 'production' },
+    }),
+  ).rejects.toThrow('contains neither {number} nor {branch}');
 });
 
 test('the marker comment is found behind 300 other comments and updated, not duplicated', async () => {
@@ -465,8 +536,7 @@ test('a run that another run takes over mid-apply stops before its next wave', a
 
 test('workflow_run: the PR is found from the run head SHA, and its head commit is deployed', async () => {
   openPull(20, SHA_B);
-  const payload = webhookExample('workflow_run', 'completed');
-  const run = payload.workflow_run as Record<string, unknown>;
+  const { payload, run } = workflowRun('completed', 'success');
   run.head_sha = SHA_B;
   run.head_branch = 'feature/20';
   run.pull_requests = []; // as for runs from forks
@@ -484,8 +554,7 @@ test('workflow_run from a fork: GitHub finds no PR for the commit, the fork bran
     headRef: 'fix-typo',
     headRepoFullName: 'contributor/shop',
   });
-  const payload = webhookExample('workflow_run', 'completed');
-  const run = payload.workflow_run as Record<string, unknown>;
+  const { payload, run } = workflowRun('completed', 'success');
   run.head_sha = SHA_B;
   run.head_branch = 'fix-typo';
   run.head_repository = { ...(run.head_repository as object), full_name: 'contributor/shop' };
@@ -498,8 +567,7 @@ test('workflow_run from a fork: GitHub finds no PR for the commit, the fork bran
 
 test('workflow_run for an older build stands down when the PR has moved on', async () => {
   openPull(25, SHA_B);
-  const payload = webhookExample('workflow_run', 'completed');
-  const run = payload.workflow_run as Record<string, unknown>;
+  const { payload, run } = workflowRun('completed', 'success');
   run.head_sha = SHA_A;
   run.pull_requests = [{ number: 25, head: { sha: SHA_A, ref: 'feature/25' } }];
   const before = bed.kube.requests.length;
@@ -516,10 +584,8 @@ test('workflow_run for an older build stands down when the PR has moved on', asy
 
 test('workflow_run of a failed build deploys nothing and says why', async () => {
   openPull(29, SHA_B);
-  const payload = webhookExample('workflow_run', 'completed');
-  const run = payload.workflow_run as Record<string, unknown>;
+  const { payload, run } = workflowRun('completed', 'failure');
   run.head_sha = SHA_B;
-  run.conclusion = 'failure';
   const before = bed.kube.requests.length;
   const { result, log } = await bed.run({
     eventName: 'workflow_run',
@@ -529,6 +595,20 @@ test('workflow_run of a failed build deploys nothing and says why', async () => 
   expect(result.ok).toBe(true);
   expect(log.warnings.join('\n')).toContain('ended with "failure", so there is nothing new to deploy');
   expect(bed.kube.requests.length).toBe(before);
+  expect(bed.github.requests).toEqual([]);
+});
+
+test('workflow_run that is only requested deploys nothing: the image may not be built yet', async () => {
+  openPull(33, SHA_B);
+  const { payload, run } = workflowRun('requested', null);
+  run.head_sha = SHA_B;
+  const { result, log } = await bed.run({
+    eventName: 'workflow_run',
+    payload,
+    inputs: { images: exampleImages },
+  });
+  expect(result.ok).toBe(true);
+  expect(log.warnings.join('\n')).toContain('is "requested", not completed');
   expect(bed.github.requests).toEqual([]);
 });
 

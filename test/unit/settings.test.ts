@@ -72,10 +72,21 @@ test.each([
   ],
   [{ 'github-token': '' }, {}, 'No GitHub token'],
   [{ 'wait-timeout': 'soon' }, {}, 'wait-timeout'],
+  [{ 'wait-timeout': '0' }, {}, 'The `wait-timeout` input is "0"; it must be longer than 0'],
   [
     { 'namespace-template': 'pr-{number}-{sha7}' },
     {},
     'uses {sha7}, which would make a new namespace on every push',
+  ],
+  [
+    { 'namespace-template': 'previews' },
+    {},
+    'contains neither {number} nor {branch}, so every PR would share one namespace',
+  ],
+  [
+    { 'pod-security': 'lenient' },
+    {},
+    'The `pod-security` input is "lenient"; expected one of privileged, baseline, restricted',
   ],
   [{}, { GITHUB_REPOSITORY: '' }, 'GITHUB_REPOSITORY is "", expected "owner/repo"'],
   [{}, { GITHUB_EVENT_NAME: 'push' }, 'triggered by the "push" event, which carries no pull request'],
