@@ -70,7 +70,7 @@ export async function runCleanupFor(
       const existing = await findMarkedComment(gh, repo, pr.number, COMMENT_MARKER);
       if (existing) {
         const body = renderPreviewComment({
-          status: failure ? 'failed' : 'destroyed',
+          status: failure ? 'stuck' : 'destroyed',
           url: names.url,
           namespace: names.namespace,
           headSha: pr.headSha,

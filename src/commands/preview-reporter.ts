@@ -2,7 +2,7 @@
 // GitHub trouble never fails a deploy: it is logged as a warning and shown in the summary.
 import { upsertComment } from '../github/comment.js';
 import { createDeployment, deactivateDeployments, setDeploymentStatus } from '../github/deployments.js';
-import { codeBlock, escapeMarkdown, redact } from '../github/markdown.js';
+import { codeBlock, codeSpan, escapeMarkdown, redact } from '../github/markdown.js';
 import { renderPreviewComment, type PreviewCommentState } from '../github/preview-comment.js';
 import { COMMENT_MARKER } from '../model/labels.js';
 import type { Settings } from '../settings.js';
@@ -25,6 +25,7 @@ export class PreviewReporter {
   private workloads: { ref: string; ready: boolean; state: string }[] = [];
   private readonly warnings = new Set<string>();
   private secrets: string[] = [];
+  private commentsOff = false;
   private diagnostics?: string;
 
   constructor(
@@ -124,7 +125,8 @@ export class PreviewReporter {
     if (failure) lines.push(`- Failure: ${escapeMarkdown(redact(failure, this.secrets))}`);
     if (this.images.length) {
       lines.push('', '| image | reference |', '|---|---|');
-      for (const i of this.images) lines.push(`| ${escapeMarkdown(i.name)} | \`${i.ref}\` |`);
+      for (const i of this.images)
+        lines.push(`| ${escapeMarkdown(i.name)} | ${codeSpan(i.ref, { inTable: true })} |`);
     }
     if (this.applied.length) {
       lines.push('', '| object | applied | state |', '|---|---|---|');
@@ -132,7 +134,7 @@ export class PreviewReporter {
         lines.push(`| ${escapeMarkdown(a.ref)} | ${a.action} | ${escapeMarkdown(state.get(a.ref) ?? '—')} |`);
     }
     if (this.pruned.length)
-      lines.push('', `Pruned (no longer rendered): ${this.pruned.map((p) => `\`${p}\``).join(', ')}`);
+      lines.push('', `Pruned (no longer rendered): ${this.pruned.map((p) => codeSpan(p)).join(', ')}`);
     if (this.diagnostics) {
       // The summary is read when the comment could not be written (forks) or is turned off.
       const text = redact(this.diagnostics, this.secrets);
@@ -186,7 +188,7 @@ export class PreviewReporter {
 
   private async comment(s: Pick<PreviewCommentState, 'status' | 'diagnostics'>): Promise<void> {
     const gh = this.ports.github;
-    if (!gh || !this.settings.comment) return;
+    if (!gh || !this.settings.comment || this.commentsOff) return;
     const state = new Map(this.workloads.map((w) => [w.ref, w.state]));
     const updatedAt = this.now();
     const body = renderPreviewComment({
@@ -212,7 +214,11 @@ export class PreviewReporter {
         logger: this.ports.logger,
       });
       if ('id' in r) this.commentId = r.id;
-      else this.warnings.add(`PR comment skipped: ${r.reason}`);
+      else {
+        // e.g. a fork's read-only token: it will not change within this run, so stop asking.
+        this.commentsOff = true;
+        this.warnings.add(`PR comment skipped: ${r.reason}`);
+      }
     });
   }
 

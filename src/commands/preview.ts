@@ -114,7 +114,9 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
     // Pod logs and events can echo the preview's own Secret values: mask them in the log and keep
     // them out of the PR comment and the job summary.
     const secrets = secretValues(rendered);
-    for (const v of secrets) ports.mask?.(v);
+    // The runner matches masks line by line, so a PEM key or a JSON blob is masked per line too.
+    for (const v of secrets)
+      for (const part of [v, ...v.split(/\r?\n/)]) if (part.trim().length >= 4) ports.mask?.(part);
     reporter.setSecrets(secrets);
 
     // The guard judges the rendered output before any write reaches the cluster.

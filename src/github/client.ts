@@ -176,7 +176,7 @@ function hintFor(status: number): string {
   }
   if (status === 401) return 'the token is missing, invalid or expired; check the token input of the action.';
   if (status === 403) {
-    return 'the token lacks a permission; add e.g. `permissions: { pull-requests: write, deployments: write }` to the workflow job.';
+    return 'the token lacks a permission; add e.g. `permissions: { pull-requests: write, deployments: write }` to the workflow job, or turn the feature off (`comment: false` / `deployment: false`).';
   }
   if (status === 404) return 'the repository or object does not exist, or the token cannot see it.';
   if (status === 422)

@@ -11,7 +11,7 @@ import {
   truncateBody,
 } from './markdown.js';
 
-export type PreviewStatus = 'deploying' | 'ready' | 'failed' | 'destroyed';
+export type PreviewStatus = 'deploying' | 'ready' | 'failed' | 'stuck' | 'destroyed';
 
 export interface PreviewCommentState {
   status: PreviewStatus;
@@ -38,6 +38,7 @@ const HEADLINE: Record<PreviewStatus, string> = {
   deploying: '⏳ Deploying preview…',
   ready: '✅ Preview ready',
   failed: '❌ Preview failed',
+  stuck: '⚠️ Preview teardown stuck',
   destroyed: '🗑️ Preview destroyed',
 };
 
@@ -45,6 +46,7 @@ const STATUS_WORDS: Record<PreviewStatus, string> = {
   deploying: '⏳ Deploying',
   ready: '✅ Ready',
   failed: '❌ Failed',
+  stuck: '⚠️ Still terminating',
   destroyed: '🗑️ Destroyed',
 };
 
@@ -96,13 +98,19 @@ export function renderPreviewComment(s: PreviewCommentState): string {
 function renderHead(s: PreviewCommentState): string {
   const lines: string[] = [COMMENT_MARKER, `### ${HEADLINE[s.status]}`, ''];
 
-  const destroyed = s.status === 'destroyed';
-  if (destroyed) {
+  // Being (or already) torn down: the URL no longer answers.
+  const destroyed = s.status === 'destroyed' || s.status === 'stuck';
+  if (s.status === 'destroyed') {
     const d = s.destroyed;
     lines.push(
       d
         ? `The preview was removed at ${formatUtc(d.at)}: namespace ${codeSpan(s.namespace)} and ${d.objectsRemoved} object${d.objectsRemoved === 1 ? '' : 's'} in it were deleted.`
         : `The preview was removed: namespace ${codeSpan(s.namespace)} was deleted.`,
+      '',
+    );
+  } else if (s.status === 'stuck') {
+    lines.push(
+      `The PR closed and namespace ${codeSpan(s.namespace)} is being deleted, but something holds it. The details below name the objects and finalizers; once they are released, re-run the cleanup.`,
       '',
     );
   } else if (s.status === 'ready') {
@@ -123,6 +131,7 @@ function renderHead(s: PreviewCommentState): string {
   if (s.prTitle !== undefined && s.prTitle !== '') lines.push(row('Pull request', escapeMarkdown(s.prTitle)));
   lines.push(row('Updated', formatUtc(s.updatedAt)));
   if (s.expiresAt && !destroyed) {
+    // Recorded on the namespace (kubestage.dev/expires-at) for the `sweep` command to act on.
     lines.push(row('Expires', `${formatUtc(s.expiresAt)} (${formatDistance(s.updatedAt, s.expiresAt)})`));
   }
   if (s.runUrl) lines.push(row('Run', markdownLink(s.runUrl, 'workflow run')));

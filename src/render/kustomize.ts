@@ -198,13 +198,25 @@ function runKustomize(command: string[], overlayDir: string, userDir: string): P
           reject(
             new KustomizeError(
               `Cannot run "${program}": it is not installed or not on PATH. ` +
-                'Install kubectl (it includes kustomize) or kustomize on the runner, or set the kustomize command explicitly.',
+                'kubestage renders manifests with the kustomize built into kubectl (≥ 1.24) or a kustomize (≥ 4.5) binary: ' +
+                'add a step such as `azure/setup-kubectl@v4` before it.',
               stderr,
             ),
           );
           return;
         }
         const message = stderr.trim() || error.message;
+        if (/unknown field "includeTemplates"|unknown command "kustomize"/.test(message)) {
+          // Our generated overlay, not the user's files, is what this kustomize cannot read.
+          reject(
+            new KustomizeError(
+              `The kustomize in "${shown}" is too old for kubestage's generated overlay (${message.split('\n')[0]}). ` +
+                'kubestage needs kubectl ≥ 1.24 (kustomize ≥ 4.5): update kubectl on the runner, e.g. with `azure/setup-kubectl@v4`.',
+              stderr,
+            ),
+          );
+          return;
+        }
         reject(
           new KustomizeError(
             `kustomize failed to render ${userDir} (${shown}, exit ${String(error.code ?? error.signal)}):\n${message}\n` +

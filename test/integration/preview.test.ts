@@ -361,6 +361,9 @@ test('cleanup of a namespace held by a finalizer fails and names the object and 
   expect(result.ok).toBe(false);
   expect(result.failure).toContain('ConfigMap/held');
   expect(result.failure).toContain('example.com/hold');
+  const [comment] = markerComments(14);
+  expect(comment.body).toContain('Preview teardown stuck');
+  expect(comment.body).toContain('example.com/hold');
   expect(obj('v1', 'Namespace', undefined, 'pr-14')?.status).toMatchObject({ phase: 'Terminating' });
 });
 

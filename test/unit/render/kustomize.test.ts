@@ -135,6 +135,29 @@ describe('renderManifests on online-boutique', () => {
 });
 
 describe('renderManifests on temp fixtures', () => {
+  it('blames an old kubectl, not the user, when its kustomize cannot read the generated overlay', async () => {
+    await write({ 'k8s/kustomization.yaml': 'resources: []\n' });
+    const oldKubectl = [
+      'sh',
+      '-c',
+      'echo \'error: json: unknown field "includeTemplates"\' >&2; exit 1',
+      'kubectl',
+    ];
+    const err = await renderManifests({
+      workspace,
+      manifests: 'k8s',
+      namespace: NS,
+      images: [],
+      labels: LABELS,
+      kustomizeCommand: oldKubectl,
+    }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(err?.message).toContain("is too old for kubestage's generated overlay");
+    expect(err?.message).toContain('kubectl ≥ 1.24');
+  });
+
   it('keeps a PR (a fork) from reading files outside its kustomization: plugins, helm and outside loads are off', async () => {
     await write({
       'secret.txt': 'runner-only-secret',
