@@ -54,6 +54,9 @@ export async function runCleanupFor(
         .map((s) => `  ${s.object} (finalizers: ${s.finalizers.join(', ') || 'none'})`)
         .join('\n') +
       '\nTheir controllers must remove the finalizers (or remove them by hand once safe); re-run cleanup afterwards.';
+  } else if (outcome.warning) {
+    // The DELETE went through; only watching it finish did not (e.g. no permission to watch namespaces).
+    warnings.push(outcome.warning);
   } else if (outcome.alreadyGone) {
     log.info(`Namespace ${names.namespace} is already gone: nothing to delete.`);
   } else {

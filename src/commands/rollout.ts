@@ -62,6 +62,8 @@ export async function applyRendered(
       owner: { repoLabel: opts.repoLabel },
       waitTerminatingMs: opts.waitTerminatingMs,
       logger,
+      // Recorded on the namespace so that later runs prune (and cleanup counts) only these kinds.
+      appliedKinds: objects,
     }),
   );
   const { applied } = await group(`Apply ${objects.length} objects to ${namespace}`, () =>
@@ -81,6 +83,7 @@ export async function applyRendered(
           instanceLabel: opts.labels[LABEL_INSTANCE] ?? namespace,
           keep: objects,
           logger,
+          kinds: ns.recordedKinds,
         }),
       );
   return { applied, pruned, createdNamespace: ns.created };

@@ -2,9 +2,8 @@
 // contains. Speed matters (hundreds of objects, one round trip each): one discovery request per
 // group/version for the whole run, one LIST per kind to tell created/configured/unchanged, keep-alive
 // connections, and bounded parallelism inside a wave.
-import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../model/labels.js';
+import { ANNOTATION_APPLIED_KINDS, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../model/labels.js';
 import type { Logger } from '../logger.js';
-import { retry } from '../retry.js';
 import {
   describeApiError,
   NOISE_RESOURCES,
@@ -13,6 +12,7 @@ import {
   type ApiResource,
   type KubeClient,
 } from './client.js';
+import { permissionHint } from './permissions.js';
 import { mapSettled } from './pool.js';
 import { liveRef, objectRef, type KubeObject, type KubeStatus, type LiveObject } from './types.js';
 
@@ -67,15 +67,8 @@ export async function applyObjects(
     const before = opts.freshNamespace ? freshSnapshot(wave) : await snapshotVersions(client, wave, logger);
     const results = await mapSettled(wave, concurrency, async (obj) => {
       const ref = objectRef(obj);
-      // A CRD applied in an earlier wave takes a moment to be served (Established); give it that.
-      const applyOnce = (): Promise<LiveObject> =>
-        retry(() => client.apply<LiveObject>(obj, { force }), {
-          attempts: w > 0 ? 20 : 1,
-          baseMs: 250,
-          maxMs: 1000,
-          isRetryable: (e) => e instanceof UnknownKindError,
-          retryAfterMs: () => 500,
-        });
+      // (No wait for kinds a CRD of an earlier wave defines: the render guard refuses CRDs.)
+      const applyOnce = (): Promise<LiveObject> => client.apply<LiveObject>(obj, { force });
       let live: LiveObject;
       let recreated = false;
       try {
@@ -195,7 +188,7 @@ function applyFailure(obj: KubeObject, e: unknown, force: boolean): string {
         : 'another field manager owns these fields (someone edited the object); re-run with force, or drop the field from the manifest';
       break;
     case 403:
-      hint = `the kubeconfig identity may not patch ${obj.kind} here; grant it create/patch on this kind in the namespace`;
+      hint = permissionHint(`get, list, create, patch and delete on ${obj.kind} in the preview namespace`);
       break;
     case 404:
       hint =
@@ -266,6 +259,12 @@ export interface PruneOptions {
   keep: KubeObject[];
   logger: Logger;
   concurrency?: number;
+  /**
+   * The kinds an earlier run applied here (parseAppliedKinds of the namespace's
+   * kubestage.dev/applied-kinds annotation as it was before this run). Only these and the kinds in
+   * `keep` are listed. Absent (no record): every namespaced kind the cluster serves is listed.
+   */
+  kinds?: KindRef[];
 }
 
 /**
@@ -283,7 +282,11 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
       .filter((o) => (o.metadata.namespace ?? namespace) === namespace)
       .map((o) => `${groupOf(o.apiVersion)} ${o.kind} ${o.metadata.name}`),
   );
-  const kinds = (await client.serverResources()).filter(
+  const kinds = (
+    opts.kinds
+      ? await resolveKinds(client, mergeKinds(opts.kinds, opts.keep), logger)
+      : await client.serverResources()
+  ).filter(
     (r) =>
       r.namespaced && r.verbs.includes('list') && r.verbs.includes('delete') && !NOISE_RESOURCES.has(r.name),
   );
@@ -291,13 +294,11 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
     client.list(r.apiVersion, r.kind, { namespace, labelSelector: selector }),
   );
   const doomed: { r: ApiResource; name: string }[] = [];
+  const unlisted: { r: ApiResource; error: unknown }[] = [];
   lists.forEach((res, i) => {
     const r = kinds[i] as ApiResource;
     if (res.status === 'rejected') {
-      logger.warning(
-        `Could not list ${r.kind} (${r.apiVersion}) in ${namespace} to prune it: ${describeApiError(res.reason)}; ` +
-          'stale objects of this kind, if any, stay until the preview is deleted.',
-      );
+      unlisted.push({ r, error: res.reason });
       return;
     }
     for (const o of res.value.items) {
@@ -308,6 +309,7 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
       doomed.push({ r, name: o.metadata.name });
     }
   });
+  reportUnlisted(unlisted, namespace, logger);
   const results = await mapSettled(doomed, opts.concurrency ?? 8, async ({ r, name }) => {
     await client.delete(r.apiVersion, r.kind, name, namespace, { propagationPolicy: 'Background' });
     return liveRef(r.apiVersion, r.kind, name);
@@ -330,7 +332,137 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
   return deleted.sort();
 }
 
+/**
+ * Kinds prune could not list, in one line per cause: RBAC refusals (usual for a namespace-scoped
+ * identity and kinds it never applied) as info, anything else as one warning.
+ */
+function reportUnlisted(
+  unlisted: { r: ApiResource; error: unknown }[],
+  namespace: string,
+  logger: Logger,
+): void {
+  if (unlisted.length === 0) return;
+  const name = (r: ApiResource): string => `${r.kind} (${r.apiVersion})`;
+  const forbidden = unlisted.filter((u) => statusOf(u.error) === 403);
+  const other = unlisted.filter((u) => statusOf(u.error) !== 403);
+  const tail = 'stale objects of these kinds, if any, stay until the preview is deleted.';
+  if (forbidden.length) {
+    const first = forbidden[0] as { r: ApiResource; error: unknown };
+    logger.info(
+      `Prune skipped ${forbidden.length} kind(s) the kubeconfig identity may not list in ${namespace} ` +
+        `(HTTP 403 Forbidden): ${forbidden.map((u) => name(u.r)).join(', ')}; ${tail} ` +
+        `First refusal: ${describeApiError(first.error)}`,
+    );
+  }
+  if (other.length) {
+    logger.warning(
+      `Could not list ${other.length} kind(s) in ${namespace} to prune them: ` +
+        other.map((u) => `${name(u.r)}: ${describeApiError(u.error)}`).join('; ') +
+        `; ${tail}`,
+    );
+  }
+}
+
 function groupOf(apiVersion: string): string {
   const i = apiVersion.indexOf('/');
   return i < 0 ? '' : apiVersion.slice(0, i);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The kinds a preview applied, recorded on its namespace so that prune and cleanup list only those.
+
+/** An apiVersion and kind, as in a manifest. */
+export interface KindRef {
+  apiVersion: string;
+  kind: string;
+}
+
+/** More kinds than this are not recorded (the annotation is left empty: list every kind). */
+export const MAX_RECORDED_KINDS = 100;
+
+/** The distinct kinds among these objects and kind lists, sorted by apiVersion then kind. */
+export function mergeKinds(...lists: (readonly KindRef[] | undefined)[]): KindRef[] {
+  const out = new Map<string, KindRef>();
+  for (const list of lists)
+    for (const k of list ?? [])
+      out.set(`${k.apiVersion} ${k.kind}`, { apiVersion: k.apiVersion, kind: k.kind });
+  return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, k]) => k);
+}
+
+/**
+ * The value of the namespace annotation kubestage.dev/applied-kinds: a JSON array of
+ * "apiVersion Kind" strings, sorted, for the kinds of `objects` together with `previous` (the kinds
+ * recorded before, whose objects prune has still to look for). Empty when there are more than
+ * MAX_RECORDED_KINDS, which prune reads as "unknown" (it then lists every kind).
+ */
+export function appliedKindsAnnotation(objects: readonly KindRef[], previous?: readonly KindRef[]): string {
+  const kinds = mergeKinds(previous, objects);
+  if (kinds.length > MAX_RECORDED_KINDS) return '';
+  return JSON.stringify(kinds.map((k) => `${k.apiVersion} ${k.kind}`));
+}
+
+/** The kinds in an applied-kinds annotation; undefined when absent, empty or unreadable. */
+export function parseAppliedKinds(value: string | undefined): KindRef[] | undefined {
+  if (!value) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(parsed)) return undefined;
+  const kinds: KindRef[] = [];
+  for (const item of parsed) {
+    if (typeof item !== 'string') return undefined;
+    const m = /^(\S+) (\S+)$/.exec(item);
+    if (!m) return undefined;
+    kinds.push({ apiVersion: m[1] as string, kind: m[2] as string });
+  }
+  return mergeKinds(kinds);
+}
+
+/** The recorded kinds of a namespace (its applied-kinds annotation); undefined when not recorded. */
+export function recordedKinds(ns: LiveObject | undefined): KindRef[] | undefined {
+  return parseAppliedKinds(ns?.metadata.annotations?.[ANNOTATION_APPLIED_KINDS]);
+}
+
+/**
+ * Discovery of these kinds only (one request per group/version), one entry per group and kind. A
+ * recorded apiVersion the server no longer serves is looked up by group and kind at the preferred
+ * version; a kind the server does not serve at all (its CRD is gone, and its objects with it) is skipped.
+ */
+export async function resolveKinds(
+  client: KubeClient,
+  kinds: readonly KindRef[],
+  logger: Logger,
+): Promise<ApiResource[]> {
+  const out = new Map<string, ApiResource>();
+  const missing: KindRef[] = [];
+  const found = await mapSettled([...kinds], 8, (k) => client.resourceFor(k.apiVersion, k.kind));
+  found.forEach((res, i) => {
+    const k = kinds[i] as KindRef;
+    if (res.status === 'fulfilled' && res.value) {
+      if (!out.has(`${res.value.group} ${res.value.kind}`))
+        out.set(`${res.value.group} ${res.value.kind}`, res.value);
+    } else {
+      if (res.status === 'rejected')
+        logger.debug(`could not look up ${k.kind} (${k.apiVersion}): ${describeApiError(res.reason)}`);
+      missing.push(k);
+    }
+  });
+  const unresolved = missing.filter((k) => !out.has(`${groupOf(k.apiVersion)} ${k.kind}`));
+  if (unresolved.length) {
+    let all: ApiResource[] = [];
+    try {
+      all = await client.serverResources();
+    } catch (e) {
+      logger.debug(`API discovery failed: ${describeApiError(e)}`);
+    }
+    for (const k of unresolved) {
+      const r = all.find((a) => a.group === groupOf(k.apiVersion) && a.kind === k.kind);
+      if (r) out.set(`${r.group} ${r.kind}`, r);
+      else logger.debug(`${k.kind} (${k.apiVersion}) is no longer served; nothing of it to look for`);
+    }
+  }
+  return [...out.values()];
 }

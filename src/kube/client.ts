@@ -363,11 +363,6 @@ export interface RequestOptions {
   text?: boolean;
 }
 
-export interface WatchEvent<T = LiveObject> {
-  type: 'ADDED' | 'MODIFIED' | 'DELETED';
-  object: T;
-}
-
 export interface ObserveOptions {
   namespace?: string;
   labelSelector?: string;
@@ -827,13 +822,32 @@ export class KubeClient {
             onEvent(type, obj as T);
           },
           (err: unknown) => {
-            if (err && !gone && !(err instanceof Error && err.name === 'AbortError')) rej(err);
+            if (err && !gone && !(err instanceof Error && err.name === 'AbortError'))
+              rej(watchError(err, path));
             else res(gone);
           },
         )
         .then(onController, rej);
     });
   }
+}
+
+/**
+ * client-node reports a refused watch as a bare Error('Forbidden') with a statusCode, the Status
+ * body dropped: make it a KubeApiError that says which watch was refused.
+ */
+function watchError(err: unknown, path: string): unknown {
+  const code = statusOf(err);
+  if (code === undefined || err instanceof ApiException) return err;
+  const reason = err instanceof Error ? err.message : String(err);
+  const status: KubeStatus = {
+    kind: 'Status',
+    status: 'Failure',
+    code,
+    reason,
+    message: `the API server refused to watch ${path}`,
+  };
+  return new KubeApiError(code, `GET ${path}?watch=true: HTTP ${code}: ${reason}`, status, {}, 'GET', path);
 }
 
 export function createKubeClient(kc: KubeConfig, opts: KubeClientOptions): KubeClient {

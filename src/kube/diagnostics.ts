@@ -119,6 +119,8 @@ async function diagnoseWorkload(
     out.conditions.push(...conds);
     const selector = podSelector(w);
     if (!selector) return out;
+    if (parsed.kind === 'Deployment')
+      out.conditions.push(...(await replicaFailures(client, w, selector, out.conditions, logger)));
     const pods = (await client.list<LiveObject>('v1', 'Pod', { namespace, labelSelector: selector })).items;
     // Failing pods first, then newest: those explain the problem.
     pods.sort(
@@ -138,6 +140,37 @@ async function diagnoseWorkload(
     }
   } catch (e) {
     logger.debug(`could not diagnose ${ref} in ${namespace}: ${describeApiError(e)}`);
+  }
+  return out;
+}
+
+/**
+ * ReplicaFailure conditions of a Deployment's ReplicaSets not already among its own conditions:
+ * pods a ReplicaSet may not create (quota, admission) leave no pod to describe, this says why.
+ */
+async function replicaFailures(
+  client: KubeClient,
+  w: LiveObject,
+  selector: string,
+  known: string[],
+  logger: Logger,
+): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    const sets = await client.list<LiveObject>('apps/v1', 'ReplicaSet', {
+      namespace: w.metadata.namespace,
+      labelSelector: selector,
+    });
+    for (const rs of sets.items) {
+      if (!rs.metadata.ownerReferences?.some((o) => o.uid === w.metadata.uid)) continue;
+      for (const c of (rs.status as { conditions?: Condition[] } | undefined)?.conditions ?? []) {
+        if (c.type !== 'ReplicaFailure' || c.status !== 'True') continue;
+        const line = formatCondition(c);
+        if (!known.includes(line)) out.push(`${line} (ReplicaSet ${rs.metadata.name})`);
+      }
+    }
+  } catch (e) {
+    logger.debug(`could not list the ReplicaSets of ${w.metadata.name}: ${describeApiError(e)}`);
   }
   return out;
 }

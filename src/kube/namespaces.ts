@@ -1,6 +1,7 @@
 // Preview namespaces: created, reused and deleted only when they carry our ownership labels. A
 // namespace of the same name that someone else owns is an error, never something we adopt or delete.
 import {
+  ANNOTATION_APPLIED_KINDS,
   LABEL_ENVIRONMENT,
   LABEL_INSTANCE,
   LABEL_MANAGED_BY,
@@ -9,8 +10,9 @@ import {
   PREVIEW_ENVIRONMENT,
 } from '../model/labels.js';
 import type { Logger } from '../logger.js';
-import { appliedBy } from './apply.js';
+import { appliedBy, appliedKindsAnnotation, recordedKinds, resolveKinds, type KindRef } from './apply.js';
 import { describeApiError, NOISE_RESOURCES, statusOf, type ApiResource, type KubeClient } from './client.js';
+import { permissionHint } from './permissions.js';
 import { mapSettled } from './pool.js';
 import { liveRef, type Condition, type LiveObject } from './types.js';
 
@@ -22,6 +24,19 @@ export interface NamespaceOwner {
 /** The live namespace, or undefined when there is none. */
 export function readNamespace(client: KubeClient, name: string): Promise<LiveObject | undefined> {
   return client.get<LiveObject>('v1', 'Namespace', name);
+}
+
+/** readNamespace, with RBAC advice when the identity may not read it. */
+async function readOwnNamespace(client: KubeClient, name: string): Promise<LiveObject | undefined> {
+  try {
+    return await readNamespace(client, name);
+  } catch (e) {
+    if (statusOf(e) !== 403) throw e;
+    throw new Error(
+      `could not read namespace "${name}": ${describeApiError(e)}; ${permissionHint('get on namespaces (cluster scope)')}`,
+      { cause: e },
+    );
+  }
 }
 
 export function isTerminating(ns: LiveObject): boolean {
@@ -70,6 +85,23 @@ export interface EnsureNamespaceOptions {
    * unless a caller says otherwise (as deleteNamespace).
    */
   environment?: string;
+  /**
+   * The kinds this run is about to apply. Recorded in the kubestage.dev/applied-kinds annotation
+   * together with the kinds recorded before (returned as `recordedKinds`), so that prune can list
+   * just those. Absent: the annotation is not written (and SSA drops a value we wrote earlier).
+   */
+  appliedKinds?: KindRef[];
+}
+
+export interface EnsureNamespaceResult {
+  created: boolean;
+  waitedForTermination: boolean;
+  /**
+   * The kinds recorded on the namespace before this run (its applied-kinds annotation); pass them
+   * to pruneObjects as `kinds`. undefined when the namespace is new or has no record (prune then
+   * looks at every kind).
+   */
+  recordedKinds?: KindRef[];
 }
 
 /**
@@ -79,16 +111,16 @@ export interface EnsureNamespaceOptions {
 export async function ensureNamespace(
   client: KubeClient,
   opts: EnsureNamespaceOptions,
-): Promise<{ created: boolean; waitedForTermination: boolean }> {
+): Promise<EnsureNamespaceResult> {
   const { name, logger } = opts;
   let waitedForTermination = false;
-  let ns = await readNamespace(client, name);
+  let ns = await readOwnNamespace(client, name);
 
   if (ns && isTerminating(ns)) {
     logger.info(
       `Namespace ${name} is still being deleted (Terminating); waiting up to ${seconds(opts.waitTerminatingMs)} for it to go.`,
     );
-    const gone = await waitUntilGone(client, name, opts.waitTerminatingMs);
+    const gone = await waitUntilGone(client, name, opts.waitTerminatingMs, logger);
     if (!gone) {
       const stuck = await objectsLeft(client, name, logger);
       throw new Error(
@@ -117,12 +149,16 @@ export async function ensureNamespace(
     }
   }
 
+  const recorded = recordedKinds(ns);
+  const annotations = { ...opts.annotations };
+  if (opts.appliedKinds)
+    annotations[ANNOTATION_APPLIED_KINDS] = appliedKindsAnnotation(opts.appliedKinds, recorded);
   try {
     await client.apply(
       {
         apiVersion: 'v1',
         kind: 'Namespace',
-        metadata: { name, labels: opts.labels, annotations: opts.annotations },
+        metadata: { name, labels: opts.labels, annotations },
       },
       // Our labels and annotations on our own namespace: take them back if someone edited them.
       { force: true },
@@ -130,14 +166,18 @@ export async function ensureNamespace(
   } catch (e) {
     throw new Error(
       `could not ${ns ? 'update' : 'create'} namespace "${name}": ${describeApiError(e)}. ` +
-        'Check that the kubeconfig identity may create and patch namespaces (ClusterRole verbs create, patch on namespaces)',
+        (statusOf(e) === 403
+          ? permissionHint('create and patch on namespaces (cluster scope)')
+          : 'Check that the kubeconfig identity may create and patch namespaces (ClusterRole verbs create, patch on namespaces)'),
       { cause: e },
     );
   }
   logger.info(
     ns ? `Namespace ${name} exists and is ours; annotations updated.` : `Namespace ${name} created.`,
   );
-  return { created: ns === undefined, waitedForTermination };
+  const result: EnsureNamespaceResult = { created: ns === undefined, waitedForTermination };
+  if (recorded) result.recordedKinds = recorded;
+  return result;
 }
 
 export interface DeleteNamespaceOptions {
@@ -163,11 +203,16 @@ export interface DeleteNamespaceResult {
   stuck?: StuckObject[];
   /** The namespace's own status conditions at the timeout (NamespaceFinalizersRemaining, …). */
   conditions?: string[];
+  /**
+   * Set when the deletion was accepted (or was already under way) but waiting for it failed, e.g.
+   * the API server became unreachable: the namespace is going, we just could not see it go.
+   */
+  warning?: string;
 }
 
 /** Namespaces no input can make us delete: the cluster's own. */
 export function isProtectedNamespace(name: string): boolean {
-  return name === 'default' || name.startsWith('kube-') || name === 'kube-system';
+  return name === 'default' || name.startsWith('kube-');
 }
 
 /**
@@ -186,7 +231,7 @@ export async function deleteNamespace(
       `refusing to delete namespace "${name}": it belongs to the cluster itself; check the namespace template`,
     );
   }
-  const ns = await readNamespace(client, name);
+  const ns = await readOwnNamespace(client, name);
   if (!ns) {
     logger.info(`Namespace ${name} does not exist; nothing to delete.`);
     return { deleted: false, alreadyGone: true, objectsRemoved: 0 };
@@ -203,7 +248,7 @@ export async function deleteNamespace(
 
   let objectsRemoved = 0;
   if (!isTerminating(ns)) {
-    objectsRemoved = await countOurObjects(client, name, client.fieldManager, logger);
+    objectsRemoved = await countOurObjects(client, ns, client.fieldManager, logger);
     try {
       const existed = await client.delete('v1', 'Namespace', name, undefined, {
         propagationPolicy: 'Background',
@@ -215,7 +260,10 @@ export async function deleteNamespace(
       // that is our own deletion under way, not a failure.
       if (!(statusOf(e) === 409 && (await terminatingNow(client, name)))) {
         throw new Error(
-          `could not delete namespace "${name}": ${describeApiError(e)}. Check that the kubeconfig identity may delete namespaces`,
+          `could not delete namespace "${name}": ${describeApiError(e)}. ` +
+            (statusOf(e) === 403
+              ? permissionHint('delete on namespaces (cluster scope)')
+              : 'Check that the kubeconfig identity may delete namespaces'),
           { cause: e },
         );
       }
@@ -225,7 +273,26 @@ export async function deleteNamespace(
     logger.info(`Namespace ${name} is already Terminating; waiting for it to go.`);
   }
 
-  if (await waitUntilGone(client, name, opts.timeoutMs)) {
+  // From here on the namespace is being deleted: a failure to watch it go is a warning about
+  // what we could not see, never "nothing was deleted".
+  try {
+    return await awaitDeletion(client, opts, objectsRemoved);
+  } catch (e) {
+    const warning =
+      `Namespace ${name} is being deleted, but waiting for it to go failed: ${describeApiError(e)}` +
+      (statusOf(e) === 403 ? `; ${permissionHint('get on namespaces (cluster scope)')}` : '');
+    logger.warning(warning);
+    return { deleted: true, alreadyGone: false, objectsRemoved, warning };
+  }
+}
+
+async function awaitDeletion(
+  client: KubeClient,
+  opts: DeleteNamespaceOptions,
+  objectsRemoved: number,
+): Promise<DeleteNamespaceResult> {
+  const { name, logger } = opts;
+  if (await waitUntilGone(client, name, opts.timeoutMs, logger)) {
     logger.info(`Namespace ${name} is gone.`);
     return { deleted: true, alreadyGone: false, objectsRemoved };
   }
@@ -252,14 +319,40 @@ function seconds(ms: number): string {
   return `${Math.round(ms / 1000)}s`;
 }
 
-/** Watches the namespace until it is absent; false on timeout. */
-async function waitUntilGone(client: KubeClient, name: string, timeoutMs: number): Promise<boolean> {
-  return client.observe(
-    'v1',
-    'Namespace',
-    { fieldSelector: `metadata.name=${name}`, timeoutMs, tickMs: 5000 },
-    (objects) => !objects.has(name),
-  );
+/** How often waitUntilGone reads the namespace when it may not watch namespaces. */
+export const NAMESPACE_POLL_MS = 1000;
+
+/**
+ * Watches the namespace until it is absent; false on timeout. Watching needs list and watch on
+ * namespaces at the cluster scope, which an identity confined to its preview namespaces often
+ * lacks: on a 403 it reads the one namespace every NAMESPACE_POLL_MS instead.
+ */
+async function waitUntilGone(
+  client: KubeClient,
+  name: string,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  try {
+    return await client.observe(
+      'v1',
+      'Namespace',
+      { fieldSelector: `metadata.name=${name}`, timeoutMs, tickMs: 5000 },
+      (objects) => !objects.has(name),
+    );
+  } catch (e) {
+    if (statusOf(e) !== 403) throw e;
+    logger.info(
+      `May not watch namespaces (${describeApiError(e)}); checking namespace ${name} every ${seconds(NAMESPACE_POLL_MS)} instead.`,
+    );
+  }
+  for (;;) {
+    if (!(await readNamespace(client, name))) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await new Promise((r) => setTimeout(r, Math.min(NAMESPACE_POLL_MS, left)));
+  }
 }
 
 /** Whether the namespace is gone or being deleted (a deletionTimestamp is set). */
@@ -278,14 +371,27 @@ async function listableNamespacedKinds(client: KubeClient): Promise<ApiResource[
   return all.filter((r) => r.namespaced && r.verbs.includes('list') && !NOISE_RESOURCES.has(r.name));
 }
 
-/** What kubestage applied in the namespace (not controller-made copies that carry our labels). */
+/**
+ * What kubestage applied in the namespace (not controller-made copies that carry our labels): the
+ * kinds recorded on the namespace, or every kind when there is no record. Best effort, never throws.
+ */
 async function countOurObjects(
   client: KubeClient,
-  namespace: string,
+  ns: LiveObject,
   fieldManager: string,
   logger: Logger,
 ): Promise<number> {
-  const kinds = await listableNamespacedKinds(client);
+  const namespace = ns.metadata.name;
+  const recorded = recordedKinds(ns);
+  let kinds: ApiResource[];
+  try {
+    kinds = (
+      recorded ? await resolveKinds(client, recorded, logger) : await listableNamespacedKinds(client)
+    ).filter((r) => r.namespaced && r.verbs.includes('list') && !NOISE_RESOURCES.has(r.name));
+  } catch (e) {
+    logger.debug(`could not list the kinds in ${namespace}: ${describeApiError(e)}`);
+    return 0;
+  }
   const results = await mapSettled(kinds, 8, (r) =>
     client.list(r.apiVersion, r.kind, { namespace, labelSelector: `${LABEL_INSTANCE}=${namespace}` }),
   );

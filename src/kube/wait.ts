@@ -50,7 +50,24 @@ export const HOPELESS_REASONS = new Set([
   'RunContainerError',
 ]);
 
-type Verdict = { ready: boolean; failed: boolean; state: string };
+type Verdict = {
+  ready: boolean;
+  failed: boolean;
+  state: string;
+  /**
+   * Not failed yet, but stuck on something that does not fix itself (ReplicaFailure: the
+   * controller may not create pods, as when a ResourceQuota rejects them): failed once it has
+   * lasted the fail-fast grace period. `state` then says why.
+   */
+  stuck?: boolean;
+};
+
+/** A ReplicaFailure=True condition as the state to report: `FailedCreate: pods "web-…" is forbidden: …`. */
+export function replicaFailureState(conditions: Condition[] | undefined): string | undefined {
+  const c = conditions?.find((x) => x.type === 'ReplicaFailure' && x.status === 'True');
+  if (!c) return undefined;
+  return `${c.reason ?? 'ReplicaFailure'}${c.message ? `: ${c.message}` : ''}`;
+}
 
 /** kubectl rollout status's judgement of one workload's own status (pods not considered). */
 export function judgeWorkload(kind: string, w: LiveObject | undefined): Verdict {
@@ -76,11 +93,17 @@ export function judgeWorkload(kind: string, w: LiveObject | undefined): Verdict 
       const updated = num(st.updatedReplicas);
       const replicas = num(st.replicas);
       const available = num(st.availableReplicas);
-      if (updated < desired) return { ready: false, failed: false, state: `${updated}/${desired} updated` };
-      if (replicas > updated)
-        return { ready: false, failed: false, state: `${replicas - updated} old replica(s) terminating` };
-      if (available < updated)
-        return { ready: false, failed: false, state: `${available}/${desired} available` };
+      const waiting = (state: string): Verdict => {
+        // The ReplicaSet controller cannot create pods (quota, admission webhook, pod security):
+        // copied onto the Deployment as ReplicaFailure, it stays until someone changes something.
+        const failure = replicaFailureState(st.conditions);
+        return failure
+          ? { ready: false, failed: false, state: failure, stuck: true }
+          : { ready: false, failed: false, state };
+      };
+      if (updated < desired) return waiting(`${updated}/${desired} updated`);
+      if (replicas > updated) return waiting(`${replicas - updated} old replica(s) terminating`);
+      if (available < updated) return waiting(`${available}/${desired} available`);
       return { ready: true, failed: false, state: `${available}/${desired} available` };
     }
     case 'StatefulSet': {
@@ -173,6 +196,18 @@ export function currentRevisionPods(
   }
 }
 
+/** ReplicaFailure of the Deployment's ReplicaSet at its current revision, as replicaFailureState. */
+function currentReplicaSetFailure(w: LiveObject, replicaSets: Iterable<LiveObject>): string | undefined {
+  const revision = w.metadata.annotations?.[REVISION_ANNOTATION];
+  if (!revision) return undefined;
+  for (const rs of replicaSets) {
+    if (!rs.metadata.ownerReferences?.some((o) => o.uid === w.metadata.uid)) continue;
+    if (rs.metadata.annotations?.[REVISION_ANNOTATION] !== revision) continue;
+    return replicaFailureState((rs.status as { conditions?: Condition[] } | undefined)?.conditions);
+  }
+  return undefined;
+}
+
 function matches(selector: string, labels: Record<string, string> | undefined): boolean {
   return selector.split(',').every((kv) => {
     const i = kv.indexOf('=');
@@ -216,8 +251,20 @@ export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): P
     const seen = new Set<string>();
     states = targets.map((t) => {
       const w = live.get(t.kind)?.get(t.name);
-      const v = judgeWorkload(t.kind, w);
+      const { stuck, ...v } = judgeWorkload(t.kind, w);
       if (v.ready || v.failed || !w) return { ref: t.ref, ...v };
+      // The Deployment's copy of ReplicaFailure lags its ReplicaSet's: look at the current one too.
+      const rsFailure =
+        t.kind === 'Deployment' && !stuck ? currentReplicaSetFailure(w, replicaSets.values()) : undefined;
+      if (stuck || rsFailure) {
+        if (rsFailure) v.state = rsFailure;
+        const key = `${t.ref}/ReplicaFailure`;
+        seen.add(key);
+        const since = badSince.get(key) ?? now;
+        badSince.set(key, since);
+        if (now - since >= graceMs) return { ref: t.ref, ready: false, failed: true, state: v.state };
+        return { ref: t.ref, ...v };
+      }
       // Not ready yet: do its pods show a reason it never will be?
       const selector = podSelector(w);
       const current = currentRevisionPods(t.kind, w, replicaSets.values());

@@ -15,6 +15,11 @@ export const ANNOTATION_UPDATED_AT = 'kubestage.dev/updated-at';
 export const ANNOTATION_EXPIRES_AT = 'kubestage.dev/expires-at';
 export const ANNOTATION_RUN_URL = 'kubestage.dev/run-url';
 export const ANNOTATION_HISTORY = 'kubestage.dev/history';
+/**
+ * JSON array of the "apiVersion Kind"s kubestage applied in the namespace (sorted), so that prune
+ * and cleanup list only those kinds instead of every kind the cluster serves.
+ */
+export const ANNOTATION_APPLIED_KINDS = 'kubestage.dev/applied-kinds';
 /** The PR number as an annotation too, so a namespace template without {number} still records it. */
 export const ANNOTATION_PR = 'kubestage.dev/pr';
 

@@ -1,18 +1,80 @@
 // Fault injection for the Kubernetes API emulator: latency, a seeded share of failing requests,
 // and scripted failures (`failNext`). Seeded so that a flaky-looking test run can be replayed, and
 // bounded (`maxConsecutive`) so that a client with a sane retry policy always gets through.
+import { ApiError, failure } from './status.js';
 
 /**
  * `drop`: the connection is destroyed before the request is served. `dropReply`: the request IS
  * served (the write happens), then the connection is destroyed instead of answering, as when a
  * proxy or load balancer loses the reply; a client retrying it meets its own earlier write.
+ * `403`: RBAC denies the request, answered with the Forbidden Status an API server writes for the
+ * verb and resource of the request (see forbiddenError); only scripted, never a random share.
  */
-export type FaultKind = 429 | 500 | 503 | 'drop' | 'dropReply';
+export type FaultKind = 403 | 429 | 500 | 503 | 'drop' | 'dropReply';
 
 export interface FaultRule {
   method?: string;
   pathPattern?: RegExp;
+  /** Matched against the query string (`?watch=true&…`, or '' when there is none). */
+  queryPattern?: RegExp;
   status: FaultKind;
+}
+
+/** The user injected 403s are denied to, as a CI service account would be. */
+export const FORBIDDEN_USER = 'system:serviceaccount:ci:deployer';
+
+/**
+ * The 403 an API server's RBAC authorizer answers for this request, worded as the real one:
+ * `namespaces is forbidden: User "…" cannot list resource "namespaces" in API group "" at the
+ * cluster scope`, or `… "web" is forbidden: … cannot get resource "deployments" in API group "apps"
+ * in the namespace "pr-7"`.
+ */
+export function forbiddenError(method: string, path: string, query = ''): ApiError {
+  const parts = path.split('/').filter(Boolean);
+  // /api/v1/… or /apis/<group>/<version>/…
+  const group = parts[0] === 'apis' ? (parts[1] ?? '') : '';
+  let rest = parts.slice(parts[0] === 'apis' ? 3 : 2);
+  let namespace: string | undefined;
+  if (rest[0] === 'namespaces' && rest.length >= 3) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  let resource = rest[0] ?? '';
+  let name: string | undefined = rest[1];
+  if (resource === 'namespaces' && name !== undefined) namespace = name;
+  if (rest[2]) resource = `${resource}/${rest[2]}`;
+  const watch = /(?:^|[?&])watch=(?:true|1)(?:&|$)/.test(query);
+  const m = method.toUpperCase();
+  const verb =
+    m === 'GET' || m === 'HEAD'
+      ? watch
+        ? 'watch'
+        : name === undefined
+          ? 'list'
+          : 'get'
+      : m === 'POST'
+        ? 'create'
+        : m === 'PUT'
+          ? 'update'
+          : m === 'PATCH'
+            ? 'patch'
+            : m === 'DELETE'
+              ? name === undefined
+                ? 'deletecollection'
+                : 'delete'
+              : m.toLowerCase();
+  if (verb === 'create') name = undefined;
+  const base = resource.split('/')[0] ?? resource;
+  const subject = name === undefined ? `${base}` : `${base} "${name}"`;
+  const scope = namespace === undefined ? 'at the cluster scope' : `in the namespace "${namespace}"`;
+  return new ApiError(
+    failure(
+      403,
+      'Forbidden',
+      `${subject} is forbidden: User "${FORBIDDEN_USER}" cannot ${verb} resource "${resource}" in API group "${group}" ${scope}`,
+      { name, group, kind: base },
+    ),
+  );
 }
 
 export interface FaultShares {
@@ -95,12 +157,16 @@ export class Faults {
   }
 
   /** Decides the fate of one request: a fault to inject, or undefined to serve it. */
-  decide(method: string, path: string): FaultKind | undefined {
+  decide(method: string, path: string, query = ''): FaultKind | undefined {
     for (const s of this.scripted) {
       if (s.rule.method && s.rule.method.toUpperCase() !== method.toUpperCase()) continue;
       if (s.rule.pathPattern) {
         s.rule.pathPattern.lastIndex = 0;
         if (!s.rule.pathPattern.test(path)) continue;
+      }
+      if (s.rule.queryPattern) {
+        s.rule.queryPattern.lastIndex = 0;
+        if (!s.rule.queryPattern.test(query)) continue;
       }
       s.remaining--;
       if (s.remaining <= 0) this.scripted = this.scripted.filter((x) => x !== s);

@@ -13,7 +13,7 @@ import {
   openapiV3Root,
   VERSION_INFO,
 } from './discovery.js';
-import type { Faults } from './faults.js';
+import { forbiddenError, type Faults } from './faults.js';
 import { isReviewType } from './builtins.js';
 import { applyDefaults } from './defaults.js';
 import {
@@ -204,11 +204,12 @@ export class KubeApiServer {
       const body = await readBody(req);
       const delay = (this.options.latencyMs ?? 0) + this.faults.delay();
       if (delay > 0) await sleep(delay);
-      const fault = this.faults.decide(method, url.pathname);
+      const fault = this.faults.decide(method, url.pathname, url.search);
       if (fault === 'drop') {
         req.socket.destroy();
         return;
       }
+      if (fault === 403) throw forbiddenError(method, url.pathname, url.search);
       if (fault === 429) throw tooManyRequests(this.faults.retryAfterSeconds);
       if (fault === 500) throw internalError('injected fault');
       if (fault === 503) throw serviceUnavailable();

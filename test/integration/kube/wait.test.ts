@@ -3,6 +3,7 @@ import { formatDiagnostics } from '../../../src/kube/diagnostics.js';
 import { ensureNamespace } from '../../../src/kube/namespaces.js';
 import { waitForWorkloads } from '../../../src/kube/wait.js';
 import type { KubeObject } from '../../../src/model/kube-object.js';
+import type { KObject } from '../../emulators/kube/index.js';
 import { kubeBed, ourLabels, REPO_LABEL, smallApp, type KubeBed } from './setup.js';
 
 const NS = 'pr-7';
@@ -125,5 +126,109 @@ describe('waitForWorkloads against the emulator', () => {
     });
     expect(Date.now() - started).toBeGreaterThan(1000);
     expect(bed.logger.warnings.slice(warned)).toEqual([]);
+  });
+
+  describe('a ReplicaSet that may not create pods (ResourceQuota requires requests)', () => {
+    const QUOTA = 'pods "web-5d4f7-" is forbidden: failed quota: compute: must specify limits.cpu for: web';
+    const replicaFailure = {
+      type: 'ReplicaFailure',
+      status: 'True',
+      reason: 'FailedCreate',
+      message: QUOTA,
+      lastTransitionTime: new Date().toISOString(),
+    };
+    // The emulator's controllers never produce ReplicaFailure: stop them and write the status a
+    // real Deployment (or ReplicaSet) controller writes when the quota admission rejects its pods.
+    const setStatus = (apiVersion: string, kind: string, name: string, patch: (o: KObject) => KObject) => {
+      const t = bed.emu.store.findTypeByKind(apiVersion, kind)!;
+      bed.emu.store.update(t, patch(bed.emu.store.get(t, NS, name)!));
+    };
+
+    test('on the Deployment: fails after the grace period, the quota message as state and in diagnostics', async () => {
+      bed.emu.controllers.stop();
+      const app = smallApp(NS, { replicas: 2 });
+      await applyObjects(bed.client, app, { logger: bed.logger });
+      setStatus('apps/v1', 'Deployment', 'web', (o) => ({
+        ...o,
+        status: {
+          observedGeneration: 1,
+          replicas: 0,
+          conditions: [
+            { type: 'Progressing', status: 'True', reason: 'NewReplicaSetCreated' },
+            { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable' },
+            replicaFailure,
+          ],
+        },
+      }));
+      const started = Date.now();
+      const result = await waitForWorkloads(bed.client, {
+        namespace: NS,
+        objects: app,
+        timeoutMs: 30_000,
+        logger: bed.logger,
+        failFastAfterMs: 300,
+      });
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(result.ok).toBe(false);
+      expect(result.workloads).toEqual([
+        { ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}` },
+      ]);
+      expect(result.diagnostics!.workloads[0]!.conditions).toContain(
+        `ReplicaFailure=True (FailedCreate): ${QUOTA}`,
+      );
+      expect(bed.logger.warnings.join('\n')).toContain(
+        `Giving up early waiting for Deployment/web (FailedCreate: ${QUOTA})`,
+      );
+    });
+
+    test('on the current ReplicaSet only (not yet copied to the Deployment): fails the same way', async () => {
+      bed.emu.controllers.stop();
+      const app = smallApp(NS, { replicas: 1 });
+      await applyObjects(bed.client, app, { logger: bed.logger });
+      const deployT = bed.emu.store.findTypeByKind('apps/v1', 'Deployment')!;
+      const deploy = bed.emu.store.get(deployT, NS, 'web')!;
+      const revision = { 'deployment.kubernetes.io/revision': '1' };
+      bed.emu.store.update(deployT, {
+        ...deploy,
+        metadata: { ...deploy.metadata, annotations: { ...deploy.metadata.annotations, ...revision } },
+        status: { observedGeneration: 1, replicas: 0 },
+      });
+      const rsT = bed.emu.store.findTypeByKind('apps/v1', 'ReplicaSet')!;
+      const spec = deploy.spec as { selector: unknown; template: unknown };
+      bed.emu.store.create(rsT, {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: {
+          name: 'web-5d4f7',
+          namespace: NS,
+          labels: { app: 'web', 'pod-template-hash': '5d4f7' },
+          annotations: revision,
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'Deployment',
+              name: 'web',
+              uid: deploy.metadata.uid!,
+              controller: true,
+            },
+          ],
+        },
+        spec: { replicas: 1, selector: spec.selector, template: spec.template },
+        status: { replicas: 0, conditions: [replicaFailure] },
+      });
+      const result = await waitForWorkloads(bed.client, {
+        namespace: NS,
+        objects: app,
+        timeoutMs: 30_000,
+        logger: bed.logger,
+        failFastAfterMs: 300,
+      });
+      expect(result.workloads).toEqual([
+        { ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}` },
+      ]);
+      expect(result.diagnostics!.workloads[0]!.conditions).toContain(
+        `ReplicaFailure=True (FailedCreate): ${QUOTA} (ReplicaSet web-5d4f7)`,
+      );
+    });
   });
 });

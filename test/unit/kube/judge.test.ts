@@ -258,3 +258,37 @@ describe('formatDiagnostics', () => {
     );
   });
 });
+
+describe('judgeWorkload: ReplicaFailure (pods the ReplicaSet may not create)', () => {
+  const quota = 'pods "web-5d4f7-" is forbidden: failed quota: compute: must specify limits.cpu for: web';
+  const failure = { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: quota };
+  test.each([
+    [
+      'no pods created: stuck, with the condition as the state',
+      { observedGeneration: 1, replicas: 0, conditions: [failure] },
+      { ready: false, failed: false, stuck: true, state: `FailedCreate: ${quota}` },
+    ],
+    [
+      'some pods created, the rest refused: stuck too',
+      { observedGeneration: 1, updatedReplicas: 2, replicas: 2, availableReplicas: 1, conditions: [failure] },
+      { ready: false, failed: false, stuck: true, state: `FailedCreate: ${quota}` },
+    ],
+    [
+      'everything available: ready, a lingering condition notwithstanding',
+      { observedGeneration: 1, updatedReplicas: 2, replicas: 2, availableReplicas: 2, conditions: [failure] },
+      { ready: true, failed: false, state: '2/2 available' },
+    ],
+    [
+      'ReplicaFailure=False is no failure',
+      { observedGeneration: 1, replicas: 0, conditions: [{ ...failure, status: 'False' }] },
+      { ready: false, failed: false, state: '0/2 updated' },
+    ],
+    [
+      'not observed yet: not judged',
+      { observedGeneration: 0, replicas: 0, conditions: [failure] },
+      { ready: false, failed: false, state: 'waiting for the rollout to be observed' },
+    ],
+  ])('%s', (_name, status, verdict) => {
+    expect(judgeWorkload('Deployment', obj(1, { replicas: 2 }, status))).toStrictEqual(verdict);
+  });
+});
