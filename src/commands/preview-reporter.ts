@@ -1,7 +1,12 @@
 // What the PR, the GitHub deployment, the job summary and the step outputs say about a preview run.
 // GitHub trouble never fails a deploy: it is logged as a warning and shown in the summary.
 import { upsertComment } from '../github/comment.js';
-import { createDeployment, deactivateDeployments, setDeploymentStatus } from '../github/deployments.js';
+import {
+  createDeployment,
+  deactivateDeployments,
+  setDeploymentStatus,
+  type DeploymentState,
+} from '../github/deployments.js';
 import { codeBlock, codeSpan, escapeMarkdown, redact } from '../github/markdown.js';
 import { renderPreviewComment, type PreviewCommentState } from '../github/preview-comment.js';
 import { COMMENT_MARKER } from '../model/labels.js';
@@ -9,8 +14,6 @@ import type { Settings } from '../settings.js';
 import type { PreviewNames } from './names.js';
 import type { CommandResult, Ports } from './ports.js';
 import type { PullRequestContext } from './pull-request.js';
-
-type DeploymentState = 'in_progress' | 'success' | 'failure' | 'inactive';
 
 /** Diagnostics in the job summary are cut here; the log has them whole. */
 const SUMMARY_DIAGNOSTICS_MAX = 20_000;

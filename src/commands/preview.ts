@@ -89,13 +89,14 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
     };
 
     const rendered = await ports.group(`Render ${settings.manifests}`, async () => {
-      const { objects, unusedImages } = await renderManifests({
+      const { objects, unusedImages, overlayYaml } = await renderManifests({
         workspace: settings.workspace,
         manifests: settings.manifests,
         namespace,
         images,
         labels,
       });
+      log.debug(`Generated overlay:\n${overlayYaml}`);
       if (unusedImages.length) {
         // A typo here would silently deploy the old image: refuse before anything is written.
         const found = [...containerImages(objects)].sort();
