@@ -60,11 +60,12 @@ export async function applyObjects(
   const { logger } = opts;
   const applied: AppliedObject[] = [];
 
+  // resourceVersions before the apply, one LIST per kind, all kinds at once (no wave changes another
+  // wave's kinds): the cheapest way to report created/configured/unchanged, which SSA answers alike.
+  const all = waves.flat();
+  const before = opts.freshNamespace ? freshSnapshot(all) : await snapshotVersions(client, all, logger);
   for (const [w, wave] of waves.entries()) {
     await opts.beforeWave?.(w);
-    // resourceVersions before the wave, one LIST per kind: the cheapest way to report
-    // created/configured/unchanged (SSA answers the same way for all three).
-    const before = opts.freshNamespace ? freshSnapshot(wave) : await snapshotVersions(client, wave, logger);
     const results = await mapSettled(wave, concurrency, async (obj) => {
       const ref = objectRef(obj);
       // (No wait for kinds a CRD of an earlier wave defines: the render guard refuses CRDs.)
@@ -150,7 +151,7 @@ async function snapshotVersions(
   for (const o of wave) if (!kinds.has(kindKey(o))) kinds.set(kindKey(o), o);
   const out = new Map<string, string>();
   const entries = [...kinds.entries()];
-  const results = await mapSettled(entries, 8, async ([key, o]) => {
+  const results = await mapSettled(entries, 16, async ([key, o]) => {
     const list = await client.list(o.apiVersion, o.kind, { namespace: o.metadata.namespace });
     out.set(`${key}:listed`, '');
     for (const item of list.items) {
