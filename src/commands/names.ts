@@ -1,4 +1,5 @@
 // Names of a PR's preview (namespace, host, URL, GitHub environment) from the templates.
+import { createHash } from 'node:crypto';
 import { renderTemplate, slugify, validateHostname, validateNamespaceName } from '../model/templates.js';
 import { INPUT, type Settings } from '../settings.js';
 import type { PullRequestContext } from './pull-request.js';
@@ -19,21 +20,46 @@ export function previewNames(
     number: pr.number,
     owner: slugify(settings.owner),
     repo: slugify(settings.repo),
-    branch: slugify(pr.headRef || 'unknown'),
+    // Not cut here: renderFitted shortens it only where a name would be too long, with a hash.
+    branch: slugify(pr.headRef || 'unknown', 250),
     sha7: pr.headSha.slice(0, 7),
     domain: settings.domain,
   };
-  const namespace = renderTemplate(settings.namespaceTemplate, vars, INPUT.namespaceTemplate);
+  const raw = pr.headRef || 'unknown';
+  const namespace = renderFitted(settings.namespaceTemplate, vars, INPUT.namespaceTemplate, raw);
   validateNamespaceName(namespace, INPUT.namespaceTemplate);
   const host =
     settings.domain || !settings.hostTemplate.includes('{domain}')
-      ? renderTemplate(settings.hostTemplate, vars, INPUT.hostTemplate)
+      ? renderFitted(settings.hostTemplate, vars, INPUT.hostTemplate, raw)
       : '';
   if (host) validateHostname(host, INPUT.hostTemplate);
   return {
     namespace,
     host,
     url: host ? `https://${host}` : '',
-    environment: renderTemplate(settings.deploymentEnvironment, vars, INPUT.deploymentEnvironment),
+    environment: renderFitted(settings.deploymentEnvironment, vars, INPUT.deploymentEnvironment, raw),
   };
+}
+
+const LABEL_MAX = 63;
+
+/**
+ * Renders a template; when a long branch name pushes a DNS label of the result past 63 characters,
+ * the branch part is shortened and given a hash of the full name, so every branch still gets its own
+ * stable name (a user cannot shorten a contributor's branch name).
+ */
+function renderFitted(
+  template: string,
+  vars: Record<string, string | number> & { branch: string },
+  what: string,
+  rawBranch: string,
+): string {
+  const full = renderTemplate(template, vars, what);
+  const excess = Math.max(...full.split('.').map((label) => label.length)) - LABEL_MAX;
+  if (excess <= 0 || !template.includes('{branch}')) return full;
+  const room = vars.branch.length - excess - 7;
+  if (room < 1) return full; // the rest of the template is too long by itself: validation explains
+  const hash = createHash('sha256').update(rawBranch).digest('hex').slice(0, 6);
+  const branch = `${vars.branch.slice(0, room).replace(/-+$/, '')}-${hash}`;
+  return renderTemplate(template, { ...vars, branch }, what);
 }

@@ -68,7 +68,8 @@ export function renderTemplate(
     }
     const text = String(raw);
     if (!SLUGGED.has(name)) return text;
-    const slug = slugify(text);
+    // Not cut to a label's length here: the caller fits the whole name (see commands/names.ts).
+    const slug = slugify(text, Number.MAX_SAFE_INTEGER);
     if (slug === '') {
       throw new Error(
         `${what} "${template}": {${name}} is "${text}", which has no letters or digits left once made name-safe. ` +
