@@ -58,6 +58,18 @@ function event(number: number, action: 'opened' | 'synchronize' | 'closed' = 'op
   });
 }
 
+/** Runs `fn` once, when the first object of `kind` appears in `namespace` (while a run deploys). */
+function onFirstCreated(apiVersion: string, kind: string, namespace: string, fn: () => void): () => void {
+  const type = bed.kube.store.findTypeByKind(apiVersion, kind)!;
+  let done = false;
+  return bed.kube.store.subscribe((ev) => {
+    if (done || ev.type !== 'ADDED' || ev.type_ !== type || ev.object.metadata.namespace !== namespace)
+      return;
+    done = true;
+    fn();
+  });
+}
+
 /** GitHub's workflow_run example, as it arrives for a run in the given state. */
 function workflowRun(action: 'requested' | 'completed', conclusion: string | null) {
   const payload = webhookExample('workflow_run', action);
@@ -416,12 +428,9 @@ test('a PR from a fork whose token cannot comment still deploys, with a warning'
 
 test('a PR closed while its preview deployed is cleaned up instead of left behind', async () => {
   openPull(18);
-  const deploymentType = bed.kube.store.findTypeByKind('apps/v1', 'Deployment')!;
-  const stop = bed.kube.store.subscribe((ev) => {
-    if (ev.type === 'ADDED' && ev.type_ === deploymentType && ev.object.metadata.namespace === 'pr-18') {
-      bed.github.state.setPullState(REPO, 18, 'closed');
-    }
-  });
+  const stop = onFirstCreated('apps/v1', 'Deployment', 'pr-18', () =>
+    bed.github.state.setPullState(REPO, 18, 'closed'),
+  );
   try {
     const { result, log } = await bed.run({ payload: event(18), inputs: { images: exampleImages } });
     expect(log.text()).toMatch(/closed while/);
@@ -453,12 +462,9 @@ test('a preview whose health-path does not answer fails with the URL and the rea
 test('a PR closed while a failing preview deployed is cleaned up too', async () => {
   const ws = makeWorkspace(appManifests({ image: 'registry.example.com/team/does-not-exist:1.0' }));
   openPull(26);
-  const deploymentType = bed.kube.store.findTypeByKind('apps/v1', 'Deployment')!;
-  const stop = bed.kube.store.subscribe((ev) => {
-    if (ev.type === 'ADDED' && ev.type_ === deploymentType && ev.object.metadata.namespace === 'pr-26') {
-      bed.github.state.setPullState(REPO, 26, 'closed');
-    }
-  });
+  const stop = onFirstCreated('apps/v1', 'Deployment', 'pr-26', () =>
+    bed.github.state.setPullState(REPO, 26, 'closed'),
+  );
   try {
     const { result, log } = await bed.run({
       payload: event(26),
