@@ -104,6 +104,125 @@ describe('kubectl against the target cluster', () => {
     expect(label.stdout).toBe(ns);
   });
 
+  it('kubectl create deployment|service|job|cronjob|serviceaccount|ingress|pdb|role|rolebinding (protobuf bodies)', async () => {
+    const ns = target.namespace('create-kinds');
+    expect((await target.kubectl(['create', 'namespace', ns])).code).toBe(0);
+    const create = async (args: string[], printed: string) => {
+      const r = await target.kubectl(['-n', ns, 'create', ...args]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toBe(`${printed} created`);
+    };
+    await create(
+      ['deployment', 'web', '--image=nginx:1.27', '--replicas=2', '--port=8080'],
+      'deployment.apps/web',
+    );
+    await create(['service', 'clusterip', 'web', '--tcp=80:8080'], 'service/web');
+    await create(['job', 'j', '--image=busybox:1.36', '--', 'echo', 'hi'], 'job.batch/j');
+    await create(
+      ['cronjob', 'c', '--image=busybox:1.36', '--schedule=*/5 * * * *', '--', 'echo', 'hi'],
+      'cronjob.batch/c',
+    );
+    await create(['serviceaccount', 'sa'], 'serviceaccount/sa');
+    await create(
+      ['ingress', 'web', '--rule=a.example.com/=web:80', '--class=nginx'],
+      'ingress.networking.k8s.io/web',
+    );
+    await create(['pdb', 'p', '--selector=app=web', '--min-available=1'], 'poddisruptionbudget.policy/p');
+    await create(['role', 'r', '--verb=get', '--resource=pods'], 'role.rbac.authorization.k8s.io/r');
+    await create(
+      ['rolebinding', 'rb', '--role=r', `--serviceaccount=${ns}:sa`],
+      'rolebinding.rbac.authorization.k8s.io/rb',
+    );
+    const json = async (what: string) =>
+      JSON.parse((await target.kubectl(['-n', ns, 'get', what, '-o', 'json'])).stdout) as {
+        spec: Record<string, unknown>;
+      } & Record<string, unknown>;
+
+    const deploy = await json('deployment/web');
+    expect(deploy.spec).toMatchObject({
+      replicas: 2,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'nginx', image: 'nginx:1.27', ports: [{ containerPort: 8080 }] }] },
+      },
+    });
+    const svc = await json('service/web');
+    expect(svc.spec).toMatchObject({
+      type: 'ClusterIP',
+      selector: { app: 'web' },
+      ports: [{ name: '80-8080', port: 80, targetPort: 8080, protocol: 'TCP' }],
+    });
+    expect(svc.spec.clusterIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const job = await json('job/j');
+    expect(job.spec).toMatchObject({
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{ name: 'j', image: 'busybox:1.36', command: ['echo', 'hi'] }],
+        },
+      },
+    });
+    const cron = await json('cronjob/c');
+    expect(cron.spec).toMatchObject({
+      schedule: '*/5 * * * *',
+      jobTemplate: {
+        metadata: { name: 'c' },
+        spec: {
+          template: {
+            spec: { restartPolicy: 'OnFailure', containers: [{ name: 'c', command: ['echo', 'hi'] }] },
+          },
+        },
+      },
+    });
+    const ing = await json('ingress/web');
+    expect(ing.spec).toEqual({
+      ingressClassName: 'nginx',
+      rules: [
+        {
+          host: 'a.example.com',
+          http: {
+            paths: [
+              { path: '/', pathType: 'Exact', backend: { service: { name: 'web', port: { number: 80 } } } },
+            ],
+          },
+        },
+      ],
+    });
+    const pdb = await json('pdb/p');
+    expect(pdb.spec).toMatchObject({ minAvailable: 1, selector: { matchLabels: { app: 'web' } } });
+    const role = await json('role/r');
+    expect(role.rules).toEqual([{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }]);
+    const rb = await json('rolebinding/rb');
+    expect(rb.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'r' });
+    expect(rb.subjects).toEqual([{ kind: 'ServiceAccount', name: 'sa', namespace: ns }]);
+    expect((await json('serviceaccount/sa')).metadata).toMatchObject({ name: 'sa', namespace: ns });
+
+    const rollout = await target.kubectl(['-n', ns, 'rollout', 'status', 'deployment/web', '--timeout=60s']);
+    expect(rollout.stdout).toContain('deployment "web" successfully rolled out');
+    const exposed = await target.kubectl([
+      '-n',
+      ns,
+      'expose',
+      'deployment',
+      'web',
+      '--name=web-exposed',
+      '--port=80',
+      '--target-port=8080',
+    ]);
+    expect(exposed.stdout.trim()).toBe('service/web-exposed exposed');
+    const ports = await target.kubectl([
+      '-n',
+      ns,
+      'get',
+      'service',
+      'web-exposed',
+      '-o',
+      'jsonpath={.spec.ports[0].port} {.spec.ports[0].targetPort}',
+    ]);
+    expect(ports.stdout).toBe('80 8080');
+  });
+
   it('client-side apply creates, then re-apply of a change configures only what changed', async () => {
     const ns = target.namespace('csa');
     const first = await target.kubectl(['apply', '-f', '-'], { input: manifests(ns, 1, 'hello') });
