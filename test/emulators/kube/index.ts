@@ -85,6 +85,18 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const nsType = store.findType('', 'v1', 'namespaces')!;
   for (const name of SYSTEM_NAMESPACES)
     api.seed(nsType, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  // The API server's own Service, present in every real cluster.
+  api.seed(store.findType('', 'v1', 'services')!, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP: '10.96.0.1',
+      clusterIPs: ['10.96.0.1'],
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
+    },
+  });
   store.create(store.findType('', 'v1', 'nodes')!, emulatorNode(NODE_NAME, VERSION_INFO.gitVersion));
   // The node's heartbeat lease, as `kubectl describe node` shows it.
   store.create(store.findType('coordination.k8s.io', 'v1', 'leases')!, {
