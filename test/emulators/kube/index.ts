@@ -89,7 +89,11 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   api.seed(store.findType('', 'v1', 'services')!, {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { component: 'apiserver', provider: 'kubernetes' },
+    },
     spec: {
       type: 'ClusterIP',
       clusterIP: '10.96.0.1',
