@@ -765,7 +765,12 @@ export class KubeClient {
               path,
               { ...query, resourceVersion: rv, allowWatchBookmarks: true },
               deadline,
-              (c) => (controller = c),
+              (c) => {
+                controller = c;
+                // finish() may have run while this watch was being set up (another watcher settled,
+                // the caller aborted): close it now, or its open request would hold the process.
+                if (finished) c.abort();
+              },
               (type, obj) => {
                 if (type === 'BOOKMARK') {
                   rv = obj.metadata.resourceVersion ?? rv;

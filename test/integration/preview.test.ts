@@ -139,6 +139,39 @@ test('preview deploys the example app into pr-<n>, routes the host, comments the
   expect(result.summary).toContain('| Deployment/web | created |');
 });
 
+test('a re-run whose workloads are already ready finishes without leaving a watch open', async () => {
+  const ws = makeWorkspace(
+    appManifests({
+      extra: `apiVersion: apps/v1
+kind: StatefulSet
+metadata: { name: db }
+spec:
+  serviceName: db
+  selector: { matchLabels: { app: db } }
+  template:
+    metadata: { labels: { app: db } }
+    spec: { containers: [{ name: db, image: example/db:1 }] }
+---
+apiVersion: batch/v1
+kind: Job
+metadata: { name: seed }
+spec:
+  template:
+    spec: { restartPolicy: Never, containers: [{ name: seed, image: example/seed:1 }] }
+`,
+    }),
+  );
+  openPull(34);
+  const inputs = { manifests: 'k8s' };
+  expect((await bed.run({ payload: event(34), workspace: ws, inputs })).result.ok).toBe(true);
+  // Same commit again (a re-run, a label): everything is ready at once, so watchers are stopped
+  // while still connecting. An unclosed one kept the job alive until wait-timeout.
+  const again = await bed.run({ payload: event(34), workspace: ws, inputs });
+  expect(again.result.ok).toBe(true);
+  await new Promise((r) => setTimeout(r, 300));
+  expect(bed.kube.openWatches()).toBe(0);
+});
+
 test('a second push updates the preview in place: the same comment, the new image', async () => {
   const pull = openPull(8);
   const first = await bed.run({ payload: event(8), inputs: { images: exampleImages } });

@@ -43,6 +43,8 @@ export interface KubeEmulator {
   options: KubeEmulatorOptions;
   /** Every request served: for tests that assert e.g. that no write happened. */
   requests: RequestRecord[];
+  /** Watch streams open right now. */
+  openWatches(): number;
   close(): Promise<void>;
 }
 
@@ -149,6 +151,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     faults,
     options,
     requests: api.requests,
+    openWatches: () => api.openWatches,
     close() {
       closed ??= (async () => {
         controllers.stop();

@@ -161,6 +161,11 @@ export class KubeApiServer {
   private readonly finalizeTimers = new Map<string, NodeJS.Timeout>();
   private readonly foregroundPending = new Set<string>(); // owner uids being deleted in foreground
   private readonly watches = new Set<ServerResponse>();
+
+  /** Watch streams open right now (a client that forgets to close one keeps its process alive). */
+  get openWatches(): number {
+    return this.watches.size;
+  }
   /** Responses whose answer the `dropReply` fault swallows after the request was served. */
   private readonly dropReplies = new WeakSet<ServerResponse>();
   private readonly unsubscribe: () => void;
