@@ -49,6 +49,7 @@ const MAX_EVENTS = 20;
 
 interface ContainerStatus {
   name: string;
+  ready?: boolean;
   restartCount?: number;
   state?: {
     waiting?: { reason?: string; message?: string };

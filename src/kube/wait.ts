@@ -39,6 +39,9 @@ export interface WaitOptions {
 }
 
 /** Pod waiting reasons that do not fix themselves. */
+/** Restarts after which a container that keeps exiting with an error counts as crash-looping. */
+export const CRASH_RESTARTS = 3;
+
 export const HOPELESS_REASONS = new Set([
   'ImagePullBackOff',
   'ErrImagePull',
@@ -273,6 +276,15 @@ export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): P
           if (!matches(selector, pod.metadata.labels) || pod.metadata.deletionTimestamp) continue;
           if (!current(pod)) continue;
           for (const c of containerStatuses(pod)) {
+            // A crash loop shows Running for a moment between back-offs, which would reset the
+            // grace period below on every restart: repeated non-zero exits are proof enough.
+            if (
+              (c.restartCount ?? 0) >= CRASH_RESTARTS &&
+              !c.ready &&
+              (c.lastState?.terminated?.exitCode ?? 0) !== 0
+            ) {
+              return { ref: t.ref, ready: false, failed: true, state: 'CrashLoopBackOff' };
+            }
             const reason = c.state?.waiting?.reason;
             if (!reason || !HOPELESS_REASONS.has(reason)) continue;
             const key = `${pod.metadata.name}/${c.name}/${reason === 'ErrImagePull' ? 'ImagePullBackOff' : reason}`;

@@ -23,14 +23,14 @@ describe('waitForWorkloads against the emulator', () => {
   });
   afterEach(() => bed.close());
 
-  const deployAndWait = async (objects: KubeObject[], timeoutMs = 20_000) => {
+  const deployAndWait = async (objects: KubeObject[], timeoutMs = 20_000, failFastAfterMs = 300) => {
     await applyObjects(bed.client, objects, { logger: bed.logger });
     return waitForWorkloads(bed.client, {
       namespace: NS,
       objects,
       timeoutMs,
       logger: bed.logger,
-      failFastAfterMs: 300,
+      failFastAfterMs,
     });
   };
 
@@ -94,6 +94,20 @@ describe('waitForWorkloads against the emulator', () => {
     expect(crashing!.restarts).toBeGreaterThan(0);
     expect(crashing!.lastLogLines.length).toBeGreaterThan(0);
     expect(formatDiagnostics(result.diagnostics!)).toMatch(/last \d+ log lines?:/);
+  });
+
+  test('a crash loop that shows Running between restarts still fails fast', async () => {
+    // Each restart is Running for a moment (readyDelay) before it crashes again.
+    bed.emu.controllers.options.readyDelayMs = 400;
+    bed.emu.controllers.options.timeScale = 0.01;
+    // The default grace (20 s) would never pass: each Running moment used to restart it.
+    const result = await deployAndWait(
+      smallApp(NS, { image: 'ghcr.io/acme/crash:2', replicas: 1 }),
+      12_000,
+      20_000,
+    );
+    expect(result.ok).toBe(false);
+    expect(result.workloads[0]?.state).toBe('CrashLoopBackOff');
   });
 
   test('the timeout ends the wait with the state reached so far', async () => {
