@@ -51,7 +51,8 @@ export async function resolvePullRequest(settings: Settings, ports: Ports): Prom
         'The PR may have been updated or closed since; or pass the `pr-number` input.',
     );
   }
-  return fromPull(pr);
+  // The run built ev.headSha: deploy that (the preview stands down if the PR has moved on since).
+  return { ...fromPull(pr), headSha: ev.headSha };
 }
 
 function fromPull(pr: PullInfo): PullRequestContext {

@@ -60,7 +60,8 @@ export async function getPull(client: GitHubClient, repo: RepoRef, number: numbe
 
 /**
  * The open pull request whose head is exactly `sha` (e.g. for a workflow_run or push event that carries
- * no PR number), or null. A commit merged into main is "associated" with its old PR too; requiring an
+ * no PR number) — or, given the branch the commit was built from, the open PR from that branch whose
+ * head has since moved on — or null. A commit merged into main is "associated" with its old PR too; requiring an
  * open PR with that head excludes it.
  */
 export async function findPullForSha(
@@ -75,7 +76,8 @@ export async function findPullForSha(
     commit_sha: sha,
     per_page: 100,
   });
-  const found = pickOpenWithHead(pulls.map(toPullInfo), sha);
+  const candidates = pulls.map(toPullInfo);
+  const found = pickOpenWithHead(candidates, sha) ?? pickOpenFromBranch(candidates, head);
   if (found || !head) return found;
   // GitHub answers [] above for a commit that exists only in a fork; the open PRs from the fork's
   // branch (`head=owner:ref`) find it.
@@ -86,7 +88,24 @@ export async function findPullForSha(
     head: `${head.owner}:${head.ref}`,
     per_page: 100,
   });
-  return pickOpenWithHead(fromBranch.map(toPullInfo), sha);
+  const branchPulls = fromBranch.map(toPullInfo);
+  return pickOpenWithHead(branchPulls, sha) ?? pickOpenFromBranch(branchPulls, head);
+}
+
+/**
+ * The open PR from `head`'s branch even though its head has moved past `sha` (a quick second push):
+ * the caller deploys `sha` only if it is still the PR's head, and otherwise stands down.
+ */
+function pickOpenFromBranch(pulls: PullInfo[], head?: { owner: string; ref: string }): PullInfo | null {
+  if (!head) return null;
+  return (
+    pulls
+      .filter(
+        (p) =>
+          p.state === 'open' && p.headRef === head.ref && p.headRepoFullName?.split('/')[0] === head.owner,
+      )
+      .sort((a, b) => a.number - b.number)[0] ?? null
+  );
 }
 
 function pickOpenWithHead(pulls: PullInfo[], sha: string): PullInfo | null {

@@ -640,6 +640,25 @@ test('workflow_run of a failed build deploys nothing and says why', async () => 
   expect(bed.github.requests).toEqual([]);
 });
 
+test('workflow_run for a commit the PR has already moved past stands down, even without pull_requests', async () => {
+  openPull(35, SHA_B);
+  const { payload, run } = workflowRun('completed', 'success');
+  run.head_sha = SHA_A; // built from the older commit
+  run.head_branch = 'feature/35';
+  run.head_repository = { ...(run.head_repository as object), full_name: REPO };
+  run.pull_requests = [];
+  const before = bed.kube.requests.length;
+  const { result, log } = await bed.run({
+    eventName: 'workflow_run',
+    payload,
+    inputs: { images: exampleImages },
+  });
+  expect(result.failure).toBeUndefined();
+  expect(result.ok).toBe(true);
+  expect(log.text()).toMatch(/superseded/);
+  expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+});
+
 test('workflow_run that is only requested deploys nothing: the image may not be built yet', async () => {
   openPull(33, SHA_B);
   const { payload, run } = workflowRun('requested', null);
