@@ -28,6 +28,12 @@ export function previewNames(
   const raw = pr.headRef || 'unknown';
   const namespace = renderFitted(settings.namespaceTemplate, vars, INPUT.namespaceTemplate, raw);
   validateNamespaceName(namespace, INPUT.namespaceTemplate);
+  if (namespace === 'default' || namespace.startsWith('kube-')) {
+    // Cleanup refuses these by name, so a preview there could never be removed.
+    throw new Error(
+      `${INPUT.namespaceTemplate} gives "${namespace}", a name reserved for the cluster itself (default, kube-*). Use e.g. "pr-{number}".`,
+    );
+  }
   const host =
     settings.domain || !settings.hostTemplate.includes('{domain}')
       ? renderFitted(settings.hostTemplate, vars, INPUT.hostTemplate, raw)

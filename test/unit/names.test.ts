@@ -58,3 +58,9 @@ test('a template that is too long without the branch is refused, naming the inpu
     'namespace-template',
   );
 });
+
+test("the cluster's own namespaces are refused as preview names", () => {
+  expect(() => previewNames({ ...base, namespaceTemplate: 'kube-{number}' }, pr)).toThrow(
+    'namespace-template gives "kube-7", a name reserved for the cluster itself',
+  );
+});
