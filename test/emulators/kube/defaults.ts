@@ -129,9 +129,18 @@ export function applyDefaults(t: Pick<ResourceType, 'group' | 'kind'>, o: KObjec
     case '/Pod':
       defaultPod(o);
       return;
-    case '/Secret':
+    case '/Secret': {
       root.type ??= 'Opaque';
+      // stringData is write-only: the API server merges it into data (base64) and never stores it.
+      const stringData = root.stringData;
+      if (stringData && typeof stringData === 'object' && !Array.isArray(stringData)) {
+        const data = mapAt(root, 'data');
+        for (const [k, v] of Object.entries(stringData as JsonMap))
+          data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+      }
+      delete root.stringData;
       return;
+    }
     case '/PersistentVolumeClaim':
       mapAt(root, 'spec').volumeMode ??= 'Filesystem';
       return;

@@ -1,6 +1,6 @@
 // The Kubernetes API emulator over real HTTP: selectors, pagination, error Statuses, server-side
 // apply conflicts, deletion (cascade, finalizers, namespace termination), CRDs, watch replay.
-import { startKubeEmulator, type KubeEmulator } from './index.js';
+import { EMULATOR_TOKEN, startKubeEmulator, type KubeEmulator } from './index.js';
 
 interface Reply {
   status: number;
@@ -767,4 +767,28 @@ describe('pods', () => {
     expect(String(log.body.text).length).toBeGreaterThan(0);
     expect((await api('GET', '/api/v1/namespaces/logs/pods/nope/log')).status).toBe(404);
   });
+});
+
+test('stringData of a Secret is stored as base64 data, as the API server does', async () => {
+  const emu = await startKubeEmulator();
+  try {
+    const res = await fetch(`${emu.url}/api/v1/namespaces/default/secrets`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${EMULATOR_TOKEN}` },
+      body: JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 's' },
+        stringData: { password: 'hunter2' },
+        data: { a: 'Yg==' },
+      }),
+    });
+    const body = (await res.json()) as { data: Record<string, string>; stringData?: unknown; type: string };
+    expect(res.status).toBe(201);
+    expect(body.data).toEqual({ a: 'Yg==', password: Buffer.from('hunter2').toString('base64') });
+    expect(body.stringData).toBeUndefined();
+    expect(body.type).toBe('Opaque');
+  } finally {
+    await emu.close();
+  }
 });
