@@ -1,7 +1,7 @@
 // `cleanup`: delete the PR's preview namespace (only if it is ours), verify it is gone, tell the PR.
 import { findMarkedComment, upsertComment } from '../github/comment.js';
 import { deactivateDeployments } from '../github/deployments.js';
-import { renderPreviewComment } from '../github/preview-comment.js';
+import { renderPreviewComment, saysDestroyed } from '../github/preview-comment.js';
 import { deleteNamespace } from '../kube/namespaces.js';
 import { COMMENT_MARKER, repoLabelValue } from '../model/labels.js';
 import type { Settings } from '../settings.js';
@@ -53,6 +53,9 @@ export async function runCleanupFor(
       outcome.stuck
         .map((s) => `  ${s.object} (finalizers: ${s.finalizers.join(', ') || 'none'})`)
         .join('\n') +
+      (outcome.conditions?.length
+        ? `\nNamespace conditions:\n${outcome.conditions.map((c) => `  ${c}`).join('\n')}`
+        : '') +
       '\nTheir controllers must remove the finalizers (or remove them by hand once safe); re-run cleanup afterwards.';
   } else if (outcome.warning) {
     // The DELETE went through; only watching it finish did not (e.g. no permission to watch namespaces).
@@ -71,7 +74,8 @@ export async function runCleanupFor(
     try {
       // Only a preview that was announced gets a "destroyed" note: no comment appears on PRs that never had one.
       const existing = await findMarkedComment(gh, repo, pr.number, COMMENT_MARKER);
-      if (existing) {
+      // A re-run after the namespace is gone would overwrite "N objects removed" with 0: keep it.
+      if (existing && !(outcome.alreadyGone && saysDestroyed(existing.body))) {
         const body = renderPreviewComment({
           status: failure ? 'stuck' : 'destroyed',
           url: names.url,
@@ -111,7 +115,9 @@ export async function runCleanupFor(
     `## kubestage cleanup: PR #${pr.number} ${failure ? '❌ namespace still terminating' : '🧹 removed'}`,
     '',
     `- Namespace: \`${names.namespace}\` ${outcome.alreadyGone ? '(was already gone)' : failure ? '(Terminating)' : '(deleted, verified gone)'}`,
-    `- Objects created by kubestage that were removed: ${outcome.objectsRemoved}`,
+    failure
+      ? `- Objects created by kubestage: ${outcome.objectsRemoved}; deletion started, ${outcome.stuck?.length ?? 0} object(s) still held`
+      : `- Objects created by kubestage that were removed: ${outcome.objectsRemoved}`,
     `- GitHub deployments marked inactive: ${deactivated}`,
     ...(failure ? ['', '```', failure, '```'] : []),
     ...(warnings.length ? ['', '**Warnings**', ...warnings.map((w) => `- ${w}`)] : []),
@@ -124,7 +130,10 @@ export async function runCleanupFor(
       namespace: names.namespace,
       url: names.url,
       'comment-id': commentId ? String(commentId) : '',
-      'objects-removed': String(outcome.objectsRemoved),
+      // What is verifiably gone: while the namespace is held, its held objects are not.
+      'objects-removed': String(
+        failure ? Math.max(0, outcome.objectsRemoved - (outcome.stuck?.length ?? 0)) : outcome.objectsRemoved,
+      ),
     },
     summary: summary + '\n',
   };

@@ -125,7 +125,12 @@ export class PreviewReporter {
       `- Namespace: \`${this.names.namespace}\``,
       `- Commit: \`${this.pr.headSha.slice(0, 7)}\``,
     ];
-    if (failure) lines.push(`- Failure: ${escapeMarkdown(redact(failure, this.secrets))}`);
+    if (failure) {
+      const text = redact(failure, this.secrets);
+      // A multi-line reason (the guard's list) stays readable as a block.
+      if (text.includes('\n')) lines.push('- Failure:', '', codeBlock(text), '');
+      else lines.push(`- Failure: ${escapeMarkdown(text)}`);
+    }
     if (this.images.length) {
       lines.push('', '| image | reference |', '|---|---|');
       for (const i of this.images)

@@ -77,7 +77,6 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
     );
     return reporter.result(true);
   }
-  await reporter.start(imageRefs);
 
   try {
     const labels = {
@@ -123,6 +122,8 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
     // The guard judges the rendered output before any write reaches the cluster.
     const kube = ports.kube();
     await guardRendered(kube, rendered, namespace, settings.podSecurity);
+    // Only now is there something to deploy: a render or guard failure creates no deployment.
+    await reporter.start(imageRefs);
 
     // Rendering takes a while: look again just before the first write.
     const before = await prState();
@@ -149,7 +150,7 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
           [ANNOTATION_PR]: String(pr.number),
           ...(settings.runUrl ? { [ANNOTATION_RUN_URL]: settings.runUrl } : {}),
         },
-        waitTerminatingMs: Math.max(60_000, settings.waitTimeoutSeconds * 1000),
+        waitTerminatingMs: settings.waitTimeoutSeconds * 1000,
         logger: log,
         group: ports.group,
         headSha: pr.headSha,

@@ -82,6 +82,11 @@ function row(key: string, value: string): string {
   return `| **${key}** | ${value} |`;
 }
 
+/** Whether a comment body (ours) already reports the preview as destroyed. */
+export function saysDestroyed(body: string): boolean {
+  return body.includes(`### ${HEADLINE.destroyed}`);
+}
+
 export function renderPreviewComment(s: PreviewCommentState): string {
   const head = renderHead(s);
   if (s.diagnostics === undefined || s.diagnostics.trim() === '') return truncateBody(head);
@@ -117,7 +122,7 @@ function renderHead(s: PreviewCommentState): string {
     lines.push(`**${markdownLink(s.url)}**`, '');
   } else if (s.status === 'failed') {
     lines.push(
-      'The preview did not become ready. The diagnostics below say why; the full log is in the run.',
+      'The preview could not be deployed or did not become ready. The diagnostics below say why; the full log is in the run.',
       '',
     );
   }

@@ -699,6 +699,9 @@ test('an images line that matches no image in the manifests fails before any wri
   );
   expect(result.failure).toContain('ghcr.io/kubestage/example-web');
   expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+  // Nothing was deployed, so there is no GitHub deployment; the comment says why.
+  expect(bed.github.state.deployments(REPO)).toEqual([]);
+  expect(markerComments(23)[0].body).toContain('Preview failed');
 });
 
 test('preview of Online Boutique (11 services) in a PR namespace', async () => {
