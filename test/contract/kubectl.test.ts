@@ -61,6 +61,11 @@ spec:
 describe('kubectl against the target cluster', () => {
   let target: KubeTarget;
 
+  /** `kubectl -n NS get KIND NAME -o jsonpath={PATH}` against the target. */
+  function jsonpath(ns: string, object: string, path: string) {
+    return target.kubectl(['-n', ns, 'get', ...object.split(' '), '-o', `jsonpath={${path}}`]);
+  }
+
   beforeAll(async () => {
     target = await kubeTarget();
   });
@@ -92,7 +97,7 @@ describe('kubectl against the target cluster', () => {
       '--from-literal=pw=hunter2',
     ]);
     expect(secret.stdout).toContain('secret/creds created');
-    const pw = await target.kubectl(['-n', ns, 'get', 'secret', 'creds', '-o', 'jsonpath={.data.pw}']);
+    const pw = await jsonpath(ns, 'secret creds', '.data.pw');
     expect(Buffer.from(pw.stdout, 'base64').toString()).toBe('hunter2');
     const label = await target.kubectl([
       'get',
@@ -239,25 +244,9 @@ describe('kubectl against the target cluster', () => {
     expect(second.stdout).toContain('deployment.apps/web configured');
     expect(second.stdout).toContain('service/web unchanged');
 
-    const cm = await target.kubectl([
-      '-n',
-      ns,
-      'get',
-      'configmap',
-      'settings',
-      '-o',
-      'jsonpath={.data.greeting}',
-    ]);
+    const cm = await jsonpath(ns, 'configmap settings', '.data.greeting');
     expect(cm.stdout).toBe('bonjour');
-    const deploy = await target.kubectl([
-      '-n',
-      ns,
-      'get',
-      'deployment',
-      'web',
-      '-o',
-      'jsonpath={.spec.replicas}',
-    ]);
+    const deploy = await jsonpath(ns, 'deployment web', '.spec.replicas');
     expect(deploy.stdout).toBe('2');
   });
 
@@ -296,15 +285,7 @@ describe('kubectl against the target cluster', () => {
       },
     );
     expect(forced.code).toBe(0);
-    const replicas = await target.kubectl([
-      '-n',
-      ns,
-      'get',
-      'deployment',
-      'web',
-      '-o',
-      'jsonpath={.spec.replicas}',
-    ]);
+    const replicas = await jsonpath(ns, 'deployment web', '.spec.replicas');
     expect(replicas.stdout).toBe('3');
   });
 
@@ -324,29 +305,13 @@ describe('kubectl against the target cluster', () => {
       '--timeout=60s',
     ]);
     expect(wait.code).toBe(0);
-    const before = await target.kubectl([
-      '-n',
-      ns,
-      'get',
-      'deployment',
-      'web',
-      '-o',
-      'jsonpath={.metadata.resourceVersion}',
-    ]);
+    const before = await jsonpath(ns, 'deployment web', '.metadata.resourceVersion');
     await new Promise((r) => setTimeout(r, 1500));
     const again = await target.kubectl(['apply', '--server-side', '-f', '-'], {
       input: manifests(ns, 1, 'x'),
     });
     expect(again.code).toBe(0);
-    const after = await target.kubectl([
-      '-n',
-      ns,
-      'get',
-      'deployment',
-      'web',
-      '-o',
-      'jsonpath={.metadata.resourceVersion}',
-    ]);
+    const after = await jsonpath(ns, 'deployment web', '.metadata.resourceVersion');
     expect(after.stdout).toBe(before.stdout);
     const diff = await target.kubectl(['diff', '--server-side', '-f', '-'], { input: manifests(ns, 1, 'x') });
     expect(diff.stdout).toBe('');
@@ -400,15 +365,7 @@ describe('kubectl against the target cluster', () => {
       if (!sa.includes('default')) await new Promise((r) => setTimeout(r, 100));
     }
     expect(sa).toContain('serviceaccount/default');
-    const cm = await target.kubectl([
-      '-n',
-      ns,
-      'get',
-      'configmap',
-      'kube-root-ca.crt',
-      '-o',
-      'jsonpath={.data}',
-    ]);
+    const cm = await jsonpath(ns, 'configmap kube-root-ca.crt', '.data');
     expect(cm.stdout).toContain('BEGIN CERTIFICATE');
     const nodes = await target.kubectl(['get', 'nodes']);
     expect(nodes.code).toBe(0);
@@ -467,15 +424,7 @@ spec:
     const table = await target.kubectl(['-n', ns, 'get', 'cronjobs']);
     expect(table.stdout).toMatch(/^NAME\s+SCHEDULE\s+TIMEZONE\s+SUSPEND\s+ACTIVE\s+LAST SCHEDULE\s+AGE/);
     expect(table.stdout).toMatch(/^nightly\s+0 3 \* \* \*\s+<none>\s+False\s+0\s+<none>\s+/m);
-    const svc = await target.kubectl([
-      '-n',
-      ns,
-      'get',
-      'service',
-      'lb',
-      '-o',
-      'jsonpath={.spec.ports[0].nodePort}',
-    ]);
+    const svc = await jsonpath(ns, 'service lb', '.spec.ports[0].nodePort');
     expect(Number(svc.stdout)).toBeGreaterThanOrEqual(30000);
     expect(Number(svc.stdout)).toBeLessThanOrEqual(32767);
   });
