@@ -14,6 +14,7 @@ import {
   type KubeEmulator,
   type KubeEmulatorOptions,
 } from '../../emulators/kube/index.js';
+import { ensureNamespace } from '../../../src/kube/namespaces.js';
 import { recordingLogger, type RecordingLogger } from '../../support/logger.js';
 
 export type TestLogger = RecordingLogger;
@@ -110,4 +111,21 @@ export function smallApp(
       },
     },
   ];
+}
+
+/** A bed with one preview namespace of ours already created (what apply and wait run inside). */
+export async function kubeBedWithNamespace(
+  namespace: string,
+  opts: KubeEmulatorOptions = {},
+): Promise<KubeBed> {
+  const bed = await kubeBed(opts);
+  await ensureNamespace(bed.client, {
+    name: namespace,
+    labels: ourLabels(namespace),
+    annotations: {},
+    owner: { repoLabel: REPO_LABEL },
+    waitTerminatingMs: 5000,
+    logger: bed.logger,
+  });
+  return bed;
 }

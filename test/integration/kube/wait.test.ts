@@ -1,25 +1,16 @@
 import { applyObjects } from '../../../src/kube/apply.js';
 import { formatDiagnostics } from '../../../src/kube/diagnostics.js';
-import { ensureNamespace } from '../../../src/kube/namespaces.js';
 import { waitForWorkloads } from '../../../src/kube/wait.js';
 import type { KubeObject } from '../../../src/model/kube-object.js';
 import type { KObject } from '../../emulators/kube/index.js';
-import { kubeBed, ourLabels, REPO_LABEL, smallApp, type KubeBed } from './setup.js';
+import { kubeBedWithNamespace, ourLabels, smallApp, type KubeBed } from './setup.js';
 
 const NS = 'pr-7';
 
 describe('waitForWorkloads against the emulator', () => {
   let bed: KubeBed;
   beforeEach(async () => {
-    bed = await kubeBed();
-    await ensureNamespace(bed.client, {
-      name: NS,
-      labels: ourLabels(NS),
-      annotations: {},
-      owner: { repoLabel: REPO_LABEL },
-      waitTerminatingMs: 5000,
-      logger: bed.logger,
-    });
+    bed = await kubeBedWithNamespace(NS);
   });
   afterEach(() => bed.close());
 
