@@ -30,7 +30,7 @@ export interface Controllers {
 
 /** Kinds whose deletion takes their dependents along (background cascading deletion). */
 const OWNER_KINDS = ['Deployment', 'ReplicaSet', 'StatefulSet', 'DaemonSet', 'Job'];
-const DEPENDENT_KINDS = ['ReplicaSet', 'Pod'];
+const DEPENDENT_KINDS = ['ReplicaSet', 'Pod', 'PersistentVolumeClaim'];
 
 export function startControllers(store: Store, opts: Partial<ControllerOptions> = {}): Controllers {
   const rt = new Runtime(store, { ...DEFAULT_CONTROLLER_OPTIONS, ...opts });

@@ -236,3 +236,49 @@ export function applyDefaults(t: Pick<ResourceType, 'group' | 'kind'>, o: KObjec
     }
   }
 }
+
+const JOB_UID_LABEL = 'batch.kubernetes.io/controller-uid';
+const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
+const LEGACY_JOB_UID_LABEL = 'controller-uid';
+const LEGACY_JOB_NAME_LABEL = 'job-name';
+const JOB_GENERATED_LABELS = [JOB_UID_LABEL, JOB_NAME_LABEL, LEGACY_JOB_UID_LABEL, LEGACY_JOB_NAME_LABEL];
+
+/**
+ * The job strategy's PrepareForCreate (generateSelector) for a Job without a selector: select on
+ * the Job's uid and label the pod template with its uid and name, the new (≥1.27) and the legacy
+ * keys. A Job that brings its own selector is left as it is; manualSelector stays unset.
+ */
+export function generateJobSelector(o: KObject, uid: string): void {
+  const root = o as unknown as JsonMap;
+  const spec = mapAt(root, 'spec');
+  if (spec.selector !== undefined || spec.manualSelector === true) return;
+  const name = o.metadata.name ?? '';
+  const labels = mapAt(mapAt(mapAt(spec, 'template'), 'metadata'), 'labels');
+  labels[JOB_UID_LABEL] ??= uid;
+  labels[JOB_NAME_LABEL] ??= name;
+  labels[LEGACY_JOB_UID_LABEL] ??= uid;
+  labels[LEGACY_JOB_NAME_LABEL] ??= name;
+  spec.selector = { matchLabels: { [JOB_UID_LABEL]: uid } };
+}
+
+/**
+ * An update of a Job whose body omits the generated selector (a re-apply or replace of the same
+ * manifest): keeps the live generated selector and template labels, so that the write does not
+ * read as a change of those immutable fields.
+ */
+export function carryJobSelector(live: KObject, next: KObject): void {
+  const before = (live as unknown as JsonMap).spec;
+  const spec = (next as unknown as JsonMap).spec;
+  if (!isMap(before) || !isMap(spec) || spec.selector !== undefined || before.manualSelector === true) return;
+  const sel = before.selector;
+  if (!isMap(sel) || !isMap(sel.matchLabels) || sel.matchLabels[JOB_UID_LABEL] !== live.metadata.uid) return;
+  spec.selector = structuredClone(sel);
+  const liveTemplate = before.template;
+  const liveLabels =
+    isMap(liveTemplate) && isMap(liveTemplate.metadata) && isMap(liveTemplate.metadata.labels)
+      ? liveTemplate.metadata.labels
+      : {};
+  if (!isMap(spec.template)) return;
+  const labels = mapAt(mapAt(spec.template, 'metadata'), 'labels');
+  for (const k of JOB_GENERATED_LABELS) if (liveLabels[k] !== undefined) labels[k] ??= liveLabels[k];
+}

@@ -15,7 +15,7 @@ import {
 } from './discovery.js';
 import { forbiddenError, type Faults } from './faults.js';
 import { isReviewType } from './builtins.js';
-import { applyDefaults } from './defaults.js';
+import { applyDefaults, carryJobSelector, generateJobSelector } from './defaults.js';
 import {
   jsonEqual,
   jsonPatch,
@@ -518,16 +518,25 @@ export class KubeApiServer {
     q: Query,
   ): void {
     const pod = this.mustGet(t, ns, name);
-    const containers = (
-      ((pod.spec as Record<string, unknown> | undefined)?.containers ?? []) as { name?: string }[]
-    ).map((c) => c.name ?? '');
+    const names = (list: string) =>
+      (((pod.spec as Record<string, unknown> | undefined)?.[list] ?? []) as { name?: string }[]).map(
+        (c) => c.name ?? '',
+      );
+    const containers = names('containers');
+    const initContainers = names('initContainers');
     const container = q.get('container') ?? undefined;
     if (!container && containers.length > 1) {
       throw badRequest(
-        `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`,
+        `a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]` +
+          (initContainers.length ? ` or one of the init containers: [${initContainers.join(' ')}]` : ''),
       );
     }
-    if (container && containers.length && !containers.includes(container)) {
+    if (
+      container &&
+      containers.length &&
+      !containers.includes(container) &&
+      !initContainers.includes(container)
+    ) {
       throw badRequest(`container ${container} is not valid for pod ${name}`);
     }
     let text = this.podLogs?.podLog(ns ?? '', name, container ?? containers[0]);
@@ -752,6 +761,11 @@ export class KubeApiServer {
     if (isCrdType(t)) o.status = crdStatus(o);
     if (!t.group && t.kind === 'Service') this.defaultService(o);
     applyDefaults(t, o);
+    if (t.group === 'batch' && t.kind === 'Job') {
+      // The uid exists before PrepareForCreate in the real server; the store keeps this one.
+      o.metadata.uid = crypto.randomUUID();
+      generateJobSelector(o, o.metadata.uid);
+    }
     return o;
   }
 
@@ -883,7 +897,7 @@ export class KubeApiServer {
       const out = clone(o);
       out.apiVersion = apiVersionOf(t);
       out.kind = t.kind;
-      out.metadata.uid = crypto.randomUUID();
+      out.metadata.uid = o.metadata.uid ?? crypto.randomUUID();
       out.metadata.creationTimestamp = ctx.now;
       out.metadata.generation = 1;
       return out;
@@ -978,6 +992,7 @@ export class KubeApiServer {
       // The decoder defaults every write; for apply this runs after the merge, so the applier
       // does not own the defaults (its managed fields are already computed).
       if (!t.group && t.kind === 'Service') this.defaultService(o, live);
+      if (t.group === 'batch' && t.kind === 'Job') carryJobSelector(live, o);
       applyDefaults(t, o);
     }
     this.validate(t, o);

@@ -209,7 +209,8 @@ export class Store {
         `${t.plural}${t.group ? '.' + t.group : ''} "${name}" already exists`,
       );
     }
-    o.metadata.uid = randomUUID();
+    // A uid the API layer chose already (a Job's generated selector names it) is kept.
+    o.metadata.uid ??= randomUUID();
     o.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     o.metadata.generation = 1;
     o.metadata.resourceVersion = String(++this.rv);

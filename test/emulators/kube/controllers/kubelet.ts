@@ -299,6 +299,10 @@ export function registerKubelet(rt: Runtime): Kubelet {
     podLog(namespace, pod, container) {
       const sim = sims.get(byName.get(`${namespace}/${pod}`) ?? '');
       if (!sim) return undefined;
+      // Init containers ran to completion before the pod's containers started (see renderStatus).
+      const init = container ? sim.init.find((x) => x.name === container) : undefined;
+      if (init)
+        return `Starting ${init.name} (image ${init.image ?? ''})\nInitializing...\nCompleted successfully\n`;
       const c = container ? sim.containers.find((x) => x.name === container) : sim.containers[0];
       if (!c || c.logs.length === 0) return undefined;
       return c.logs.join('\n') + '\n';

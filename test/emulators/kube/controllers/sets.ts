@@ -1,9 +1,17 @@
 // StatefulSet and DaemonSet controllers, simplified: a StatefulSet runs `<name>-0..n-1` (one at a
 // time unless podManagementPolicy is Parallel) and rolls a template change from the highest
 // ordinal down; a DaemonSet runs one pod on the emulator's single node.
-import type { KObject } from '../store.js';
+import type { KObject, ObjectMeta } from '../store.js';
 import { NODE_NAME, randomSuffix, type Runtime } from './runtime.js';
-import { type PodTemplate, omitEmpty, podActive, podFromTemplate, podReady, templateHash } from './util.js';
+import {
+  type LabelSelectorObject,
+  type PodTemplate,
+  omitEmpty,
+  podActive,
+  podFromTemplate,
+  podReady,
+  templateHash,
+} from './util.js';
 
 const REV_LABEL = 'controller-revision-hash';
 const NODE_LABELS: Record<string, string> = {
@@ -18,6 +26,20 @@ interface StatefulSetSpec {
   serviceName?: string;
   podManagementPolicy?: string;
   updateStrategy?: { type?: string; rollingUpdate?: { partition?: number } };
+  selector?: LabelSelectorObject;
+  volumeClaimTemplates?: ClaimTemplate[];
+  persistentVolumeClaimRetentionPolicy?: { whenDeleted?: string; whenScaled?: string };
+}
+
+interface ClaimSpec {
+  accessModes?: string[];
+  resources?: { requests?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+interface ClaimTemplate {
+  metadata?: ObjectMeta;
+  spec?: ClaimSpec;
 }
 
 export function registerSets(rt: Runtime): void {
@@ -27,11 +49,102 @@ export function registerSets(rt: Runtime): void {
         rt.enqueue(kind, ev.object.metadata.namespace ?? '', ev.object.metadata.name ?? '');
     });
   }
-  rt.reconciler('StatefulSet', (ns, name) => reconcileStatefulSet(rt, ns, name));
+  const binding = new Set<string>();
+  rt.reconciler('StatefulSet', (ns, name) => reconcileStatefulSet(rt, ns, name, binding));
   rt.reconciler('DaemonSet', (ns, name) => reconcileDaemonSet(rt, ns, name));
 }
 
-function reconcileStatefulSet(rt: Runtime, ns: string, name: string): void {
+/**
+ * The claims of one ordinal (getPersistentVolumeClaims + createPersistentVolumeClaims): made from
+ * the volumeClaimTemplates when missing, reused as they are otherwise; returns the pod volumes
+ * that mount them. Owned by the StatefulSet only under whenDeleted: Delete, as the real one.
+ */
+function ensureClaims(
+  rt: Runtime,
+  sts: KObject,
+  spec: StatefulSetSpec,
+  ordinal: number,
+  binding: Set<string>,
+): Record<string, unknown>[] {
+  const ns = sts.metadata.namespace ?? '';
+  const volumes: Record<string, unknown>[] = [];
+  for (const tmpl of spec.volumeClaimTemplates ?? []) {
+    const tmplName = tmpl.metadata?.name ?? '';
+    const claimName = `${tmplName}-${sts.metadata.name}-${ordinal}`;
+    volumes.push({ name: tmplName, persistentVolumeClaim: { claimName } });
+    let claim = rt.get('PersistentVolumeClaim', ns, claimName);
+    if (!claim) {
+      const owned = spec.persistentVolumeClaimRetentionPolicy?.whenDeleted === 'Delete';
+      claim = rt.create('PersistentVolumeClaim', {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: {
+          name: claimName,
+          namespace: ns,
+          labels: { ...(tmpl.metadata?.labels ?? {}), ...(spec.selector?.matchLabels ?? {}) },
+          ...(tmpl.metadata?.annotations ? { annotations: { ...tmpl.metadata.annotations } } : {}),
+          ...(owned
+            ? {
+                ownerReferences: [
+                  {
+                    apiVersion: sts.apiVersion,
+                    kind: sts.kind,
+                    name: sts.metadata.name ?? '',
+                    uid: sts.metadata.uid ?? '',
+                    controller: true,
+                    blockOwnerDeletion: true,
+                  },
+                ],
+              }
+            : {}),
+        },
+        spec: { volumeMode: 'Filesystem', ...structuredClone(tmpl.spec ?? {}) },
+        status: { phase: 'Pending' },
+      });
+      if (claim)
+        rt.event(
+          sts,
+          'Normal',
+          'SuccessfulCreate',
+          `create Claim ${claimName} Pod ${sts.metadata.name}-${ordinal} in StatefulSet ${sts.metadata.name} success`,
+          'statefulset-controller',
+        );
+    }
+    if (claim) provision(rt, claim, binding);
+  }
+  return volumes;
+}
+
+/** A simulated dynamic provisioner: a pending claim is Bound to a `pvc-<uid>` volume shortly after. */
+function provision(rt: Runtime, claim: KObject, binding: Set<string>): void {
+  const phase = (claim.status as { phase?: string } | undefined)?.phase;
+  const uid = claim.metadata.uid ?? '';
+  if (phase === 'Bound' || binding.has(uid)) return;
+  binding.add(uid);
+  const ns = claim.metadata.namespace ?? '';
+  const name = claim.metadata.name ?? '';
+  rt.after(rt.options.readyDelayMs, () => {
+    binding.delete(uid);
+    rt.mutate('PersistentVolumeClaim', ns, name, (o) => {
+      if (o.metadata.uid !== uid || o.metadata.deletionTimestamp) return false;
+      const spec = (o.spec ?? {}) as ClaimSpec;
+      o.spec = spec;
+      spec.volumeName ??= `pvc-${uid}`;
+      o.metadata.annotations = {
+        ...(o.metadata.annotations ?? {}),
+        'pv.kubernetes.io/bind-completed': 'yes',
+        'pv.kubernetes.io/bound-by-controller': 'yes',
+      };
+      o.status = {
+        phase: 'Bound',
+        accessModes: spec.accessModes ?? [],
+        capacity: { storage: spec.resources?.requests?.storage ?? '' },
+      };
+    });
+  });
+}
+
+function reconcileStatefulSet(rt: Runtime, ns: string, name: string, binding: Set<string>): void {
   const sts = rt.get('StatefulSet', ns, name);
   if (!sts || sts.metadata.deletionTimestamp || rt.namespaceTerminating(ns)) return;
   const uid = sts.metadata.uid;
@@ -61,6 +174,14 @@ function reconcileStatefulSet(rt: Runtime, ns: string, name: string): void {
       if (!parallel) break;
       continue;
     }
+    // The claims first, then the pod mounting them (updateStorage: claim volumes replace
+    // template volumes of the same name and come first).
+    const claimVolumes = ensureClaims(rt, sts, spec, i, binding);
+    const claimNames = new Set(claimVolumes.map((v) => v.name));
+    const templateVolumes = Array.isArray(spec.template?.spec?.volumes)
+      ? (spec.template.spec.volumes as { name?: string }[])
+      : [];
+    const volumes = [...claimVolumes, ...templateVolumes.filter((v) => !claimNames.has(v.name))];
     const pod = rt.create(
       'Pod',
       podFromTemplate(
@@ -72,7 +193,11 @@ function reconcileStatefulSet(rt: Runtime, ns: string, name: string): void {
           'statefulset.kubernetes.io/pod-name': `${name}-${i}`,
           'apps.kubernetes.io/pod-index': String(i),
         },
-        { hostname: `${name}-${i}`, ...(spec.serviceName ? { subdomain: spec.serviceName } : {}) },
+        {
+          hostname: `${name}-${i}`,
+          ...(spec.serviceName ? { subdomain: spec.serviceName } : {}),
+          ...(volumes.length ? { volumes } : {}),
+        },
       ),
     );
     if (pod)
