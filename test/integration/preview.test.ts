@@ -150,7 +150,10 @@ spec:
   selector: { matchLabels: { app: db } }
   template:
     metadata: { labels: { app: db } }
-    spec: { containers: [{ name: db, image: example/db:1 }] }
+    spec: { containers: [{ name: db, image: example/db:1, volumeMounts: [{ name: data, mountPath: /data }] }] }
+  volumeClaimTemplates:
+    - metadata: { name: data }
+      spec: { accessModes: [ReadWriteOnce], resources: { requests: { storage: 1Gi } } }
 ---
 apiVersion: batch/v1
 kind: Job
@@ -170,6 +173,11 @@ spec:
   expect(again.result.ok).toBe(true);
   await new Promise((r) => setTimeout(r, 300));
   expect(bed.kube.openWatches()).toBe(0);
+  // The StatefulSet controller's claim carries our labels (kustomize labels templates) but kubestage
+  // did not apply it: the re-run's prune must leave the database's volume alone.
+  const claim = obj('v1', 'PersistentVolumeClaim', 'pr-34', 'data-db-0');
+  expect(claim?.metadata.labels?.['kubestage.dev/instance']).toBe('pr-34');
+  expect(again.result.summary).not.toContain('PersistentVolumeClaim/data-db-0');
 });
 
 test('a second push updates the preview in place: the same comment, the new image', async () => {
