@@ -467,16 +467,24 @@ test('a PR from a fork whose token cannot comment still deploys, with a warning'
   expect(result.outputs['comment-id']).toBe('');
 });
 
-test('a PR closed while its preview deployed is cleaned up instead of left behind', async () => {
-  openPull(18);
-  const stop = onFirstCreated('apps/v1', 'Deployment', 'pr-18', () =>
-    bed.github.state.setPullState(REPO, 18, 'closed'),
+test.each([
+  ['a ready preview', 18, 'ghcr.io/kubestage/example-web'],
+  ['a failing preview', 26, 'registry.example.com/team/does-not-exist:1.0'],
+])('a PR closed while %s deployed is cleaned up instead of left behind', async (_what, pr, image) => {
+  const ws = makeWorkspace(appManifests({ image }));
+  openPull(pr);
+  const stop = onFirstCreated('apps/v1', 'Deployment', `pr-${pr}`, () =>
+    bed.github.state.setPullState(REPO, pr, 'closed'),
   );
   try {
-    const { result, log } = await bed.run({ payload: event(18), inputs: { images: exampleImages } });
+    const { result, log } = await bed.run({
+      payload: event(pr),
+      workspace: ws,
+      inputs: { manifests: 'k8s' },
+    });
     expect(log.text()).toMatch(/closed while/);
     expect(result.ok).toBe(true);
-    expect(obj('v1', 'Namespace', undefined, 'pr-18')).toBeUndefined();
+    expect(obj('v1', 'Namespace', undefined, `pr-${pr}`)).toBeUndefined();
   } finally {
     stop();
   }
@@ -498,26 +506,6 @@ test('a preview whose health-path does not answer fails with the URL and the rea
   expect(result.failure).toContain('The health check failed: GET https://localhost/healthz');
   expect(result.summary).toContain('does not answer');
   expect(markerComments(28)[0].body).toContain('https://localhost/healthz');
-});
-
-test('a PR closed while a failing preview deployed is cleaned up too', async () => {
-  const ws = makeWorkspace(appManifests({ image: 'registry.example.com/team/does-not-exist:1.0' }));
-  openPull(26);
-  const stop = onFirstCreated('apps/v1', 'Deployment', 'pr-26', () =>
-    bed.github.state.setPullState(REPO, 26, 'closed'),
-  );
-  try {
-    const { result, log } = await bed.run({
-      payload: event(26),
-      workspace: ws,
-      inputs: { manifests: 'k8s' },
-    });
-    expect(log.text()).toMatch(/closed while/);
-    expect(result.ok).toBe(true);
-    expect(obj('v1', 'Namespace', undefined, 'pr-26')).toBeUndefined();
-  } finally {
-    stop();
-  }
 });
 
 test("the preview's own Secret values are masked in the log", async () => {

@@ -516,23 +516,32 @@ describe('StatefulSet and DaemonSet controllers', () => {
     spec: { containers: [{ name: 'c', image: 'redis:7' }] },
   });
 
-  it('runs a StatefulSet as <name>-0..n-1 and reports it ready', async () => {
-    const { store, t } = setup();
+  /** A StatefulSet `db` in namespace `app` with `replicas` pods, and a wait until all are ready. */
+  async function readyStatefulSet(
+    { store, t }: ReturnType<typeof setup>,
+    replicas: number,
+  ): Promise<KObject> {
     store.create(t('StatefulSet'), {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
       metadata: { name: 'db', namespace: 'app' },
       spec: {
-        replicas: 3,
+        replicas,
         serviceName: 'db',
         selector: { matchLabels: { app: 'db' } },
         template: podTemplate('db'),
       },
     });
-    const s = await waitFor(store, 'StatefulSet ready', () => {
+    return waitFor(store, 'StatefulSet ready', () => {
       const o = store.get(t('StatefulSet'), 'app', 'db');
-      return status(o).readyReplicas === 3 && o;
+      return status(o).readyReplicas === replicas && o;
     });
+  }
+
+  it('runs a StatefulSet as <name>-0..n-1 and reports it ready', async () => {
+    const bed = setup();
+    const { store, t } = bed;
+    const s = await readyStatefulSet(bed, 3);
     expect(status(s)).toMatchObject({
       observedGeneration: 1,
       replicas: 3,
@@ -548,22 +557,9 @@ describe('StatefulSet and DaemonSet controllers', () => {
   });
 
   it('rolls a StatefulSet template change through every ordinal', async () => {
-    const { store, t } = setup();
-    store.create(t('StatefulSet'), {
-      apiVersion: 'apps/v1',
-      kind: 'StatefulSet',
-      metadata: { name: 'db', namespace: 'app' },
-      spec: {
-        replicas: 2,
-        serviceName: 'db',
-        selector: { matchLabels: { app: 'db' } },
-        template: podTemplate('db'),
-      },
-    });
-    const first = await waitFor(store, 'ready', () => {
-      const o = store.get(t('StatefulSet'), 'app', 'db');
-      return status(o).readyReplicas === 2 && o;
-    });
+    const bed = setup();
+    const { store, t } = bed;
+    const first = await readyStatefulSet(bed, 2);
     const o = store.get(t('StatefulSet'), 'app', 'db') as KObject;
     ((o.spec as Dict).template as { spec: { containers: { image: string }[] } }).spec.containers[0].image =
       'redis:7.2';
