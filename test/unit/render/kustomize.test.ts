@@ -55,8 +55,9 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-async function renderTemps(): Promise<string[]> {
-  return (await readdir(tmpdir())).filter((n) => n.startsWith('kubestage-render-'));
+/** Render temp dirs under this test's own temp root (other test files render in parallel into tmpdir()). */
+async function renderTemps(root: string): Promise<string[]> {
+  return (await readdir(root)).filter((n) => n.startsWith('kubestage-render-'));
 }
 
 const DEPLOYMENT = `apiVersion: apps/v1
@@ -78,8 +79,9 @@ spec:
 describe('renderManifests on online-boutique', () => {
   it('overrides images, sets the namespace on every object, labels objects and pod templates but not selectors', async () => {
     const before = await snapshot(boutique);
-    const tempsBefore = await renderTemps();
+    const tempRoot = await mkdtemp(path.join(tmpdir(), 'kubestage-temps-'));
     const { objects, overlayYaml, unusedImages } = await renderManifests({
+      tempRoot,
       workspace: path.dirname(boutique),
       manifests: 'online-boutique',
       namespace: NS,
@@ -130,7 +132,8 @@ describe('renderManifests on online-boutique', () => {
     expect(() => guardManifests(objects, NS, builtinScope)).not.toThrow();
 
     expect(await snapshot(boutique)).toEqual(before);
-    expect(await renderTemps()).toEqual(tempsBefore);
+    expect(await renderTemps(tempRoot)).toEqual([]);
+    await rm(tempRoot, { recursive: true, force: true });
   });
 });
 
