@@ -7,7 +7,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { applyRendered, guardRendered } from '../src/commands/rollout.js';
+import { applyRendered, guardRendered } from '../src/steps/release.js';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../src/kube/client.js';
 import type { Logger } from '../src/logger.js';
 import type { KubeObject } from '../src/model/kube-object.js';
@@ -141,7 +141,7 @@ async function compare(
     };
     const ours = async (objects: KubeObject[]) => {
       const t0 = performance.now();
-      // The same code path as the preview command (src/commands/rollout.ts).
+      // The same code path as the preview command (src/steps/release.ts).
       await guardRendered(client, objects, nsOurs);
       await applyRendered(client, objects, {
         namespace: nsOurs,

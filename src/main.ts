@@ -1,12 +1,12 @@
-// run(): read settings, build the ports, dispatch the command, set outputs, write the job summary.
+// The action: inputs and the Actions environment → the command registry → outputs and the job summary.
 import * as core from '@actions/core';
-import { runCleanup } from './commands/cleanup.js';
-import { runPreview } from './commands/preview.js';
-import type { CommandResult, Ports } from './commands/ports.js';
-import { createGitHubClient } from './github/client.js';
-import { createKubeClient, loadKubeConfig } from './kube/client.js';
+import { actionContext, type RunContext } from './app/context.js';
+import { createPorts, type Ports } from './app/ports.js';
+import { COMMANDS, isCommand, REGISTRY, type Command } from './app/registry.js';
+import type { CommandResult } from './app/result.js';
 import type { Logger } from './logger.js';
-import { readSettings, SettingsError, type Settings } from './settings.js';
+import { codeBlock } from './report/markdown.js';
+import { INPUT, SettingsError, type InputReader } from './settings/inputs.js';
 
 export const coreLogger: Logger = {
   info: (m) => core.info(m),
@@ -14,65 +14,67 @@ export const coreLogger: Logger = {
   debug: (m) => core.debug(m),
 };
 
-/** Builds the ports from settings: the same commands serve the action, the demo and the tests. */
-export function createPorts(
-  settings: Settings,
-  logger: Logger,
-  env: NodeJS.ProcessEnv = process.env,
-  io: { mask: (secret: string) => void; group: Ports['group']; githubWaitScale?: number } = {
-    mask: (s) => core.setSecret(s),
-    group: (name, fn) => core.group(name, fn),
-  },
-): Ports {
-  let kube: ReturnType<typeof createKubeClient> | undefined;
-  if (settings.githubToken) io.mask(settings.githubToken);
-  return {
-    logger,
-    kube: () => {
-      if (!kube) {
-        const { kc, source } = loadKubeConfig({
-          kubeconfig: settings.kubeconfig,
-          env,
-          workspace: settings.workspace,
-          mask: io.mask,
-        });
-        logger.info(
-          `Cluster credentials: ${source}; API server ${kc.getCurrentCluster()?.server ?? '(unknown)'}`,
-        );
-        kube = createKubeClient(kc, { logger });
-      }
-      return kube;
-    },
-    github: settings.githubToken
-      ? createGitHubClient({
-          token: settings.githubToken,
-          baseUrl: settings.apiUrl,
-          logger,
-          waitScale: io.githubWaitScale,
-        })
-      : undefined,
-    group: io.group,
-    mask: io.mask,
-  };
-}
-
 export async function run(): Promise<void> {
   try {
-    const settings = readSettings((name) => core.getInput(name), process.env);
-    const ports = createPorts(settings, coreLogger);
-    const result: CommandResult =
-      settings.command === 'preview' ? await runPreview(settings, ports) : await runCleanup(settings, ports);
-    for (const [name, value] of Object.entries(result.outputs)) core.setOutput(name, value);
-    try {
-      await core.summary.addRaw(result.summary, true).write();
-    } catch (e) {
-      // No GITHUB_STEP_SUMMARY (a local runner): the log and the outputs still tell the story.
-      core.warning(`Could not write the job summary: ${(e as Error).message}`);
-    }
-    if (!result.ok) core.setFailed(result.failure ?? `kubestage ${settings.command} failed`);
+    const input = actionInputs((name) => core.getInput(name), process.env);
+    const { name, ctx, start } = prepareAction(input, process.env);
+    const ports = createPorts(
+      {
+        kubeconfig: input(INPUT.kubeconfig),
+        githubToken: input(INPUT.githubToken).trim(),
+        apiUrl: ctx.apiUrl,
+        workspace: ctx.workspace,
+      },
+      coreLogger,
+      process.env,
+      { mask: (s) => core.setSecret(s), group: (n, fn) => core.group(n, fn) },
+    );
+    const result = await start(ports);
+    for (const [key, value] of Object.entries(result.outputs)) core.setOutput(key, value);
+    await writeSummary(result.summary);
+    if (!result.ok) core.setFailed(result.failure ?? `kubestage ${name} failed`);
   } catch (e) {
-    const message = e instanceof SettingsError ? e.message : e instanceof Error ? e.message : String(e);
+    const message = e instanceof Error ? e.message : String(e);
     if (!(e instanceof SettingsError) && e instanceof Error && e.stack) core.debug(e.stack);
+    await writeSummary(
+      `## kubestage: ${e instanceof SettingsError ? 'bad input' : 'failed'}\n\n${codeBlock(message)}\n`,
+    );
     core.setFailed(message);
   }
+}
+
+async function writeSummary(markdown: string): Promise<void> {
+  try {
+    await core.summary.addRaw(markdown, true).write();
+  } catch (e) {
+    // No GITHUB_STEP_SUMMARY (a local runner): the log and the outputs still tell the story.
+    core.warning(`Could not write the job summary: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Everything that can be known before any API call: the command, the run context and the command's
+ * validated options. Throws SettingsError naming the bad value and the fix.
+ */
+export function prepareAction(
+  input: InputReader,
+  env: NodeJS.ProcessEnv,
+  now?: () => Date,
+): { name: Command; ctx: RunContext; start: (ports: Ports) => Promise<CommandResult> } {
+  const name = input(INPUT.command).trim();
+  if (!isCommand(name)) {
+    throw new SettingsError(
+      name
+        ? `Unknown command "${name}". Valid commands: ${COMMANDS.join(', ')}. Set the action's \`command\` input to one of them.`
+        : `The \`command\` input is required. Valid commands: ${COMMANDS.join(', ')}.`,
+    );
+  }
+  const ctx = actionContext(input, env, now);
+  return { name, ctx, start: REGISTRY[name].prepare(input, ctx) };
+}
+
+/** The action's inputs; `github-token` falls back to $GITHUB_TOKEN as the old input default did. */
+export function actionInputs(getInput: (name: string) => string, env: NodeJS.ProcessEnv): InputReader {
+  return (name) =>
+    name === INPUT.githubToken ? getInput(name).trim() || env.GITHUB_TOKEN || '' : getInput(name);
 }

@@ -1,15 +1,11 @@
-// `preview`: render the PR's manifests into namespace pr-<n>, apply, wait, and tell the PR where it runs.
-import { collectDiagnostics, formatDiagnostics } from '../kube/diagnostics.js';
-import { probeUrl } from '../kube/probe.js';
-import { waitForWorkloads } from '../kube/wait.js';
+// `preview`: render the PR's manifests into its namespace, apply, wait, and tell the PR where it runs.
+import type { RunContext } from '../app/context.js';
+import type { Ports } from '../app/ports.js';
+import type { CommandResult } from '../app/result.js';
+import { updateRecord } from '../kube/records.js';
+import { startDeadline } from '../model/deadline.js';
+import { defaultPreviewTag, formatImageRef, parseImages } from '../model/images.js';
 import {
-  ANNOTATION_EXPIRES_AT,
-  ANNOTATION_HEAD_SHA,
-  ANNOTATION_IMAGES,
-  ANNOTATION_PR,
-  ANNOTATION_RUN_URL,
-  ANNOTATION_UPDATED_AT,
-  ANNOTATION_URL,
   LABEL_ENVIRONMENT,
   LABEL_INSTANCE,
   LABEL_MANAGED_BY,
@@ -19,190 +15,152 @@ import {
   PREVIEW_ENVIRONMENT,
   repoLabelValue,
 } from '../model/labels.js';
-import { defaultPreviewTag, formatImageRef, parseImages } from '../model/images.js';
-import type { KubeObject } from '../model/kube-object.js';
-import { rewriteHosts } from '../render/hosts.js';
-import { containerImages, renderManifests } from '../render/kustomize.js';
-import type { Settings } from '../settings.js';
+import { encodeRecord } from '../model/records.js';
+import { previewComment, previewResult, type PreviewReport } from '../report/preview.js';
+import { GitHubPublisher } from '../report/publisher.js';
+import type { PreviewOptions } from '../settings/preview.js';
+import { previewNames } from '../steps/names.js';
+import { pullStateReader, resolvePullRequest, type PullRequestContext } from '../steps/pull-request.js';
+import { prepareRelease, release } from '../steps/release.js';
 import { runCleanupFor } from './cleanup.js';
-import type { CommandResult, Ports } from './ports.js';
-import { PreviewReporter } from './preview-reporter.js';
-import { applyRendered, guardRendered, SupersededError } from './rollout.js';
-import { pullStateReader, resolvePullRequest } from './pull-request.js';
-import { previewNames } from './names.js';
 
-export async function runPreview(settings: Settings, ports: Ports): Promise<CommandResult> {
+export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Ports): Promise<CommandResult> {
   const log = ports.logger;
-  const now = ports.now ?? (() => new Date());
-  const ev = settings.event;
+  const ev = ctx.event;
   if (ev.name === 'workflow_run' && (ev.action !== 'completed' || ev.conclusion !== 'success')) {
-    // The build this run would deploy has not finished well (or at all): its image may not exist.
-    log.warning(
-      ev.action !== 'completed'
-        ? `The workflow run that triggered this is "${ev.action ?? 'unknown'}", not completed: its image may not be pushed yet, so nothing is deployed. ` +
-            'Trigger on `workflow_run` with `types: [completed]`.'
-        : `The workflow run that triggered this ended with "${ev.conclusion ?? 'no conclusion'}", so there is nothing new to deploy; the preview is left as it was. ` +
-            "Guard the job with `if: github.event.workflow_run.conclusion == 'success'` to skip it entirely.",
-    );
-    return {
-      ok: true,
-      outputs: {},
-      summary: `## kubestage preview: skipped\n\nThe triggering workflow run is \`${ev.action ?? '?'}\`, conclusion \`${ev.conclusion ?? 'none'}\`.\n`,
-    };
+    return skipped(ev.action, ev.conclusion, log);
   }
-  const pr = await resolvePullRequest(settings, ports);
-
-  if (pr.state === 'closed' || settings.event.action === 'closed') {
+  const pr = await resolvePullRequest(ctx, ports);
+  if (pr.state === 'closed' || ev.action === 'closed') {
     log.info(`PR #${pr.number} is closed: removing its preview instead of deploying it.`);
-    return runCleanupFor(settings, ports, pr);
+    return runCleanupFor(o, ctx, ports, pr);
   }
+  const deadline = startDeadline(o.waitTimeoutSeconds * 1000);
+  const names = previewNames(o.naming, pr);
+  const images = parseImages(o.images, defaultPreviewTag(pr.number, pr.headSha));
+  const updatedAt = ctx.now();
+  let report: PreviewReport = {
+    outcome: 'deploying',
+    pr: { number: pr.number, headSha: pr.headSha, headRef: pr.headRef, title: pr.title },
+    names,
+    overrides: Object.fromEntries(images.map((i) => [i.name, formatImageRef(i)])),
+    images: images.map((i) => ({ name: i.name, ref: formatImageRef(i) })),
+    applied: [],
+    pruned: [],
+    workloads: [],
+    updatedAt,
+    expiresAt: new Date(updatedAt.getTime() + o.ttlSeconds * 1000),
+    runUrl: ctx.runUrl,
+    warnings: [],
+  };
+  let secrets: string[] = [];
+  log.info(
+    `Preview of PR #${pr.number} at ${pr.headSha.slice(0, 7)}: namespace ${names.namespace}, ${names.url}`,
+  );
 
-  const names = previewNames(settings, pr);
-  const { namespace, host, url } = names;
-  const repoLabel = repoLabelValue(`${settings.owner}/${settings.repo}`);
-  const images = parseImages(settings.images, defaultPreviewTag(pr.number, pr.headSha));
-  const imageRefs = Object.fromEntries(images.map((i) => [i.name, formatImageRef(i)]));
-  log.info(`Preview of PR #${pr.number} at ${pr.headSha.slice(0, 7)}: namespace ${namespace}, ${url}`);
-
-  const reporter = new PreviewReporter(settings, ports, pr, names, now);
-  const prState = pullStateReader(settings, ports, pr.number);
+  const publisher = new GitHubPublisher(ports.github, {
+    repo: { owner: ctx.owner, repo: ctx.repo },
+    pr: pr.number,
+    comment: o.comment,
+    deployment: o.deployment,
+    logger: log,
+    logUrl: ctx.runUrl,
+  });
+  const finish = (r: PreviewReport): CommandResult =>
+    previewResult(
+      {
+        ...r,
+        deploymentId: publisher.deploymentId,
+        commentId: publisher.commentId,
+        warnings: [...publisher.warnings],
+      },
+      secrets,
+    );
+  const prState = pullStateReader(ctx, ports, pr.number);
   const atStart = await prState();
   if (atStart?.state === 'closed') {
     log.info(`PR #${pr.number} is closed on GitHub: removing its preview instead of deploying it.`);
-    return runCleanupFor(settings, ports, pr);
+    return runCleanupFor(o, ctx, ports, pr);
   }
-  if (atStart && atStart.headSha !== pr.headSha) {
-    log.info(
-      `PR #${pr.number} has moved on to ${atStart.headSha.slice(0, 7)}: this run (${pr.headSha.slice(0, 7)}) is superseded and changes nothing.`,
-    );
-    return reporter.result(true);
-  }
+  if (atStart && atStart.headSha !== pr.headSha) return finish(superseded(report, pr, atStart.headSha, log));
 
+  const repoLabel = repoLabelValue(`${ctx.owner}/${ctx.repo}`);
+  const labels = {
+    [LABEL_MANAGED_BY]: MANAGED_BY,
+    [LABEL_REPO]: repoLabel,
+    [LABEL_ENVIRONMENT]: PREVIEW_ENVIRONMENT,
+    [LABEL_PR]: String(pr.number),
+    [LABEL_INSTANCE]: names.namespace,
+  };
   try {
-    const labels = {
-      [LABEL_MANAGED_BY]: MANAGED_BY,
-      [LABEL_REPO]: repoLabel,
-      [LABEL_ENVIRONMENT]: PREVIEW_ENVIRONMENT,
-      [LABEL_PR]: String(pr.number),
-      [LABEL_INSTANCE]: namespace,
-    };
-
-    const rendered = await ports.group(`Render ${settings.manifests}`, async () => {
-      const { objects, unusedImages, overlayYaml } = await renderManifests({
-        workspace: settings.workspace,
-        manifests: settings.manifests,
-        namespace,
-        images,
-        labels,
-      });
-      log.debug(`Generated overlay:\n${overlayYaml}`);
-      if (unusedImages.length) {
-        // A typo here would silently deploy the old image: refuse before anything is written.
-        const found = [...containerImages(objects)].sort();
-        throw new Error(
-          `The \`images\` input names ${unusedImages.map((i) => `"${i.name}"`).join(', ')}, which no container in ${settings.manifests} uses. ` +
-            `NAME must be the image as written in the manifests, without its tag. Images there: ${found.join(', ') || '(none)'}.`,
-        );
-      }
-      const routed = rewriteHosts(objects, host);
-      for (const c of routed.changes)
-        log.info(`${c.object}: host ${c.from.join(', ') || '(none)'} → ${c.to}`);
-      log.info(`Rendered ${routed.objects.length} objects`);
-      return routed.objects;
+    const prepared = await prepareRelease(ports.kube, {
+      workspace: ctx.workspace,
+      manifests: o.manifests,
+      namespace: names.namespace,
+      host: names.host,
+      images,
+      labels,
+      podSecurity: o.podSecurity,
+      logger: log,
+      group: ports.group,
     });
-    reporter.setImages(imagesInUse(rendered, imageRefs));
+    if (prepared.images.length) report = { ...report, images: prepared.images };
     // Pod logs and events can echo the preview's own Secret values: mask them in the log and keep
-    // them out of the PR comment and the job summary.
-    const secrets = secretValues(rendered);
-    // The runner matches masks line by line, so a PEM key or a JSON blob is masked per line too.
+    // them out of the PR comment and the job summary. The runner matches masks line by line, so a
+    // PEM key or a JSON blob is masked per line too.
+    secrets = prepared.secrets;
     for (const v of secrets)
-      for (const part of [v, ...v.split(/\r?\n/)]) if (part.trim().length >= 4) ports.mask?.(part);
-    reporter.setSecrets(secrets);
+      for (const part of [v, ...v.split(/\r?\n/)]) if (part.trim().length >= 4) ports.mask(part);
 
-    // The guard judges the rendered output before any write reaches the cluster.
-    const kube = ports.kube();
-    await guardRendered(kube, rendered, namespace, settings.podSecurity);
     // Only now is there something to deploy: a render or guard failure creates no deployment.
-    await reporter.start(imageRefs);
+    await publisher.createDeployment({
+      ref: pr.headSha,
+      environment: names.environment,
+      description: `Preview of PR #${pr.number} in namespace ${names.namespace}`,
+      transient: true,
+      production: false,
+    });
+    await publisher.deploymentStatus('in_progress', `Deploying ${pr.headSha.slice(0, 7)}`, names.url);
+    await publisher.comment(previewComment(report, secrets));
 
     // Rendering takes a while: look again just before the first write.
     const before = await prState();
     if (before && before.headSha !== pr.headSha) {
-      log.info(
-        `PR #${pr.number} has moved on to ${before.headSha.slice(0, 7)}: this run (${pr.headSha.slice(0, 7)}) is superseded and applies nothing.`,
-      );
-      await reporter.superseded();
-      return reporter.result(true);
+      await publisher.deploymentStatus('inactive', `Superseded by a newer commit of PR #${pr.number}`);
+      return finish(superseded(report, pr, before.headSha, log));
     }
 
-    const updatedAt = now();
-    const outcome = await deployAndVerify(async () => {
-      const { applied, pruned } = await applyRendered(kube, rendered, {
-        namespace,
-        labels,
-        repoLabel,
-        annotations: {
-          [ANNOTATION_HEAD_SHA]: pr.headSha,
-          [ANNOTATION_IMAGES]: JSON.stringify(imageRefs),
-          [ANNOTATION_URL]: url,
-          [ANNOTATION_UPDATED_AT]: updatedAt.toISOString(),
-          [ANNOTATION_EXPIRES_AT]: new Date(updatedAt.getTime() + settings.ttlSeconds * 1000).toISOString(),
-          [ANNOTATION_PR]: String(pr.number),
-          ...(settings.runUrl ? { [ANNOTATION_RUN_URL]: settings.runUrl } : {}),
-        },
-        waitTerminatingMs: settings.waitTimeoutSeconds * 1000,
-        logger: log,
-        group: ports.group,
+    const outcome = await release(ports.kube(), {
+      objects: prepared.objects,
+      namespace: names.namespace,
+      labels,
+      annotations: encodeRecord({
+        pr: pr.number,
         headSha: pr.headSha,
-        podSecurity: settings.podSecurity,
-      });
-      reporter.setObjects(applied, pruned);
-
-      const wait = await ports.group(`Wait for workloads (timeout ${settings.waitTimeoutSeconds}s)`, () =>
-        waitForWorkloads(kube, {
-          namespace,
-          objects: rendered,
-          timeoutMs: settings.waitTimeoutSeconds * 1000,
-          logger: log,
-        }),
-      );
-      reporter.setWorkloads(wait.workloads);
-      if (!wait.ok) {
-        const diagnostics =
-          wait.diagnostics ??
-          (await collectDiagnostics(kube, {
-            namespace,
-            workloads: wait.workloads.filter((w) => !w.ready).map((w) => w.ref),
-            logger: log,
-          }));
-        const text = formatDiagnostics(diagnostics);
-        log.info(text);
-        const failing = wait.workloads.filter((w) => !w.ready).map((w) => `${w.ref} (${w.state})`);
-        return {
-          ok: false,
-          message: `Workloads did not become ready: ${failing.join(', ')}`,
-          diagnostics: text,
-        };
-      }
-      if (settings.healthPath) {
-        const probe = await probeUrl(url, {
-          path: settings.healthPath,
-          timeoutMs: Math.min(120_000, settings.waitTimeoutSeconds * 1000),
-          attempts: 10,
-          logger: log,
-        });
-        if (!probe.ok) {
-          const what = `GET ${url}${settings.healthPath} → ${probe.error ?? `HTTP ${probe.status}`}`;
-          return {
-            ok: false,
-            message: `The health check failed: ${what}`,
-            diagnostics: `${what}\nThe workloads are ready, but the preview URL does not answer. Check the Ingress/HTTPRoute, DNS for *.${settings.domain}, and that ${settings.healthPath} answers 2xx.`,
-          };
-        }
-        log.info(`Health check ${url}${settings.healthPath}: HTTP ${probe.status}`);
-      }
-      return { ok: true };
+        images: report.overrides,
+        url: names.url,
+        updatedAt: report.updatedAt,
+        expiresAt: report.expiresAt,
+        runUrl: ctx.runUrl,
+        commentId: publisher.commentId,
+        deploymentId: publisher.deploymentId,
+        state: 'deploying',
+        actor: ev.actor,
+      }),
+      repoLabel,
+      podSecurity: o.podSecurity,
+      headSha: pr.headSha,
+      probe: o.healthPath ? { url: names.url, path: o.healthPath, domain: o.naming.domain } : undefined,
+      deadline,
+      logger: log,
+      group: ports.group,
     });
+    report = {
+      ...report,
+      applied: outcome.applied,
+      pruned: outcome.pruned,
+      workloads: outcome.workloads,
+    };
 
     // Whatever happened, the PR may have closed or moved on meanwhile: never leave an orphan behind,
     // and never write over what a newer run reports.
@@ -211,72 +169,96 @@ export async function runPreview(settings: Settings, ports: Ports): Promise<Comm
       log.info(
         `PR #${pr.number} was closed while the preview deployed: cleaning up instead of leaving an orphan.`,
       );
-      return runCleanupFor(settings, ports, pr);
+      return runCleanupFor(o, ctx, ports, pr);
     }
     if (after && after.headSha !== pr.headSha) {
-      log.info(
-        `PR #${pr.number} moved on to ${after.headSha.slice(0, 7)} while this run deployed; the newer run reports the preview.`,
-      );
-      await reporter.superseded();
-      return reporter.result(true);
+      await publisher.deploymentStatus('inactive', `Superseded by a newer commit of PR #${pr.number}`);
+      return finish(superseded(report, pr, after.headSha, log, 'while this run deployed'));
     }
-    if ('supersededBy' in outcome) {
+    if (outcome.status === 'superseded') {
+      const by = outcome.supersededBy ?? '';
       log.info(
-        `A run for ${outcome.supersededBy.slice(0, 7)} took over namespace ${namespace} while this run (${pr.headSha.slice(0, 7)}) applied; it stopped and leaves the rest to that run.`,
+        `A run for ${by.slice(0, 7)} took over namespace ${names.namespace} while this run (${pr.headSha.slice(0, 7)}) applied; it stopped and leaves the rest to that run.`,
       );
-      await reporter.superseded();
-      return reporter.result(true);
+      await publisher.deploymentStatus('inactive', `Superseded by a newer commit of PR #${pr.number}`);
+      return finish({
+        ...report,
+        outcome: 'superseded',
+        note: `A run for ${by.slice(0, 7)} took over the namespace.`,
+      });
     }
-    return outcome.ok ? await reporter.ready() : await reporter.failed(outcome.message, outcome.diagnostics);
+    if (outcome.status === 'ready') {
+      report = { ...report, outcome: 'ready' };
+      await publisher.deploymentStatus('success', `Preview ready at ${names.url}`, names.url);
+      await publisher.deactivate(names.environment, `Superseded by ${pr.headSha.slice(0, 7)}`);
+      await publisher.comment(previewComment(report, secrets));
+      log.info(`Preview ready: ${names.url}`);
+    } else {
+      report = { ...report, outcome: 'failed', failure: outcome.message, diagnostics: outcome.diagnostics };
+      await publisher.deploymentStatus('failure', outcome.message ?? 'failed');
+      await publisher.comment(previewComment(report, secrets));
+    }
+    await recordOutcome(ports, names.namespace, pr.headSha, report, publisher);
+    return finish(report);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    return await reporter.failed(message, message);
+    report = { ...report, outcome: 'failed', failure: message, diagnostics: message };
+    await publisher.deploymentStatus('failure', message);
+    await publisher.comment(previewComment(report, secrets));
+    return finish(report);
   }
 }
 
-type Outcome =
-  { ok: true } | { ok: false; message: string; diagnostics: string } | { ok: false; supersededBy: string };
-
-/** Runs the cluster half; an exception (an apply refused, a watch that broke) is a failed outcome too. */
-async function deployAndVerify(fn: () => Promise<Outcome>): Promise<Outcome> {
+/** The namespace records how the run ended (and the GitHub ids), for status and later runs. */
+async function recordOutcome(
+  ports: Ports,
+  namespace: string,
+  headSha: string,
+  report: PreviewReport,
+  publisher: GitHubPublisher,
+): Promise<void> {
   try {
-    return await fn();
+    await updateRecord(ports.kube(), namespace, headSha, {
+      state: report.outcome === 'ready' ? 'ready' : 'failed',
+      commentId: publisher.commentId,
+      deploymentId: publisher.deploymentId,
+    });
   } catch (e) {
-    if (e instanceof SupersededError) return { ok: false, supersededBy: e.by };
-    const message = e instanceof Error ? e.message : String(e);
-    return { ok: false, message, diagnostics: message };
+    ports.logger.warning(`Could not record the outcome on namespace ${namespace}: ${(e as Error).message}`);
   }
 }
 
-/** Images the rendered workloads run, the ones this run set first, named as in the manifests. */
-function imagesInUse(
-  objects: KubeObject[],
-  overrides: Record<string, string>,
-): { name: string; ref: string }[] {
-  const overridden = new Map(Object.entries(overrides).map(([name, ref]) => [ref, name]));
-  return [...containerImages(objects)]
-    .sort((a, b) => Number(overridden.has(b)) - Number(overridden.has(a)) || a.localeCompare(b))
-    .map((ref) => ({ name: overridden.get(ref) ?? imageName(ref), ref }));
+function superseded(
+  report: PreviewReport,
+  pr: PullRequestContext,
+  newer: string,
+  log: Ports['logger'],
+  when = '',
+): PreviewReport {
+  const note = `PR #${pr.number} has moved on to ${newer.slice(0, 7)}${when ? ` ${when}` : ''}: this run (${pr.headSha.slice(0, 7)}) is superseded; the newer run reports the preview.`;
+  log.info(note);
+  return { ...report, outcome: 'superseded', note };
 }
 
-/** Values of the rendered Secrets (stringData, and data decoded), long enough to be worth masking. */
-export function secretValues(objects: KubeObject[]): string[] {
-  const out = new Set<string>();
-  for (const o of objects) {
-    if (o.kind !== 'Secret' || o.apiVersion !== 'v1') continue;
-    for (const v of Object.values((o.stringData ?? {}) as Record<string, unknown>))
-      if (typeof v === 'string') out.add(v);
-    for (const v of Object.values((o.data ?? {}) as Record<string, unknown>)) {
-      if (typeof v === 'string') out.add(Buffer.from(v, 'base64').toString('utf8'));
-    }
-  }
-  return [...out].filter((v) => v.trim().length >= 4);
-}
-
-/** `registry:5000/app:tag@sha256:…` → `registry:5000/app`. */
-function imageName(ref: string): string {
-  const noDigest = ref.split('@')[0];
-  const slash = noDigest.lastIndexOf('/');
-  const colon = noDigest.lastIndexOf(':');
-  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+function skipped(
+  action: string | undefined,
+  conclusion: string | undefined,
+  log: Ports['logger'],
+): CommandResult {
+  // The build this run would deploy has not finished well (or at all): its image may not exist.
+  log.warning(
+    action !== 'completed'
+      ? `The workflow run that triggered this is "${action ?? 'unknown'}", not completed: its image may not be pushed yet, so nothing is deployed. ` +
+          'Trigger on `workflow_run` with `types: [completed]`.'
+      : `The workflow run that triggered this ended with "${conclusion ?? 'no conclusion'}", so there is nothing new to deploy; the preview is left as it was. ` +
+          "Guard the job with `if: github.event.workflow_run.conclusion == 'success'` to skip it entirely.",
+  );
+  const note = `The triggering workflow run is \`${action ?? '?'}\`, conclusion \`${conclusion ?? 'none'}\`.`;
+  return {
+    ok: true,
+    outputs: {},
+    summary: `## kubestage preview: skipped\n\n${note}\n`,
+    text: `preview skipped: ${note}\n`,
+    json: { command: 'preview', outcome: 'skipped', note },
+  };
 }

@@ -2,7 +2,7 @@
 import { COMMENT_MARKER } from '../model/labels.js';
 import type { Logger } from '../logger.js';
 import { apiMessage, httpStatus, type GitHubClient } from './client.js';
-import { truncateBody } from './markdown.js';
+import { truncateBody } from '../report/markdown.js';
 import type { RepoRef } from './pulls.js';
 
 export interface MarkedComment {

@@ -14,7 +14,14 @@ export const ANNOTATION_URL = 'kubestage.dev/url';
 export const ANNOTATION_UPDATED_AT = 'kubestage.dev/updated-at';
 export const ANNOTATION_EXPIRES_AT = 'kubestage.dev/expires-at';
 export const ANNOTATION_RUN_URL = 'kubestage.dev/run-url';
-export const ANNOTATION_HISTORY = 'kubestage.dev/history';
+/** The PR comment kubestage keeps (its id), so a run can update it without searching the PR's comments. */
+export const ANNOTATION_COMMENT_ID = 'kubestage.dev/comment-id';
+/** The GitHub deployment of the last run that deployed here. */
+export const ANNOTATION_DEPLOYMENT_ID = 'kubestage.dev/deployment-id';
+/** How the last run ended: deploying, ready or failed (status compares it with live health). */
+export const ANNOTATION_STATE = 'kubestage.dev/state';
+/** Who triggered the last run (GITHUB_ACTOR, or the CLI user). */
+export const ANNOTATION_ACTOR = 'kubestage.dev/actor';
 /**
  * JSON array of the "apiVersion Kind"s kubestage applied in the namespace (sorted), so that prune
  * and cleanup list only those kinds instead of every kind the cluster serves.

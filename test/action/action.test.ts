@@ -186,8 +186,9 @@ test('action.yml declares node24, dist/index.js and documents every input the co
     outputs: Record<string, { description?: string }>;
   };
   expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
-  const { INPUT } = await import('../../src/settings.js');
+  const { INPUT, OUTPUT } = await import('../../src/settings/inputs.js');
   expect(Object.keys(action.inputs).sort()).toEqual(Object.values(INPUT).sort());
+  expect(Object.keys(action.outputs).sort()).toEqual(Object.values(OUTPUT).sort());
   for (const [name, input] of Object.entries(action.inputs))
     expect([name, input.description?.length ?? 0]).not.toEqual([name, 0]);
   const readme = readFileSync(`${repoRoot}/README.md`, 'utf8');

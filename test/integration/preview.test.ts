@@ -722,3 +722,83 @@ test('preview of Online Boutique (11 services) in a PR namespace', async () => {
     'ghcr.io/acme/frontend:pr-22-a1a1a1a',
   );
 });
+
+test('after success the comment and the summary list every image running, not only the overridden ones', async () => {
+  openPull(31);
+  const { result } = await bed.run({
+    payload: event(31),
+    inputs: { images: 'ghcr.io/kubestage/example-web=ghcr.io/acme/shop-web' },
+  });
+  expect(result.ok).toBe(true);
+  const running = (name: string) =>
+    (
+      obj('apps/v1', 'Deployment', 'pr-31', name)!.spec as {
+        template: { spec: { containers: { image: string }[] } };
+      }
+    ).template.spec.containers[0].image;
+  const [comment] = markerComments(31);
+  expect(comment.body).toContain('Preview ready');
+  for (const image of [running('web'), running('api')]) {
+    expect(comment.body).toContain(image);
+    expect(result.summary).toContain(image);
+  }
+  expect(running('web')).toBe('ghcr.io/acme/shop-web:pr-31-a1a1a1a');
+  // The output keeps to what this run set.
+  expect(JSON.parse(result.outputs.images)).toEqual({
+    'ghcr.io/kubestage/example-web': 'ghcr.io/acme/shop-web:pr-31-a1a1a1a',
+  });
+});
+
+test('one expiry: the comment shows the expiry the namespace records, however long the run takes', async () => {
+  openPull(32);
+  // A clock that moves a minute on every reading: two readings would show two different expiries.
+  let t = Date.parse('2026-11-30T10:00:00Z');
+  const { result } = await bed.run({
+    payload: event(32),
+    inputs: { images: exampleImages, ttl: '2d' },
+    now: () => new Date((t += 60_000)),
+  });
+  expect(result.ok).toBe(true);
+  const recorded = obj('v1', 'Namespace', undefined, 'pr-32')!.metadata.annotations![
+    'kubestage.dev/expires-at'
+  ];
+  expect(recorded).toBe('2026-12-02T10:01:00.000Z');
+  const [comment] = markerComments(32);
+  expect(comment.body).toContain('2026-12-02 10:01 UTC');
+  expect(comment.body).not.toMatch(/2026-12-02 10:0[2-9] UTC/);
+});
+
+test('one deadline: a Job being recreated waits only for what is left of wait-timeout', async () => {
+  const job = `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: migrate
+spec:
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: migrate
+          image: example/migrate:1.0
+`;
+  const ws = makeWorkspace(appManifests({ extra: job }));
+  const pull = openPull(33);
+  const inputs = { manifests: 'k8s', images: 'example/migrate', 'wait-timeout': '3' };
+  expect((await bed.run({ payload: event(33), workspace: ws, inputs })).result.ok).toBe(true);
+  // Something holds the old Job (a finalizer): its recreation for the new commit cannot finish.
+  const jobType = bed.kube.store.findTypeByKind('batch/v1', 'Job')!;
+  const live = bed.kube.store.get(jobType, 'pr-33', 'migrate')!;
+  bed.kube.store.update(jobType, {
+    ...live,
+    metadata: { ...live.metadata, finalizers: ['example.com/hold'] },
+  });
+  pull.headSha = SHA_B;
+
+  const started = Date.now();
+  const { result } = await bed.run({ payload: event(33, 'synchronize', SHA_B), workspace: ws, inputs });
+  const seconds = (Date.now() - started) / 1000;
+  expect(result.ok).toBe(false);
+  expect(result.failure).toMatch(/Job\/migrate was still being deleted after [0-3]s/);
+  // Well under the 60 s the Job recreation used to wait on its own clock.
+  expect(seconds).toBeLessThan(20);
+});

@@ -2,11 +2,11 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CommandResult, Ports } from '../../src/commands/ports.js';
-import { runCleanup } from '../../src/commands/cleanup.js';
-import { runPreview } from '../../src/commands/preview.js';
-import { createPorts } from '../../src/main.js';
-import { readSettings, type Settings } from '../../src/settings.js';
+import type { RunContext } from '../../src/app/context.js';
+import { createPorts } from '../../src/app/ports.js';
+import type { CommandResult } from '../../src/app/result.js';
+import { actionInputs, prepareAction } from '../../src/main.js';
+import { INPUT } from '../../src/settings/inputs.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../emulators/github/index.js';
 import { startKubeEmulator, type KubeEmulator, type KubeEmulatorOptions } from '../emulators/kube/index.js';
 import { repoRoot } from './action.js';
@@ -21,7 +21,7 @@ export interface Bed {
   /** Runs a command in-process as main.ts would, with the given inputs and event. */
   run(
     o: RunOptions,
-  ): Promise<{ result: CommandResult; log: RecordingLogger; settings: Settings; masked: string[] }>;
+  ): Promise<{ result: CommandResult; log: RecordingLogger; ctx: RunContext; masked: string[] }>;
   close(): Promise<void>;
 }
 
@@ -67,22 +67,24 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
         GITHUB_WORKSPACE: o.workspace ?? repoRoot,
         GITHUB_API_URL: github.url,
       };
-      const settings = readSettings((n) => inputs[n] ?? '', env);
+      // As main.ts does: the command's options are validated before any port is built.
+      const input = actionInputs((n) => inputs[n] ?? '', env);
+      const { ctx, start } = prepareAction(input, env, o.now);
       const log = recordingLogger();
       const masked: string[] = [];
-      const ports: Ports = {
-        ...createPorts(settings, log, env, {
-          mask: (v) => void masked.push(v),
-          group: (_n, fn) => fn(),
-          githubWaitScale: 0.001,
-        }),
-        now: o.now,
-      };
-      const result =
-        settings.command === 'preview'
-          ? await runPreview(settings, ports)
-          : await runCleanup(settings, ports);
-      return { result, log, settings, masked };
+      const ports = createPorts(
+        {
+          kubeconfig: input(INPUT.kubeconfig),
+          githubToken: input(INPUT.githubToken),
+          apiUrl: ctx.apiUrl,
+          workspace: ctx.workspace,
+        },
+        log,
+        env,
+        { mask: (v) => void masked.push(v), group: (_n, fn) => fn(), githubWaitScale: 0.001 },
+      );
+      const result = await start(ports);
+      return { result, log, ctx, masked };
     },
     async close() {
       await Promise.allSettled([kube.close(), github.close()]);

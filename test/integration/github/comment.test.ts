@@ -1,7 +1,7 @@
 import { COMMENT_MARKER } from '../../../src/model/labels.js';
 import { findMarkedComment, upsertComment } from '../../../src/github/comment.js';
-import { GITHUB_COMMENT_MAX } from '../../../src/github/markdown.js';
-import { renderPreviewComment } from '../../../src/github/preview-comment.js';
+import { GITHUB_COMMENT_MAX } from '../../../src/report/markdown.js';
+import { renderPreviewComment } from '../../../src/report/comment.js';
 import { FULL, REPO, client, recordingLogger, sha, useEmulator } from './helpers.js';
 
 const { emu } = useEmulator();

@@ -1,10 +1,6 @@
 import { COMMENT_MARKER } from '../../../src/model/labels.js';
-import { GITHUB_COMMENT_MAX } from '../../../src/github/markdown.js';
-import {
-  formatUtc,
-  renderPreviewComment,
-  type PreviewCommentState,
-} from '../../../src/github/preview-comment.js';
+import { GITHUB_COMMENT_MAX } from '../../../src/report/markdown.js';
+import { formatUtc, renderPreviewComment, type PreviewCommentState } from '../../../src/report/comment.js';
 
 const base: PreviewCommentState = {
   status: 'ready',

@@ -1,14 +1,13 @@
-import { previewNames } from '../../src/commands/names.js';
-import type { Settings } from '../../src/settings.js';
+import { previewNames, type NamingOptions } from '../../../src/steps/names.js';
 
-const base = {
+const base: NamingOptions = {
   owner: 'Acme.Org',
   repo: 'Shop',
   domain: 'preview.example.com',
   namespaceTemplate: 'pr-{number}',
   hostTemplate: 'pr-{number}.{domain}',
   deploymentEnvironment: 'preview',
-} as Settings;
+};
 const pr = { number: 7, headSha: 'a'.repeat(40), headRef: 'feature/Checkout_v2' };
 
 test('the defaults give pr-<n>, its host and URL, and one shared environment', () => {

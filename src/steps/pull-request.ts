@@ -1,7 +1,8 @@
 // The pull request a run acts on: from the event payload where it has it, else through the API.
+import type { RunContext } from '../app/context.js';
+import type { Ports } from '../app/ports.js';
 import { findPullForSha, getPull, type PullInfo } from '../github/pulls.js';
-import { SettingsError, type Settings } from '../settings.js';
-import type { Ports } from './ports.js';
+import { SettingsError } from '../settings/inputs.js';
 
 export interface PullRequestContext {
   number: number;
@@ -12,9 +13,13 @@ export interface PullRequestContext {
   merged: boolean;
 }
 
-export async function resolvePullRequest(settings: Settings, ports: Ports): Promise<PullRequestContext> {
-  const ev = settings.event;
-  const repo = { owner: settings.owner, repo: settings.repo };
+export async function resolvePullRequest(
+  ctx: RunContext,
+  ports: Ports,
+  opts: { needsHead: boolean } = { needsHead: true },
+): Promise<PullRequestContext> {
+  const ev = ctx.event;
+  const repo = { owner: ctx.owner, repo: ctx.repo };
   if (ev.prNumber && ev.headSha && (ev.name === 'pull_request' || ev.name === 'pull_request_target')) {
     return {
       number: ev.prNumber,
@@ -25,9 +30,16 @@ export async function resolvePullRequest(settings: Settings, ports: Ports): Prom
       merged: ev.merged ?? false,
     };
   }
+  if (!ports.github && ev.name === 'cli' && ev.prNumber && !opts.needsHead) {
+    // A person tearing down pr-<n> from a terminal without a token: the number is all the names need
+    // (unless a template uses {branch}, which previewNames then reports).
+    return { number: ev.prNumber, headSha: '', headRef: '', title: '', state: 'open', merged: false };
+  }
   if (!ports.github) {
     throw new SettingsError(
-      `A ${ev.name} run finds its pull request through the GitHub API, but there is no token: set \`github-token\`.`,
+      ev.name === 'cli'
+        ? 'Finding the pull request needs the GitHub API, but there is no token: set GITHUB_TOKEN, or log in with `gh auth login`.'
+        : `A ${ev.name} run finds its pull request through the GitHub API, but there is no token: set \`github-token\`.`,
     );
   }
   if (ev.prNumber) {
@@ -47,7 +59,7 @@ export async function resolvePullRequest(settings: Settings, ports: Ports): Prom
   );
   if (!pr) {
     throw new SettingsError(
-      `No open pull request in ${settings.owner}/${settings.repo} has head commit ${ev.headSha} (from the ${ev.name} event). ` +
+      `No open pull request in ${ctx.owner}/${ctx.repo} has head commit ${ev.headSha} (from the ${ev.name} event). ` +
         'The PR may have been updated or closed since; or pass the `pr-number` input.',
     );
   }
@@ -71,7 +83,7 @@ function fromPull(pr: PullInfo): PullRequestContext {
  * token, API error). After the first failure it stops asking, so one outage is one warning.
  */
 export function pullStateReader(
-  settings: Settings,
+  ctx: RunContext,
   ports: Ports,
   number: number,
 ): () => Promise<{ state: 'open' | 'closed'; headSha: string } | undefined> {
@@ -79,7 +91,7 @@ export function pullStateReader(
   return async () => {
     if (broken || !ports.github) return undefined;
     try {
-      const pr = await getPull(ports.github, { owner: settings.owner, repo: settings.repo }, number);
+      const pr = await getPull(ports.github, { owner: ctx.owner, repo: ctx.repo }, number);
       return { state: pr.state, headSha: pr.headSha };
     } catch (e) {
       broken = true;

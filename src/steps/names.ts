@@ -1,8 +1,18 @@
 // Names of a PR's preview (namespace, host, URL, GitHub environment) from the templates.
 import { createHash } from 'node:crypto';
 import { renderTemplate, slugify, validateHostname, validateNamespaceName } from '../model/templates.js';
-import { INPUT, type Settings } from '../settings.js';
+import { INPUT } from '../settings/inputs.js';
 import type { PullRequestContext } from './pull-request.js';
+
+/** The templates that name a preview (the `namespace-template`, `host-template`, … inputs). */
+export interface NamingOptions {
+  owner: string;
+  repo: string;
+  namespaceTemplate: string;
+  hostTemplate: string;
+  domain: string;
+  deploymentEnvironment: string;
+}
 
 export interface PreviewNames {
   namespace: string;
@@ -13,20 +23,20 @@ export interface PreviewNames {
 }
 
 export function previewNames(
-  settings: Settings,
+  naming: NamingOptions,
   pr: Pick<PullRequestContext, 'number' | 'headSha' | 'headRef'>,
 ): PreviewNames {
   const vars = {
     number: pr.number,
-    owner: slugify(settings.owner),
-    repo: slugify(settings.repo),
+    owner: slugify(naming.owner),
+    repo: slugify(naming.repo),
     // Not cut here: renderFitted shortens it only where a name would be too long, with a hash.
     branch: slugify(pr.headRef || 'unknown', 250),
     sha7: pr.headSha.slice(0, 7),
-    domain: settings.domain,
+    domain: naming.domain,
   };
   const raw = pr.headRef || 'unknown';
-  const namespace = renderFitted(settings.namespaceTemplate, vars, INPUT.namespaceTemplate, raw);
+  const namespace = renderFitted(naming.namespaceTemplate, vars, INPUT.namespaceTemplate, raw);
   validateNamespaceName(namespace, INPUT.namespaceTemplate);
   if (namespace === 'default' || namespace.startsWith('kube-')) {
     // Cleanup refuses these by name, so a preview there could never be removed.
@@ -35,15 +45,15 @@ export function previewNames(
     );
   }
   const host =
-    settings.domain || !settings.hostTemplate.includes('{domain}')
-      ? renderFitted(settings.hostTemplate, vars, INPUT.hostTemplate, raw)
+    naming.domain || !naming.hostTemplate.includes('{domain}')
+      ? renderFitted(naming.hostTemplate, vars, INPUT.hostTemplate, raw)
       : '';
   if (host) validateHostname(host, INPUT.hostTemplate);
   return {
     namespace,
     host,
     url: host ? `https://${host}` : '',
-    environment: renderFitted(settings.deploymentEnvironment, vars, INPUT.deploymentEnvironment, raw),
+    environment: renderFitted(naming.deploymentEnvironment, vars, INPUT.deploymentEnvironment, raw),
   };
 }
 

@@ -9,7 +9,7 @@ import {
   redact,
   safeHref,
   truncateBody,
-} from '../../../src/github/markdown.js';
+} from '../../../src/report/markdown.js';
 
 const ZWSP = '\u200B';
 

@@ -1,0 +1,111 @@
+// `status`: what previews exist, from what their namespaces record plus what the cluster shows now.
+// A record that says "ready" while the workloads fail is shown failing: status reports the cluster.
+import type { RunContext } from '../app/context.js';
+import type { Ports } from '../app/ports.js';
+import type { CommandResult } from '../app/result.js';
+import { recordedKinds } from '../kube/apply.js';
+import type { KubeClient } from '../kube/client.js';
+import { isTerminating } from '../kube/namespaces.js';
+import { mapSettled } from '../kube/pool.js';
+import type { LiveObject } from '../kube/types.js';
+import { computeHealth, failFastProblems, needsWatch, type HealthObject } from '../model/health.js';
+import { LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_REPO, MANAGED_BY, repoLabelValue } from '../model/labels.js';
+import { formatObjectId, objectId } from '../model/object-id.js';
+import { decodeRecord } from '../model/records.js';
+import { statusResult, type LiveState, type PreviewStatusRow } from '../report/status.js';
+import type { StatusOptions } from '../settings/status.js';
+
+export async function runStatus(o: StatusOptions, ctx: RunContext, ports: Ports): Promise<CommandResult> {
+  const kube = ports.kube();
+  const repo = `${ctx.owner}/${ctx.repo}`;
+  const selector = o.allRepos
+    ? `${LABEL_MANAGED_BY}=${MANAGED_BY}`
+    : `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_REPO}=${repoLabelValue(repo)}`;
+  const namespaces = (await kube.list<LiveObject>('v1', 'Namespace', { labelSelector: selector })).items;
+  const warnings: string[] = [];
+  const rows = await mapSettled(namespaces, 8, (ns) => describe(kube, ns));
+  const previews = rows.map((r, i) => {
+    if (r.status === 'fulfilled') return r.value;
+    const ns = namespaces[i] as LiveObject;
+    warnings.push(
+      `Could not read the objects of namespace ${ns.metadata.name}: ${(r.reason as Error).message}`,
+    );
+    return { ...fromRecord(ns), state: 'unknown' as const };
+  });
+  previews.sort(
+    (a, b) =>
+      (a.repo ?? '').localeCompare(b.repo ?? '') ||
+      (a.pr ?? 0) - (b.pr ?? 0) ||
+      a.namespace.localeCompare(b.namespace),
+  );
+  ports.logger.info(
+    `${previews.length} kubestage namespace(s) ${o.allRepos ? 'on this cluster' : `of ${repo}`}.`,
+  );
+  return statusResult({ scope: o.allRepos ? 'all-repos' : 'repo', repo, at: ctx.now(), previews, warnings });
+}
+
+function fromRecord(ns: LiveObject): PreviewStatusRow {
+  const r = decodeRecord(ns.metadata);
+  const created = ns.metadata.creationTimestamp ? new Date(ns.metadata.creationTimestamp) : undefined;
+  return {
+    namespace: ns.metadata.name,
+    repo: r.repoLabel,
+    environment: r.environment,
+    pr: r.pr,
+    headSha: r.headSha,
+    url: r.url,
+    state: 'unknown',
+    recorded: r.state,
+    createdAt: created && !Number.isNaN(created.getTime()) ? created : undefined,
+    updatedAt: r.updatedAt,
+    expiresAt: r.expiresAt,
+    actor: r.actor,
+    runUrl: r.runUrl,
+  };
+}
+
+/** One namespace's row: its record, and its live state judged by the health model. */
+async function describe(kube: KubeClient, ns: LiveObject): Promise<PreviewStatusRow> {
+  const row = fromRecord(ns);
+  if (isTerminating(ns)) return { ...row, state: 'terminating' };
+  const name = ns.metadata.name;
+  // Kinds whose health can change after apply (a Service only if it is a LoadBalancer: list to see).
+  const kinds = (recordedKinds(ns) ?? []).filter((k) => needsWatch(k) || k.kind === 'Service');
+  const ours = { namespace: name, labelSelector: `${LABEL_INSTANCE}=${name}` };
+  const [objects, pods, replicaSets] = await Promise.all([
+    Promise.all(
+      kinds.map((k) =>
+        kube
+          .list<LiveObject>(k.apiVersion, k.kind, ours)
+          .then((l) => l.items.map((o) => ({ ...o, apiVersion: k.apiVersion, kind: k.kind }))),
+      ),
+    ),
+    kube.list<LiveObject>('v1', 'Pod', { namespace: name }),
+    kube.list<LiveObject>('apps/v1', 'ReplicaSet', { namespace: name }),
+  ]);
+  const related = { pods: pods.items as HealthObject[], replicaSets: replicaSets.items as HealthObject[] };
+  const failing: string[] = [];
+  const waiting: string[] = [];
+  for (const o of objects.flat()) {
+    const h = computeHealth(o as HealthObject, related);
+    const ref = formatObjectId(
+      objectId({ apiVersion: o.apiVersion ?? 'v1', kind: o.kind ?? '', metadata: o.metadata }),
+    );
+    if (h.status === 'Failed') failing.push(`${ref} ${h.message}`);
+    else if (h.status === 'InProgress' || h.status === 'Unknown' || h.status === 'Terminating') {
+      // A snapshot cannot wait out a grace period: a pod that cannot pull or crash-loops is failing now.
+      const problem = failFastProblems(o as HealthObject, related)[0];
+      if (problem) failing.push(`${ref} ${problem.state}`);
+      else waiting.push(`${ref} ${h.message}`);
+    }
+  }
+  const state: LiveState = failing.length
+    ? 'failing'
+    : waiting.length
+      ? 'deploying'
+      : kinds.length || row.recorded
+        ? 'ready'
+        : 'unknown';
+  const detail = [...failing, ...waiting].join('; ') || undefined;
+  return { ...row, state, detail };
+}

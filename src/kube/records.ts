@@ -1,0 +1,34 @@
+// Reading and updating what a namespace records (model/records.ts is the codec; this is the I/O).
+import { HttpMethod } from '@kubernetes/client-node';
+import { decodeRecord, encodeRecord, type NamespaceRecord } from '../model/records.js';
+import { statusOf, type KubeClient } from './client.js';
+import type { LiveObject } from './types.js';
+
+/**
+ * Merges `update` into the namespace's record, but only while the namespace still records `headSha`
+ * (a newer run that took over keeps its own record). Conditional on the resourceVersion read, so a
+ * run that takes over between the read and the write wins. Returns whether it was written.
+ */
+export async function updateRecord(
+  kube: KubeClient,
+  namespace: string,
+  headSha: string,
+  update: NamespaceRecord,
+): Promise<boolean> {
+  const ns = await kube.get<LiveObject>('v1', 'Namespace', namespace);
+  if (!ns || ns.metadata.deletionTimestamp) return false;
+  if (decodeRecord(ns.metadata).headSha !== headSha) return false;
+  try {
+    await kube.request(HttpMethod.PATCH, `/api/v1/namespaces/${encodeURIComponent(namespace)}`, {
+      body: {
+        metadata: { resourceVersion: ns.metadata.resourceVersion, annotations: encodeRecord(update) },
+      },
+      contentType: 'application/merge-patch+json',
+      query: { fieldManager: kube.fieldManager },
+    });
+    return true;
+  } catch (e) {
+    if (statusOf(e) === 409 || statusOf(e) === 404) return false;
+    throw e;
+  }
+}

@@ -1,0 +1,126 @@
+// What a namespace records about the preview (or stage) in it, read and written in ONE place, so that
+// `status`, `sweep` and `promote` read back exactly what `preview` wrote. The record lives in the
+// namespace's annotations (DESIGN: Kubernetes contract); labels carry only what selectors need.
+import {
+  ANNOTATION_ACTOR,
+  ANNOTATION_COMMENT_ID,
+  ANNOTATION_DEPLOYMENT_ID,
+  ANNOTATION_EXPIRES_AT,
+  ANNOTATION_HEAD_SHA,
+  ANNOTATION_IMAGES,
+  ANNOTATION_PR,
+  ANNOTATION_RUN_URL,
+  ANNOTATION_STATE,
+  ANNOTATION_UPDATED_AT,
+  ANNOTATION_URL,
+  LABEL_ENVIRONMENT,
+  LABEL_PR,
+  LABEL_REPO,
+} from './labels.js';
+
+export const RECORDED_STATES = ['deploying', 'ready', 'failed'] as const;
+export type RecordedState = (typeof RECORDED_STATES)[number];
+
+export interface NamespaceRecord {
+  /** `kubestage.dev/repo` label value. */
+  repoLabel?: string;
+  /** `preview` or a stage name. */
+  environment?: string;
+  pr?: number;
+  headSha?: string;
+  /** Image name as in the manifests → the reference deployed. */
+  images?: Record<string, string>;
+  /** Where the preview answers; absent when nothing routes to it. */
+  url?: string;
+  updatedAt?: Date;
+  expiresAt?: Date;
+  runUrl?: string;
+  commentId?: number;
+  deploymentId?: number;
+  state?: RecordedState;
+  actor?: string;
+}
+
+/** The annotations that hold a record; fields that are undefined are left out. */
+export function encodeRecord(r: NamespaceRecord): Record<string, string> {
+  const out: Record<string, string> = {};
+  const put = (key: string, v: string | undefined): void => {
+    if (v !== undefined && v !== '') out[key] = v;
+  };
+  put(ANNOTATION_PR, r.pr?.toString());
+  put(ANNOTATION_HEAD_SHA, r.headSha);
+  if (r.images) put(ANNOTATION_IMAGES, JSON.stringify(sortedRecord(r.images)));
+  put(ANNOTATION_URL, r.url);
+  put(ANNOTATION_UPDATED_AT, r.updatedAt?.toISOString());
+  put(ANNOTATION_EXPIRES_AT, r.expiresAt?.toISOString());
+  put(ANNOTATION_RUN_URL, r.runUrl);
+  put(ANNOTATION_COMMENT_ID, r.commentId?.toString());
+  put(ANNOTATION_DEPLOYMENT_ID, r.deploymentId?.toString());
+  put(ANNOTATION_STATE, r.state);
+  put(ANNOTATION_ACTOR, r.actor);
+  return out;
+}
+
+/**
+ * Reads a record back from a namespace's labels and annotations. Values that do not parse (a hand
+ * edit, an older kubestage) are left out rather than guessed.
+ */
+export function decodeRecord(metadata: {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}): NamespaceRecord {
+  const a = metadata.annotations ?? {};
+  const l = metadata.labels ?? {};
+  const r: NamespaceRecord = {};
+  const set = <K extends keyof NamespaceRecord>(key: K, v: NamespaceRecord[K] | undefined): void => {
+    if (v !== undefined) r[key] = v;
+  };
+  set('repoLabel', l[LABEL_REPO]);
+  set('environment', l[LABEL_ENVIRONMENT]);
+  set('pr', positiveInt(a[ANNOTATION_PR] ?? l[LABEL_PR]));
+  set('headSha', a[ANNOTATION_HEAD_SHA] || undefined);
+  set('images', imagesOf(a[ANNOTATION_IMAGES]));
+  set('url', a[ANNOTATION_URL] || undefined);
+  set('updatedAt', dateOf(a[ANNOTATION_UPDATED_AT]));
+  set('expiresAt', dateOf(a[ANNOTATION_EXPIRES_AT]));
+  set('runUrl', a[ANNOTATION_RUN_URL] || undefined);
+  set('commentId', positiveInt(a[ANNOTATION_COMMENT_ID]));
+  set('deploymentId', positiveInt(a[ANNOTATION_DEPLOYMENT_ID]));
+  const state = a[ANNOTATION_STATE];
+  set(
+    'state',
+    (RECORDED_STATES as readonly string[]).includes(state ?? '') ? (state as RecordedState) : undefined,
+  );
+  set('actor', a[ANNOTATION_ACTOR] || undefined);
+  return r;
+}
+
+function positiveInt(v: string | undefined): number | undefined {
+  if (!v || !/^\d+$/.test(v)) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+function dateOf(v: string | undefined): Date | undefined {
+  if (!v) return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d;
+}
+
+function imagesOf(v: string | undefined): Record<string, string> | undefined {
+  if (!v) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+    const entries = Object.entries(parsed as Record<string, unknown>).filter(
+      (e): e is [string, string] => typeof e[1] === 'string',
+    );
+    return Object.fromEntries(entries);
+  } catch {
+    return undefined;
+  }
+}
+
+function sortedRecord(r: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
+}
