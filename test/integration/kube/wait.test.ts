@@ -6,6 +6,8 @@ import type { KObject } from '../../emulators/kube/index.js';
 import { kubeBedWithNamespace, ourLabels, smallApp, type KubeBed } from './setup.js';
 
 const NS = 'pr-7';
+const WEB = { group: 'apps', kind: 'Deployment', name: 'web', namespace: NS };
+const MIGRATE = { group: 'batch', kind: 'Job', name: 'migrate', namespace: NS };
 
 describe('waitForWorkloads against the emulator', () => {
   let bed: KubeBed;
@@ -43,8 +45,8 @@ describe('waitForWorkloads against the emulator', () => {
     expect(result).toEqual({
       ok: true,
       workloads: [
-        { ref: 'Deployment/web', ready: true, state: '2/2 available' },
-        { ref: 'Job/migrate', ready: true, state: 'complete' },
+        { id: WEB, ref: 'Deployment/web', ready: true, state: '2/2 available', health: 'Current' },
+        { id: MIGRATE, ref: 'Job/migrate', ready: true, state: 'complete', health: 'Current' },
       ],
     });
     const stored = bed.stored('apps/v1', 'Deployment', 'web', NS) as {
@@ -62,7 +64,13 @@ describe('waitForWorkloads against the emulator', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(result.ok).toBe(false);
     expect(result.workloads).toEqual([
-      { ref: 'Deployment/web', ready: false, state: expect.stringMatching(/ImagePullBackOff|ErrImagePull/) },
+      {
+        id: WEB,
+        ref: 'Deployment/web',
+        ready: false,
+        state: expect.stringMatching(/ImagePullBackOff|ErrImagePull/),
+        health: 'Failed',
+      },
     ]);
     const d = result.diagnostics!;
     expect(d.workloads[0]?.ref).toBe('Deployment/web');
@@ -127,7 +135,7 @@ describe('waitForWorkloads against the emulator', () => {
     const result = await deployAndWait(smallApp(NS, { image: 'ghcr.io/acme/shop:pr-7-good', replicas: 1 }));
     expect(result).toEqual({
       ok: true,
-      workloads: [{ ref: 'Deployment/web', ready: true, state: '1/1 available' }],
+      workloads: [{ id: WEB, ref: 'Deployment/web', ready: true, state: '1/1 available', health: 'Current' }],
     });
     expect(Date.now() - started).toBeGreaterThan(1000);
     expect(bed.logger.warnings.slice(warned)).toEqual([]);
@@ -176,7 +184,7 @@ describe('waitForWorkloads against the emulator', () => {
       expect(Date.now() - started).toBeLessThan(5000);
       expect(result.ok).toBe(false);
       expect(result.workloads).toEqual([
-        { ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}` },
+        { id: WEB, ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}`, health: 'Failed' },
       ]);
       expect(result.diagnostics!.workloads[0]!.conditions).toContain(
         `ReplicaFailure=True (FailedCreate): ${QUOTA}`,
@@ -229,7 +237,7 @@ describe('waitForWorkloads against the emulator', () => {
         failFastAfterMs: 300,
       });
       expect(result.workloads).toEqual([
-        { ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}` },
+        { id: WEB, ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}`, health: 'Failed' },
       ]);
       expect(result.diagnostics!.workloads[0]!.conditions).toContain(
         `ReplicaFailure=True (FailedCreate): ${QUOTA} (ReplicaSet web-5d4f7)`,
