@@ -2,6 +2,7 @@
 // contains. Speed matters (hundreds of objects, one round trip each): one discovery request per
 // group/version for the whole run, one LIST per kind to tell created/configured/unchanged, keep-alive
 // connections, and bounded parallelism inside a wave.
+import { computeHealth, isGone } from '../model/health.js';
 import { ANNOTATION_APPLIED_KINDS, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../model/labels.js';
 import type { Logger } from '../logger.js';
 import {
@@ -238,7 +239,7 @@ async function recreateJob(client: KubeClient, obj: KubeObject, timeoutMs: numbe
     obj.apiVersion,
     obj.kind,
     { namespace, fieldSelector: `metadata.name=${name}`, timeoutMs, tickMs: 1000 },
-    (objects) => !objects.has(name),
+    (objects) => isGone(computeHealth(objects.get(name))),
   );
   if (!gone)
     throw new Error(`${objectRef(obj)} was still being deleted after ${Math.round(timeoutMs / 1000)}s`);

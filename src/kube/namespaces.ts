@@ -9,6 +9,7 @@ import {
   MANAGED_BY,
   PREVIEW_ENVIRONMENT,
 } from '../model/labels.js';
+import { computeHealth, isGone } from '../model/health.js';
 import type { Logger } from '../logger.js';
 import { appliedBy, appliedKindsAnnotation, recordedKinds, resolveKinds, type KindRef } from './apply.js';
 import { describeApiError, NOISE_RESOURCES, statusOf, type ApiResource, type KubeClient } from './client.js';
@@ -339,7 +340,7 @@ async function waitUntilGone(
       'v1',
       'Namespace',
       { fieldSelector: `metadata.name=${name}`, timeoutMs, tickMs: 5000 },
-      (objects) => !objects.has(name),
+      (objects) => isGone(computeHealth(objects.get(name))),
     );
   } catch (e) {
     if (statusOf(e) !== 403) throw e;
@@ -348,7 +349,7 @@ async function waitUntilGone(
     );
   }
   for (;;) {
-    if (!(await readNamespace(client, name))) return true;
+    if (isGone(computeHealth(await readNamespace(client, name)))) return true;
     const left = deadline - Date.now();
     if (left <= 0) return false;
     await new Promise((r) => setTimeout(r, Math.min(NAMESPACE_POLL_MS, left)));

@@ -1,33 +1,48 @@
-// Waits for the preview's workloads with watches (not sleep-polling), judging readiness the way
-// `kubectl rollout status` does, and failing fast when a workload can no longer succeed on its own
-// (bad image, crash loop, deadline exceeded) instead of making the user wait out the timeout.
+// Waits for the applied objects with watches (not sleep-polling) and feeds what it sees to the pure
+// health model (model/health.ts), which judges each object and says when one can no longer succeed
+// on its own (bad image, crash loop, unschedulable, deadline exceeded); this file only watches, keeps
+// the time a problem has lasted, and logs.
 import type { Logger } from '../logger.js';
-import { describeApiError, type KubeClient } from './client.js';
 import {
-  collectDiagnostics,
-  containerStatuses,
-  podSelector,
-  WORKLOAD_API_VERSIONS,
-  type Diagnostics,
-} from './diagnostics.js';
-import { objectRef, type Condition, type KubeObject, type LiveObject } from './types.js';
+  computeHealth,
+  failFastProblems,
+  isSettledOk,
+  needsWatch,
+  ownsPods,
+  type Health,
+  type HealthStatus,
+} from '../model/health.js';
+import { formatObjectId, objectId, objectKey, type ObjectId } from '../model/object-id.js';
+import { describeApiError, type KubeClient } from './client.js';
+import { collectDiagnostics, type Diagnostics } from './diagnostics.js';
+import type { KubeObject, LiveObject } from './types.js';
 
 export interface WorkloadState {
+  id: ObjectId;
+  /** formatObjectId(id): `Deployment/web`. */
   ref: string;
+  /** Settled OK: Current, or Suspended (it will not progress until someone resumes it). */
   ready: boolean;
   /** What a person would want to read: '2/2 available', 'complete', 'ImagePullBackOff', … */
   state: string;
+  health: HealthStatus;
 }
 
 export interface WaitResult {
   ok: boolean;
+  /**
+   * Every applied object whose health can change after apply (needsWatch), in the order rendered;
+   * objects settled by applying them (ConfigMaps, Secrets, RBAC, …) are not listed.
+   */
   workloads: WorkloadState[];
   diagnostics?: Diagnostics;
+  /** The caller's signal ended the wait before it settled. */
+  aborted?: boolean;
 }
 
 export interface WaitOptions {
   namespace: string;
-  /** The rendered objects; the Deployments, StatefulSets, DaemonSets and Jobs among them are waited for. */
+  /** The rendered objects; those in `namespace` whose health can change after apply are waited for. */
   objects: KubeObject[];
   timeoutMs: number;
   logger: Logger;
@@ -36,316 +51,137 @@ export interface WaitOptions {
    * we call the workload failed. Short: the kubelet's own retries take minutes and rarely recover.
    */
   failFastAfterMs?: number;
+  /** Ends the wait early (the run is being cancelled): ok false, aborted true, no diagnostics. */
+  signal?: AbortSignal;
 }
 
-/** Pod waiting reasons that do not fix themselves. */
-/** Restarts after which a container that keeps exiting with an error counts as crash-looping. */
-export const CRASH_RESTARTS = 3;
+interface Target {
+  id: ObjectId;
+  ref: string;
+  apiVersion: string;
+  kind: string;
+  /** Which watch sees it. */
+  watch: string;
+}
 
-export const HOPELESS_REASONS = new Set([
-  'ImagePullBackOff',
-  'ErrImagePull',
-  'CrashLoopBackOff',
-  'InvalidImageName',
-  'CreateContainerConfigError',
-  'CreateContainerError',
-  'ErrImageNeverPull',
-  'RunContainerError',
-]);
-
-type Verdict = {
-  ready: boolean;
+interface Judged extends WorkloadState {
   failed: boolean;
-  state: string;
-  /**
-   * Not failed yet, but stuck on something that does not fix itself (ReplicaFailure: the
-   * controller may not create pods, as when a ResourceQuota rejects them): failed once it has
-   * lasted the fail-fast grace period. `state` then says why.
-   */
-  stuck?: boolean;
-};
-
-/** A ReplicaFailure=True condition as the state to report: `FailedCreate: pods "web-…" is forbidden: …`. */
-export function replicaFailureState(conditions: Condition[] | undefined): string | undefined {
-  const c = conditions?.find((x) => x.type === 'ReplicaFailure' && x.status === 'True');
-  if (!c) return undefined;
-  return `${c.reason ?? 'ReplicaFailure'}${c.message ? `: ${c.message}` : ''}`;
 }
 
-/** kubectl rollout status's judgement of one workload's own status (pods not considered). */
-export function judgeWorkload(kind: string, w: LiveObject | undefined): Verdict {
-  if (!w) return { ready: false, failed: false, state: 'not found' };
-  const gen = w.metadata.generation ?? 0;
-  const st = (w.status ?? {}) as Record<string, unknown> & {
-    conditions?: Condition[];
-    observedGeneration?: number;
-  };
-  const spec = (w.spec ?? {}) as Record<string, unknown>;
-  const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
-  const cond = (type: string): Condition | undefined => st.conditions?.find((c) => c.type === type);
-  const observed = st.observedGeneration !== undefined && st.observedGeneration >= gen;
+const watchKey = (apiVersion: string, kind: string): string => `${apiVersion} ${kind}`;
+const POD_WATCH = watchKey('v1', 'Pod');
+const REPLICA_SET_WATCH = watchKey('apps/v1', 'ReplicaSet');
 
-  switch (kind) {
-    case 'Deployment': {
-      if (!observed) return { ready: false, failed: false, state: 'waiting for the rollout to be observed' };
-      const progressing = cond('Progressing');
-      if (progressing?.reason === 'ProgressDeadlineExceeded') {
-        return { ready: false, failed: true, state: 'ProgressDeadlineExceeded' };
-      }
-      const desired = spec.replicas === undefined ? 1 : num(spec.replicas);
-      const updated = num(st.updatedReplicas);
-      const replicas = num(st.replicas);
-      const available = num(st.availableReplicas);
-      const waiting = (state: string): Verdict => {
-        // The ReplicaSet controller cannot create pods (quota, admission webhook, pod security):
-        // copied onto the Deployment as ReplicaFailure, it stays until someone changes something.
-        const failure = replicaFailureState(st.conditions);
-        return failure
-          ? { ready: false, failed: false, state: failure, stuck: true }
-          : { ready: false, failed: false, state };
-      };
-      if (updated < desired) return waiting(`${updated}/${desired} updated`);
-      if (replicas > updated) return waiting(`${replicas - updated} old replica(s) terminating`);
-      if (available < updated) return waiting(`${available}/${desired} available`);
-      return { ready: true, failed: false, state: `${available}/${desired} available` };
-    }
-    case 'StatefulSet': {
-      if (!observed) return { ready: false, failed: false, state: 'waiting for the rollout to be observed' };
-      const desired = spec.replicas === undefined ? 1 : num(spec.replicas);
-      const ready = num(st.readyReplicas);
-      const strategy = spec.updateStrategy as
-        { type?: string; rollingUpdate?: { partition?: number } } | undefined;
-      if (ready < desired) return { ready: false, failed: false, state: `${ready}/${desired} ready` };
-      if (strategy?.type !== 'OnDelete') {
-        const partition = strategy?.rollingUpdate?.partition ?? 0;
-        if (partition > 0) {
-          if (num(st.updatedReplicas) < desired - partition) {
-            return {
-              ready: false,
-              failed: false,
-              state: `${num(st.updatedReplicas)}/${desired - partition} updated`,
-            };
-          }
-        } else if (st.updateRevision !== undefined && st.currentRevision !== st.updateRevision) {
-          return { ready: false, failed: false, state: `${num(st.updatedReplicas)}/${desired} updated` };
-        }
-      }
-      return { ready: true, failed: false, state: `${ready}/${desired} ready` };
-    }
-    case 'DaemonSet': {
-      if (!observed) return { ready: false, failed: false, state: 'waiting for the rollout to be observed' };
-      const desired = num(st.desiredNumberScheduled);
-      const updated = num(st.updatedNumberScheduled);
-      const available = num(st.numberAvailable);
-      if (updated < desired) return { ready: false, failed: false, state: `${updated}/${desired} updated` };
-      if (available < desired)
-        return { ready: false, failed: false, state: `${available}/${desired} available` };
-      return { ready: true, failed: false, state: `${available}/${desired} available` };
-    }
-    case 'Job': {
-      const failed = cond('Failed');
-      if (failed?.status === 'True')
-        return { ready: false, failed: true, state: `Failed${failed.reason ? `: ${failed.reason}` : ''}` };
-      const complete = cond('Complete');
-      if (complete?.status === 'True') return { ready: true, failed: false, state: 'complete' };
-      const completions = spec.completions === undefined ? 1 : num(spec.completions);
-      return { ready: false, failed: false, state: `${num(st.succeeded)}/${completions} succeeded` };
-    }
-    default:
-      return { ready: true, failed: false, state: 'applied' };
-  }
-}
-
-const REVISION_ANNOTATION = 'deployment.kubernetes.io/revision';
-
-/**
- * Which of a workload's pods belong to the revision being rolled out, so that a pod of the previous
- * revision still crash-looping (it stays until its replacement is available) cannot fail a good
- * rollout. undefined: the current revision is not known yet, so no pod is judged (the timeout and
- * ProgressDeadlineExceeded still apply).
- * - Deployment: pods whose pod-template-hash is that of its ReplicaSet carrying the Deployment's
- *   revision annotation.
- * - StatefulSet: pods whose controller-revision-hash is status.updateRevision.
- * - DaemonSet and Job: every pod (a DaemonSet's status names no update revision; a Job's pods are
- *   all of the one template).
- */
-export function currentRevisionPods(
-  kind: string,
-  w: LiveObject,
-  replicaSets: Iterable<LiveObject>,
-): ((pod: LiveObject) => boolean) | undefined {
-  const st = (w.status ?? {}) as { observedGeneration?: number; updateRevision?: string };
-  const observed =
-    st.observedGeneration !== undefined && st.observedGeneration >= (w.metadata.generation ?? 0);
-  switch (kind) {
-    case 'Deployment': {
-      const revision = w.metadata.annotations?.[REVISION_ANNOTATION];
-      if (!observed || !revision) return undefined;
-      for (const rs of replicaSets) {
-        if (!rs.metadata.ownerReferences?.some((o) => o.uid === w.metadata.uid)) continue;
-        if (rs.metadata.annotations?.[REVISION_ANNOTATION] !== revision) continue;
-        const hash = rs.metadata.labels?.['pod-template-hash'];
-        return hash === undefined ? undefined : (pod) => pod.metadata.labels?.['pod-template-hash'] === hash;
-      }
-      return undefined;
-    }
-    case 'StatefulSet': {
-      if (!observed || !st.updateRevision) return undefined;
-      const revision = st.updateRevision;
-      return (pod) => pod.metadata.labels?.['controller-revision-hash'] === revision;
-    }
-    default:
-      return () => true;
-  }
-}
-
-/** ReplicaFailure of the Deployment's ReplicaSet at its current revision, as replicaFailureState. */
-function currentReplicaSetFailure(w: LiveObject, replicaSets: Iterable<LiveObject>): string | undefined {
-  const revision = w.metadata.annotations?.[REVISION_ANNOTATION];
-  if (!revision) return undefined;
-  for (const rs of replicaSets) {
-    if (!rs.metadata.ownerReferences?.some((o) => o.uid === w.metadata.uid)) continue;
-    if (rs.metadata.annotations?.[REVISION_ANNOTATION] !== revision) continue;
-    return replicaFailureState((rs.status as { conditions?: Condition[] } | undefined)?.conditions);
-  }
-  return undefined;
-}
-
-function matches(selector: string, labels: Record<string, string> | undefined): boolean {
-  return selector.split(',').every((kv) => {
-    const i = kv.indexOf('=');
-    return labels?.[kv.slice(0, i)] === kv.slice(i + 1);
-  });
-}
-
-/** Waits until every workload is ready, one has definitely failed, or the timeout passes. */
+/** Waits until every watched object is Current or Suspended, one has definitely failed, or the timeout passes. */
 export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): Promise<WaitResult> {
   const { namespace, logger } = opts;
   const graceMs = opts.failFastAfterMs ?? 20_000;
-  const targets = opts.objects
-    .filter(
-      (o) =>
-        WORKLOAD_API_VERSIONS[o.kind] === o.apiVersion && (o.metadata.namespace ?? namespace) === namespace,
-    )
-    .map((o) => ({ kind: o.kind, name: o.metadata.name, ref: objectRef(o) }));
+  const targets = await watchedTargets(client, opts);
   if (targets.length === 0) {
-    logger.info('No Deployments, StatefulSets, DaemonSets or Jobs to wait for.');
+    logger.info('Nothing to wait for: every applied object is ready once applied.');
     return { ok: true, workloads: [] };
   }
 
-  const stop = new AbortController();
-  const live = new Map<string, Map<string, LiveObject>>(); // kind → name → object
-  let pods = new Map<string, LiveObject>();
-  let replicaSets = new Map<string, LiveObject>();
-  const badSince = new Map<string, number>(); // `${pod}/${container}/${reason}` → first seen
-  let states: (WorkloadState & { failed: boolean })[] = [];
-  let settled = false;
-  let lastLogged = '';
+  // One watch per kind present, plus Pods for the pod-level rules and ReplicaSets to tell a
+  // Deployment's current revision.
+  const watches = new Map<string, { apiVersion: string; kind: string }>();
+  for (const t of targets) watches.set(t.watch, { apiVersion: t.apiVersion, kind: t.kind });
+  if (targets.some((t) => ownsPods(t))) watches.set(POD_WATCH, { apiVersion: 'v1', kind: 'Pod' });
+  if (targets.some((t) => t.watch === watchKey('apps/v1', 'Deployment'))) {
+    watches.set(REPLICA_SET_WATCH, { apiVersion: 'apps/v1', kind: 'ReplicaSet' });
+  }
 
+  const stop = new AbortController();
+  const live = new Map<string, Map<string, LiveObject>>(); // watch key → name → object
+  const badSince = new Map<string, number>(); // Problem.key → first seen
+  const logged = new Map<string, string>(); // objectKey → last state logged
+  let states: Judged[] = [];
+  let settled = false;
+  let aborted = false;
+
+  const judge = (
+    t: Target,
+    related: { pods: LiveObject[]; replicaSets: LiveObject[] },
+    now: number,
+    seen: Set<string>,
+  ): Judged => {
+    const found = live.get(t.watch)?.get(t.id.name);
+    // List items carry no apiVersion and kind; the model needs them to pick the kind's rule.
+    const obj = found && { ...found, apiVersion: t.apiVersion, kind: t.kind };
+    const health = computeHealth(obj, related);
+    const result = (h: Health, state = h.message): Judged => ({
+      id: t.id,
+      ref: t.ref,
+      ready: isSettledOk(h),
+      state,
+      health: h.status,
+      failed: h.status === 'Failed',
+    });
+    if (health.status !== 'InProgress' || !obj) return result(health);
+    // Not up yet: is there a reason it never will be?
+    const problems = failFastProblems(obj, related);
+    let state = health.message;
+    for (const p of problems) {
+      seen.add(p.key);
+      const since = badSince.get(p.key) ?? now;
+      badSince.set(p.key, since);
+      if (p.immediate || now - since >= graceMs) return result({ status: 'Failed', message: p.state });
+      if (!state.includes(p.state)) state = `${state}, ${p.state}`;
+    }
+    return result(health, state);
+  };
+
+  const judgeAll = (): void => {
+    const now = Date.now();
+    const seen = new Set<string>();
+    const related = {
+      pods: [...(live.get(POD_WATCH)?.values() ?? [])],
+      replicaSets: [...(live.get(REPLICA_SET_WATCH)?.values() ?? [])],
+    };
+    states = targets.map((t) => judge(t, related, now, seen));
+    for (const k of [...badSince.keys()]) if (!seen.has(k)) badSince.delete(k);
+    // Only what changed: with hundreds of objects, reprinting all of them on every event floods the log.
+    const changed = states.filter((s) => logged.get(objectKey(s.id)) !== s.state);
+    for (const s of changed) logged.set(objectKey(s.id), s.state);
+    if (changed.length) logger.info(changed.map((s) => `${s.ref} ${s.state}`).join('; '));
+  };
+
+  const listed = new Set<string>();
   const evaluate = (): boolean => {
     if (settled) return true;
+    // Until every watch has listed, a missing object may only be unlisted yet: judging it (and
+    // logging "not found") would be noise.
+    if (listed.size < watches.size) return false;
     judgeAll();
     settled = states.every((s) => s.ready) || states.some((s) => s.failed);
     if (settled) stop.abort(); // the sibling watches need not wait for their next event
     return settled;
   };
-  const judgeAll = (): void => {
-    const now = Date.now();
-    const seen = new Set<string>();
-    states = targets.map((t) => {
-      const w = live.get(t.kind)?.get(t.name);
-      const { stuck, ...v } = judgeWorkload(t.kind, w);
-      if (v.ready || v.failed || !w) return { ref: t.ref, ...v };
-      // The Deployment's copy of ReplicaFailure lags its ReplicaSet's: look at the current one too.
-      const rsFailure =
-        t.kind === 'Deployment' && !stuck ? currentReplicaSetFailure(w, replicaSets.values()) : undefined;
-      if (stuck || rsFailure) {
-        if (rsFailure) v.state = rsFailure;
-        const key = `${t.ref}/ReplicaFailure`;
-        seen.add(key);
-        const since = badSince.get(key) ?? now;
-        badSince.set(key, since);
-        if (now - since >= graceMs) return { ref: t.ref, ready: false, failed: true, state: v.state };
-        return { ref: t.ref, ...v };
-      }
-      // Not ready yet: do its pods show a reason it never will be?
-      const selector = podSelector(w);
-      const current = currentRevisionPods(t.kind, w, replicaSets.values());
-      if (selector && current) {
-        for (const pod of pods.values()) {
-          if (!matches(selector, pod.metadata.labels) || pod.metadata.deletionTimestamp) continue;
-          if (!current(pod)) continue;
-          for (const c of containerStatuses(pod)) {
-            // A crash loop shows Running for a moment between back-offs, which would reset the
-            // grace period below on every restart: repeated non-zero exits are proof enough.
-            if (
-              (c.restartCount ?? 0) >= CRASH_RESTARTS &&
-              !c.ready &&
-              (c.lastState?.terminated?.exitCode ?? 0) !== 0
-            ) {
-              return { ref: t.ref, ready: false, failed: true, state: 'CrashLoopBackOff' };
-            }
-            const reason = c.state?.waiting?.reason;
-            if (!reason || !HOPELESS_REASONS.has(reason)) continue;
-            const key = `${pod.metadata.name}/${c.name}/${reason === 'ErrImagePull' ? 'ImagePullBackOff' : reason}`;
-            seen.add(key);
-            const since = badSince.get(key) ?? now;
-            badSince.set(key, since);
-            if (now - since >= graceMs) return { ref: t.ref, ready: false, failed: true, state: reason };
-            v.state = `${v.state}, ${reason}`;
-          }
-        }
-      }
-      return { ref: t.ref, ...v };
-    });
-    for (const k of [...badSince.keys()]) if (!seen.has(k)) badSince.delete(k);
-    const summary = states.map((s) => `${s.ref} ${s.state}`).join('; ');
-    if (summary !== lastLogged) {
-      lastLogged = summary;
-      logger.info(summary);
-    }
-  };
 
-  const kinds = [...new Set(targets.map((t) => t.kind))];
-  const watchers = kinds.map((kind) => {
+  const onAbort = (): void => {
+    if (settled) return;
+    aborted = true;
+    stop.abort();
+  };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted) onAbort();
+
+  const watchers = [...watches].map(([key, { apiVersion, kind }], i) => {
     const byName = new Map<string, LiveObject>();
-    live.set(kind, byName);
+    live.set(key, byName);
     return client.observe(
-      WORKLOAD_API_VERSIONS[kind] as string,
+      apiVersion,
       kind,
-      { namespace, timeoutMs: opts.timeoutMs, tickMs: 1000, signal: stop.signal },
+      // One ticker is enough to fire the grace periods without events.
+      { namespace, timeoutMs: opts.timeoutMs, tickMs: i === 0 ? 1000 : undefined, signal: stop.signal },
       (objects) => {
         byName.clear();
         for (const [k, v] of objects) byName.set(k, v);
+        listed.add(key);
         return evaluate();
       },
     );
   });
-  if (kinds.includes('Deployment')) {
-    // Which ReplicaSet is a Deployment's current revision: needed to judge only its pods.
-    watchers.push(
-      client.observe(
-        'apps/v1',
-        'ReplicaSet',
-        { namespace, timeoutMs: opts.timeoutMs, signal: stop.signal },
-        (objects) => {
-          replicaSets = objects;
-          return evaluate();
-        },
-      ),
-    );
-  }
-  watchers.push(
-    client.observe(
-      'v1',
-      'Pod',
-      { namespace, timeoutMs: opts.timeoutMs, tickMs: 1000, signal: stop.signal },
-      (objects) => {
-        pods = objects;
-        return evaluate();
-      },
-    ),
-  );
 
   const started = Date.now();
   try {
@@ -356,23 +192,32 @@ export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): P
     throw new Error(`watching workloads in namespace ${namespace} failed: ${describeApiError(e)}`, {
       cause: e,
     });
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
   }
-  if (!settled) judgeAll(); // timed out: judge the freshest state once more
+  if (!settled) judgeAll(); // timed out or aborted: judge the freshest state once more
   settled = true;
 
-  const ok = states.every((s) => s.ready);
-  const workloads = states.map(({ ref, ready, state }) => ({ ref, ready, state }));
+  const ok = !aborted && states.every((s) => s.ready);
+  const workloads = states.map(({ id, ref, ready, state, health }) => ({ id, ref, ready, state, health }));
+  const seconds = Math.round((Date.now() - started) / 1000);
   if (ok) {
+    const suspended = workloads.filter((w) => w.health === 'Suspended').length;
     logger.info(
-      `All ${workloads.length} workload(s) ready after ${Math.round((Date.now() - started) / 1000)}s.`,
+      `All ${workloads.length} object(s) ready after ${seconds}s` +
+        (suspended ? ` (${suspended} suspended, not waited for).` : '.'),
     );
     return { ok, workloads };
   }
   const failing = workloads.filter((w) => !w.ready);
+  const pending = failing.map((w) => `${w.ref} (${w.state})`).join(', ');
+  if (aborted) {
+    logger.warning(`Aborted after ${seconds}s while waiting for ${pending}`);
+    return { ok, workloads, aborted };
+  }
   const timedOut = !states.some((s) => s.failed);
   logger.warning(
-    `${timedOut ? `Timed out after ${Math.round(opts.timeoutMs / 1000)}s` : 'Giving up early'} waiting for ` +
-      failing.map((w) => `${w.ref} (${w.state})`).join(', '),
+    `${timedOut ? `Timed out after ${Math.round(opts.timeoutMs / 1000)}s` : 'Giving up early'} waiting for ${pending}`,
   );
   const diagnostics = await collectDiagnostics(client, {
     namespace,
@@ -380,4 +225,29 @@ export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): P
     logger,
   });
   return { ok, workloads, diagnostics };
+}
+
+/** The rendered objects of our namespace whose health can change after apply, each once. */
+async function watchedTargets(client: KubeClient, opts: WaitOptions): Promise<Target[]> {
+  const { namespace } = opts;
+  const byKey = new Map<string, Target>();
+  for (const o of opts.objects) {
+    if ((o.metadata.namespace ?? namespace) !== namespace || !needsWatch(o)) continue;
+    const id: ObjectId = { ...objectId(o), namespace };
+    byKey.set(objectKey(id), {
+      id,
+      ref: formatObjectId(id),
+      apiVersion: o.apiVersion,
+      kind: o.kind,
+      watch: watchKey(o.apiVersion, o.kind),
+    });
+  }
+  const targets = [...byKey.values()];
+  // A cluster-scoped object (were one rendered without a namespace) is no object of the namespace.
+  // The scope is known from the apply, so this costs no request.
+  const scopes = new Map<string, boolean | undefined>();
+  for (const t of targets) {
+    if (!scopes.has(t.watch)) scopes.set(t.watch, await client.scope(t.apiVersion, t.kind));
+  }
+  return targets.filter((t) => scopes.get(t.watch) !== false);
 }

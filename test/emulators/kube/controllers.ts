@@ -10,6 +10,7 @@ import { registerDeployments } from './controllers/deployment.js';
 import { registerEndpoints } from './controllers/endpoints.js';
 import { registerJobs } from './controllers/job.js';
 import { registerKubelet } from './controllers/kubelet.js';
+import { registerLoadBalancers } from './controllers/loadbalancer.js';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions, Runtime } from './controllers/runtime.js';
 import { registerSets } from './controllers/sets.js';
 
@@ -39,6 +40,7 @@ export function startControllers(store: Store, opts: Partial<ControllerOptions> 
   registerSets(rt);
   registerJobs(rt);
   registerEndpoints(rt);
+  registerLoadBalancers(rt);
 
   // A pod's change concerns its controller (RS, StatefulSet, DaemonSet, Job).
   rt.on('Pod', (ev) => rt.enqueueOwner(ev.object));

@@ -185,7 +185,15 @@ describe('applyObjects / pruneObjects against the emulator', () => {
     expect(stored.spec.template.spec.containers[0]?.image).toBe('ghcr.io/acme/shop:pr-7-bbb2222');
     expect(await wait(second)).toEqual({
       ok: true,
-      workloads: [{ ref: 'Job/migrate', ready: true, state: 'complete' }],
+      workloads: [
+        {
+          id: { group: 'batch', kind: 'Job', name: 'migrate', namespace: NS },
+          ref: 'Job/migrate',
+          ready: true,
+          state: 'complete',
+          health: 'Current',
+        },
+      ],
     });
   });
 

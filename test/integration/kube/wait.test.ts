@@ -6,6 +6,8 @@ import type { KObject } from '../../emulators/kube/index.js';
 import { kubeBedWithNamespace, ourLabels, smallApp, type KubeBed } from './setup.js';
 
 const NS = 'pr-7';
+const WEB = { group: 'apps', kind: 'Deployment', name: 'web', namespace: NS };
+const MIGRATE = { group: 'batch', kind: 'Job', name: 'migrate', namespace: NS };
 
 describe('waitForWorkloads against the emulator', () => {
   let bed: KubeBed;
@@ -43,8 +45,8 @@ describe('waitForWorkloads against the emulator', () => {
     expect(result).toEqual({
       ok: true,
       workloads: [
-        { ref: 'Deployment/web', ready: true, state: '2/2 available' },
-        { ref: 'Job/migrate', ready: true, state: 'complete' },
+        { id: WEB, ref: 'Deployment/web', ready: true, state: '2/2 available', health: 'Current' },
+        { id: MIGRATE, ref: 'Job/migrate', ready: true, state: 'complete', health: 'Current' },
       ],
     });
     const stored = bed.stored('apps/v1', 'Deployment', 'web', NS) as {
@@ -62,7 +64,13 @@ describe('waitForWorkloads against the emulator', () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(result.ok).toBe(false);
     expect(result.workloads).toEqual([
-      { ref: 'Deployment/web', ready: false, state: expect.stringMatching(/ImagePullBackOff|ErrImagePull/) },
+      {
+        id: WEB,
+        ref: 'Deployment/web',
+        ready: false,
+        state: expect.stringMatching(/ImagePullBackOff|ErrImagePull/),
+        health: 'Failed',
+      },
     ]);
     const d = result.diagnostics!;
     expect(d.workloads[0]?.ref).toBe('Deployment/web');
@@ -127,7 +135,7 @@ describe('waitForWorkloads against the emulator', () => {
     const result = await deployAndWait(smallApp(NS, { image: 'ghcr.io/acme/shop:pr-7-good', replicas: 1 }));
     expect(result).toEqual({
       ok: true,
-      workloads: [{ ref: 'Deployment/web', ready: true, state: '1/1 available' }],
+      workloads: [{ id: WEB, ref: 'Deployment/web', ready: true, state: '1/1 available', health: 'Current' }],
     });
     expect(Date.now() - started).toBeGreaterThan(1000);
     expect(bed.logger.warnings.slice(warned)).toEqual([]);
@@ -176,7 +184,7 @@ describe('waitForWorkloads against the emulator', () => {
       expect(Date.now() - started).toBeLessThan(5000);
       expect(result.ok).toBe(false);
       expect(result.workloads).toEqual([
-        { ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}` },
+        { id: WEB, ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}`, health: 'Failed' },
       ]);
       expect(result.diagnostics!.workloads[0]!.conditions).toContain(
         `ReplicaFailure=True (FailedCreate): ${QUOTA}`,
@@ -229,11 +237,170 @@ describe('waitForWorkloads against the emulator', () => {
         failFastAfterMs: 300,
       });
       expect(result.workloads).toEqual([
-        { ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}` },
+        { id: WEB, ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}`, health: 'Failed' },
       ]);
       expect(result.diagnostics!.workloads[0]!.conditions).toContain(
         `ReplicaFailure=True (FailedCreate): ${QUOTA} (ReplicaSet web-5d4f7)`,
       );
+    });
+  });
+
+  describe('every applied kind, not only the four workload kinds', () => {
+    const pod = (name: string, image: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: NS, labels: ourLabels(NS) },
+      spec: { containers: [{ name: 'app', image }] },
+    });
+    const id = (group: string, kind: string, name: string) => ({ group, kind, name, namespace: NS });
+
+    test('a bare Pod with a bad image fails fast instead of counting as ready', async () => {
+      const started = Date.now();
+      const result = await deployAndWait([pod('debug', 'ghcr.io/acme/does-not-exist:1')], 60_000);
+      expect(Date.now() - started).toBeLessThan(20_000);
+      expect(result.ok).toBe(false);
+      expect(result.workloads).toEqual([
+        {
+          id: id('', 'Pod', 'debug'),
+          ref: 'Pod/debug',
+          ready: false,
+          state: expect.stringMatching(/^(ImagePullBackOff|ErrImagePull)$/),
+          health: 'Failed',
+        },
+      ]);
+      expect(bed.logger.warnings.join('\n')).toMatch(/Giving up early waiting for Pod\/debug/);
+    });
+
+    test('a bare Pod that runs becomes ready', async () => {
+      const result = await deployAndWait([pod('debug', 'ghcr.io/acme/shop:pr-7-abc1234')]);
+      expect(result).toEqual({
+        ok: true,
+        workloads: [
+          { id: id('', 'Pod', 'debug'), ref: 'Pod/debug', ready: true, state: 'running', health: 'Current' },
+        ],
+      });
+      const stored = bed.stored('v1', 'Pod', 'debug', NS) as { status: { phase: string } };
+      expect(stored.status.phase).toBe('Running');
+    });
+
+    test('a ReplicaSet is waited for until its replicas are available', async () => {
+      bed.emu.controllers.options.readyDelayMs = 500;
+      const rs: KubeObject = {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: { name: 'worker', namespace: NS, labels: ourLabels(NS) },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'worker' } },
+          template: {
+            metadata: { labels: { app: 'worker' } },
+            spec: { containers: [{ name: 'worker', image: 'ghcr.io/acme/worker:1' }] },
+          },
+        },
+      };
+      const started = Date.now();
+      const result = await deployAndWait([rs]);
+      expect(Date.now() - started).toBeGreaterThan(400);
+      expect(result.workloads).toEqual([
+        {
+          id: id('apps', 'ReplicaSet', 'worker'),
+          ref: 'ReplicaSet/worker',
+          ready: true,
+          state: '2/2 available',
+          health: 'Current',
+        },
+      ]);
+      const stored = bed.stored('apps/v1', 'ReplicaSet', 'worker', NS) as {
+        status: { availableReplicas: number };
+      };
+      expect(stored.status.availableReplicas).toBe(2);
+    });
+
+    test('a paused Deployment is reported suspended at once, not waited out', async () => {
+      const [cm, svc, deploy] = smallApp(NS) as [KubeObject, KubeObject, KubeObject];
+      const paused = { ...deploy, spec: { ...(deploy.spec as object), paused: true } };
+      const started = Date.now();
+      const result = await deployAndWait([cm, svc, paused], 30_000);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(result).toEqual({
+        ok: true,
+        workloads: [
+          {
+            id: WEB,
+            ref: 'Deployment/web',
+            ready: true,
+            state: 'suspended (spec.paused)',
+            health: 'Suspended',
+          },
+        ],
+      });
+      expect(bed.logger.text()).toMatch(
+        /All 1 object\(s\) ready after \d+s \(1 suspended, not waited for\)\./,
+      );
+    });
+
+    test('the log prints an object again only when its state changed', async () => {
+      bed.emu.controllers.options.readyDelayMs = 300;
+      const job: KubeObject = {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'migrate', namespace: NS, labels: ourLabels(NS) },
+        spec: {
+          template: {
+            spec: {
+              restartPolicy: 'Never',
+              containers: [{ name: 'migrate', image: 'ghcr.io/acme/migrate:1' }],
+            },
+          },
+        },
+      };
+      await applyObjects(bed.client, [...smallApp(NS, { replicas: 3 }), job], { logger: bed.logger });
+      const from = bed.logger.lines.length;
+      const result = await waitForWorkloads(bed.client, {
+        namespace: NS,
+        objects: [...smallApp(NS, { replicas: 3 }), job],
+        timeoutMs: 20_000,
+        logger: bed.logger,
+      });
+      expect(result.ok).toBe(true);
+      const lines = bed.logger.lines.slice(from, -1); // the last one is the summary
+      const logged = new Map<string, string[]>();
+      for (const entry of lines.flatMap((l) => l.split('; '))) {
+        const [ref, ...state] = entry.split(' ');
+        logged.set(ref!, [...(logged.get(ref!) ?? []), state.join(' ')]);
+      }
+      // The Deployment went through several states while the Job's stayed put: each printed once.
+      expect(logged.get('Deployment/web')!.length).toBeGreaterThan(1);
+      for (const [ref, states] of logged) {
+        expect({ ref, states }).toEqual({ ref, states: states.filter((s, i) => s !== states[i - 1]) });
+      }
+      expect(logged.get('Job/migrate')!.at(-1)).toBe('complete');
+      expect(bed.logger.lines.at(-1)).toMatch(/^All 2 object\(s\) ready after \d+s\.$/);
+    });
+
+    test('an aborted wait ends at once, saying so, without diagnostics', async () => {
+      bed.emu.controllers.options.readyDelayMs = 60_000;
+      const app = smallApp(NS);
+      await applyObjects(bed.client, app, { logger: bed.logger });
+      const abort = new AbortController();
+      setTimeout(() => abort.abort(), 300);
+      const started = Date.now();
+      const result = await waitForWorkloads(bed.client, {
+        namespace: NS,
+        objects: app,
+        timeoutMs: 30_000,
+        logger: bed.logger,
+        signal: abort.signal,
+      });
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(result).toEqual({
+        ok: false,
+        aborted: true,
+        workloads: [
+          { id: WEB, ref: 'Deployment/web', ready: false, state: expect.any(String), health: 'InProgress' },
+        ],
+      });
+      expect(bed.logger.warnings.join('\n')).toMatch(/Aborted after \d+s while waiting for Deployment\/web/);
     });
   });
 });

@@ -1,7 +1,27 @@
 import { formatDiagnostics } from '../../../src/kube/diagnostics.js';
 import { ownershipProblem, isProtectedNamespace } from '../../../src/kube/namespaces.js';
-import { judgeWorkload } from '../../../src/kube/wait.js';
 import type { LiveObject } from '../../../src/kube/types.js';
+import { computeHealth, failFastProblems } from '../../../src/model/health.js';
+
+/**
+ * The verdict these cases were written for (kube/wait.ts's judgeWorkload, now the health model):
+ * ready = Current, failed = Failed, stuck = a fail-fast problem of the object itself (ReplicaFailure),
+ * which fails it once it has lasted the grace period.
+ */
+function judgeWorkload(kind: string, w: LiveObject | undefined) {
+  const obj = w && { ...w, kind };
+  const h = computeHealth(obj);
+  const stuck =
+    obj !== undefined &&
+    h.status === 'InProgress' &&
+    failFastProblems(obj, { pods: [], replicaSets: [] }).length > 0;
+  return {
+    ready: h.status === 'Current',
+    failed: h.status === 'Failed',
+    state: h.message,
+    ...(stuck ? { stuck: true } : {}),
+  };
+}
 
 const obj = (
   generation: number,
