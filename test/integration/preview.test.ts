@@ -1,11 +1,9 @@
 // `preview` and `cleanup` end to end over the emulators: what a user sees on the PR, in the cluster and
 // in the step's result.
 import { join } from 'node:path';
-import { COMMENT_MARKER } from '../../src/model/labels.js';
 import { pullRequestEvent, sharedDir, webhookExample } from '../support/action.js';
 import { REPO, startBed, type Bed } from '../support/bed.js';
 import { appManifests, makeWorkspace, removeFile, writeFiles } from '../support/workspace.js';
-import type { KObject } from '../emulators/kube/store.js';
 
 const SHA_A = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
 const SHA_B = 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2';
@@ -17,25 +15,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await bed.close();
 });
-
-function obj(apiVersion: string, kind: string, ns: string | undefined, name: string): KObject | undefined {
-  const t = bed.kube.store.findTypeByKind(apiVersion, kind);
-  if (!t) throw new Error(`no type ${apiVersion} ${kind}`);
-  return bed.kube.store.get(t, ns, name);
-}
-
-function list(apiVersion: string, kind: string, ns: string): KObject[] {
-  const t = bed.kube.store.findTypeByKind(apiVersion, kind)!;
-  return bed.kube.store.list(t, ns);
-}
-
-/** The marker comments on a PR, with markdown backslash escapes removed (the text a reader sees). */
-function markerComments(pr: number) {
-  return bed.github.state
-    .comments(REPO, pr)
-    .filter((c) => c.body.includes(COMMENT_MARKER))
-    .map((c) => ({ ...c, body: c.body.replace(/\\([\\`*_{}[\]()#+\-.!|<>~])/g, '$1') }));
-}
 
 function openPull(number: number, headSha = SHA_A) {
   return bed.github.state.addPull({
@@ -100,7 +79,7 @@ test('preview deploys the example app into pr-<n>, routes the host, comments the
     'ghcr.io/kubestage/example-api': 'ghcr.io/acme/shop-api:pr-7-a1a1a1a',
   });
 
-  const ns = obj('v1', 'Namespace', undefined, 'pr-7')!;
+  const ns = bed.object('v1', 'Namespace', undefined, 'pr-7')!;
   expect(ns.metadata.labels).toMatchObject({
     'app.kubernetes.io/managed-by': 'kubestage',
     'kubestage.dev/repo': 'acme.shop',
@@ -112,18 +91,18 @@ test('preview deploys the example app into pr-<n>, routes the host, comments the
   expect(ns.metadata.annotations?.['kubestage.dev/url']).toBe('https://pr-7.preview.example.com');
   expect(Date.parse(ns.metadata.annotations?.['kubestage.dev/expires-at'] ?? '')).toBeGreaterThan(Date.now());
 
-  const web = obj('apps/v1', 'Deployment', 'pr-7', 'web')!;
+  const web = bed.object('apps/v1', 'Deployment', 'pr-7', 'web')!;
   const spec = web.spec as { template: { spec: { containers: { image: string }[] } } };
   expect(spec.template.spec.containers[0].image).toBe('ghcr.io/acme/shop-web:pr-7-a1a1a1a');
   expect((web.status as { availableReplicas?: number }).availableReplicas).toBe(1);
   expect(web.metadata.managedFields?.some((m) => m.manager === 'kubestage' && m.operation === 'Apply')).toBe(
     true,
   );
-  const ingress = obj('networking.k8s.io/v1', 'Ingress', 'pr-7', 'web')!;
+  const ingress = bed.object('networking.k8s.io/v1', 'Ingress', 'pr-7', 'web')!;
   expect(JSON.stringify(ingress.spec)).toContain('pr-7.preview.example.com');
   expect(JSON.stringify(ingress.spec)).not.toContain('shop.example.com"');
 
-  const comments = markerComments(7);
+  const comments = bed.markerComments(7);
   expect(comments).toHaveLength(1);
   expect(comments[0].body).toContain('https://pr-7.preview.example.com');
   expect(comments[0].body).toContain('a1a1a1a');
@@ -137,6 +116,13 @@ test('preview deploys the example app into pr-<n>, routes the host, comments the
   expect(statuses[1].environmentUrl).toBe('https://pr-7.preview.example.com');
   expect(statuses[1].logUrl).toBe('https://github.com/acme/shop/actions/runs/777');
   expect(result.summary).toContain('| Deployment/web | created |');
+
+  // The namespace records how the run ended and where its comment and deployment are (records codec).
+  const record = bed.object('v1', 'Namespace', undefined, 'pr-7')!.metadata.annotations!;
+  expect(record['kubestage.dev/state']).toBe('ready');
+  expect(record['kubestage.dev/comment-id']).toBe(result.outputs['comment-id']);
+  expect(record['kubestage.dev/deployment-id']).toBe(String(deployment.id));
+  expect(record['kubestage.dev/comment-id']).toBe(String(comments[0].id));
 });
 
 test('a re-run whose workloads are already ready finishes without leaving a watch open', async () => {
@@ -175,7 +161,7 @@ spec:
   expect(bed.kube.openWatches()).toBe(0);
   // The StatefulSet controller's claim carries our labels (kustomize labels templates) but kubestage
   // did not apply it: the re-run's prune must leave the database's volume alone.
-  const claim = obj('v1', 'PersistentVolumeClaim', 'pr-34', 'data-db-0');
+  const claim = bed.object('v1', 'PersistentVolumeClaim', 'pr-34', 'data-db-0');
   expect(claim?.metadata.labels?.['kubestage.dev/instance']).toBe('pr-34');
   expect(again.result.summary).not.toContain('PersistentVolumeClaim/data-db-0');
 });
@@ -194,15 +180,15 @@ test('a second push updates the preview in place: the same comment, the new imag
   expect(second.result.ok).toBe(true);
   expect(second.result.outputs['comment-id']).toBe(commentId);
 
-  const comments = markerComments(8);
+  const comments = bed.markerComments(8);
   expect(comments).toHaveLength(1);
   expect(comments[0].body).toContain('b2b2b2b');
   expect(comments[0].body).not.toContain('a1a1a1a');
-  const web = obj('apps/v1', 'Deployment', 'pr-8', 'web')!;
+  const web = bed.object('apps/v1', 'Deployment', 'pr-8', 'web')!;
   expect(JSON.stringify(web.spec)).toContain('ghcr.io/acme/shop-web:pr-8-b2b2b2b');
-  expect(obj('v1', 'Namespace', undefined, 'pr-8')!.metadata.annotations?.['kubestage.dev/head-sha']).toBe(
-    SHA_B,
-  );
+  expect(
+    bed.object('v1', 'Namespace', undefined, 'pr-8')!.metadata.annotations?.['kubestage.dev/head-sha'],
+  ).toBe(SHA_B);
   // The PR's deployment list shows only the newest commit as live.
   const states = bed.github.state.deployments(REPO).map((d) => [d.sha, d.latestState]);
   expect(states).toEqual([
@@ -221,7 +207,7 @@ test('an object removed from the manifests is pruned; objects kubestage did not 
   openPull(9);
   const first = await bed.run({ payload: event(9), workspace: ws, inputs: { manifests: 'k8s' } });
   expect(first.result.ok).toBe(true);
-  expect(obj('v1', 'ConfigMap', 'pr-9', 'feature-flags')).toBeDefined();
+  expect(bed.object('v1', 'ConfigMap', 'pr-9', 'feature-flags')).toBeDefined();
 
   // Someone adds an object by hand: it carries no kubestage label, so prune must leave it alone.
   const cm = bed.kube.store.findTypeByKind('v1', 'ConfigMap')!;
@@ -240,9 +226,9 @@ test('an object removed from the manifests is pruned; objects kubestage did not 
     inputs: { manifests: 'k8s' },
   });
   expect(second.result.ok).toBe(true);
-  expect(obj('v1', 'ConfigMap', 'pr-9', 'feature-flags')).toBeUndefined();
-  expect(obj('v1', 'ConfigMap', 'pr-9', 'debug-notes')).toBeDefined();
-  expect(obj('apps/v1', 'Deployment', 'pr-9', 'web')).toBeDefined();
+  expect(bed.object('v1', 'ConfigMap', 'pr-9', 'feature-flags')).toBeUndefined();
+  expect(bed.object('v1', 'ConfigMap', 'pr-9', 'debug-notes')).toBeDefined();
+  expect(bed.object('apps/v1', 'Deployment', 'pr-9', 'web')).toBeDefined();
   expect(second.result.summary).toContain('ConfigMap/feature-flags');
 });
 
@@ -257,7 +243,7 @@ test('an image that cannot be pulled fails the step and names ImagePullBackOff i
   expect(result.ok).toBe(false);
   expect(result.failure).toMatch(/Deployment\/web/);
   expect(result.failure).toMatch(/ImagePullBackOff|ErrImagePull|ProgressDeadlineExceeded/);
-  const [comment] = markerComments(10);
+  const [comment] = bed.markerComments(10);
   expect(comment.body).toMatch(/ImagePullBackOff|ErrImagePull/);
   expect(comment.body).toContain('does-not-exist');
   const [deployment] = bed.github.state.deployments(REPO);
@@ -295,8 +281,8 @@ subjects: [{ kind: ServiceAccount, name: default, namespace: default }]
   expect(result.failure).toContain('ClusterRoleBinding/make-me-admin');
   const writes = bed.kube.requests.slice(before).filter((r) => r.method !== 'GET');
   expect(writes).toEqual([]);
-  expect(obj('v1', 'Namespace', undefined, 'pr-11')).toBeUndefined();
-  expect(markerComments(11)[0].body).toContain('make-me-admin');
+  expect(bed.object('v1', 'Namespace', undefined, 'pr-11')).toBeUndefined();
+  expect(bed.markerComments(11)[0].body).toContain('make-me-admin');
 });
 
 test('a pod that could reach the node is refused before any write; the namespace enforces Pod Security', async () => {
@@ -331,7 +317,7 @@ spec:
   // The same app without the agent deploys, into a namespace the API server enforces Baseline on.
   const ok = await bed.run({ payload: event(31), inputs: { images: exampleImages } });
   expect(ok.result.ok).toBe(true);
-  expect(obj('v1', 'Namespace', undefined, 'pr-31')!.metadata.labels).toMatchObject({
+  expect(bed.object('v1', 'Namespace', undefined, 'pr-31')!.metadata.labels).toMatchObject({
     'pod-security.kubernetes.io/enforce': 'baseline',
   });
 });
@@ -351,7 +337,9 @@ test('pod-security: privileged lets a repository opt out, and says so on the nam
   });
   expect(result.failure).toBeUndefined();
   expect(
-    obj('v1', 'Namespace', undefined, 'pr-32')!.metadata.labels?.['pod-security.kubernetes.io/enforce'],
+    bed.object('v1', 'Namespace', undefined, 'pr-32')!.metadata.labels?.[
+      'pod-security.kubernetes.io/enforce'
+    ],
   ).toBe('privileged');
 });
 
@@ -370,7 +358,7 @@ test('a pr-<n> namespace that belongs to someone else is refused, naming both ow
   expect(result.ok).toBe(false);
   expect(result.failure).toContain('other.repo');
   expect(result.failure).toContain('acme.shop');
-  expect(list('apps/v1', 'Deployment', 'pr-12')).toEqual([]);
+  expect(bed.objects('apps/v1', 'Deployment', 'pr-12')).toEqual([]);
 });
 
 test('cleanup deletes the namespace, verifies it is gone, and marks the comment and deployment; a second cleanup is a no-op', async () => {
@@ -381,9 +369,9 @@ test('cleanup deletes the namespace, verifies it is gone, and marks the comment 
 
   const first = await bed.run({ payload: event(13, 'closed'), inputs: { command: 'cleanup' } });
   expect(first.result.ok).toBe(true);
-  expect(obj('v1', 'Namespace', undefined, 'pr-13')).toBeUndefined();
+  expect(bed.object('v1', 'Namespace', undefined, 'pr-13')).toBeUndefined();
   expect(Number(first.result.outputs['objects-removed'])).toBeGreaterThanOrEqual(6);
-  const [comment] = markerComments(13);
+  const [comment] = bed.markerComments(13);
   expect(comment.body).toMatch(/destroyed/i);
   expect(comment.body).toContain(first.result.outputs['objects-removed']);
   const [deployment] = bed.github.state.deployments(REPO);
@@ -392,7 +380,7 @@ test('cleanup deletes the namespace, verifies it is gone, and marks the comment 
   const second = await bed.run({ payload: event(13, 'closed'), inputs: { command: 'cleanup' } });
   expect(second.result.ok).toBe(true);
   expect(second.log.text()).toMatch(/already gone/);
-  expect(markerComments(13)).toHaveLength(1);
+  expect(bed.markerComments(13)).toHaveLength(1);
 });
 
 test('cleanup of a namespace held by a finalizer fails and names the object and its finalizer', async () => {
@@ -414,10 +402,10 @@ test('cleanup of a namespace held by a finalizer fails and names the object and 
   expect(result.ok).toBe(false);
   expect(result.failure).toContain('ConfigMap/held');
   expect(result.failure).toContain('example.com/hold');
-  const [comment] = markerComments(14);
+  const [comment] = bed.markerComments(14);
   expect(comment.body).toContain('Preview teardown stuck');
   expect(comment.body).toContain('example.com/hold');
-  expect(obj('v1', 'Namespace', undefined, 'pr-14')?.status).toMatchObject({ phase: 'Terminating' });
+  expect(bed.object('v1', 'Namespace', undefined, 'pr-14')?.status).toMatchObject({ phase: 'Terminating' });
 });
 
 test('cleanup never deletes a namespace kubestage does not own, whatever the template says', async () => {
@@ -430,7 +418,7 @@ test('cleanup never deletes a namespace kubestage does not own, whatever the tem
   });
   expect(result.ok).toBe(false);
   expect(result.failure).toContain('namespace "production-15" is not managed by kubestage');
-  expect(obj('v1', 'Namespace', undefined, 'production-15')).toBeDefined();
+  expect(bed.object('v1', 'Namespace', undefined, 'production-15')).toBeDefined();
   // A template naming one fixed namespace is refused before anything is looked up.
   await expect(
     bed.run({
@@ -449,7 +437,7 @@ test('the marker comment is found behind 300 other comments and updated, not dup
     (await bed.run({ payload: event(16, 'synchronize'), inputs: { images: exampleImages } })).result.ok,
   ).toBe(true);
   expect(bed.github.state.comments(REPO, 16)).toHaveLength(451);
-  expect(markerComments(16)).toHaveLength(1);
+  expect(bed.markerComments(16)).toHaveLength(1);
 });
 
 test('a PR from a fork whose token cannot comment still deploys, with a warning', async () => {
@@ -461,9 +449,9 @@ test('a PR from a fork whose token cannot comment still deploys, with a warning'
     inputs: { images: exampleImages },
   });
   expect(result.ok).toBe(true);
-  expect(obj('apps/v1', 'Deployment', 'pr-17', 'web')).toBeDefined();
+  expect(bed.object('apps/v1', 'Deployment', 'pr-17', 'web')).toBeDefined();
   expect(log.warnings.join('\n')).toMatch(/fork|read-only|not accessible/i);
-  expect(markerComments(17)).toHaveLength(0);
+  expect(bed.markerComments(17)).toHaveLength(0);
   expect(result.outputs['comment-id']).toBe('');
 });
 
@@ -484,7 +472,7 @@ test.each([
     });
     expect(log.text()).toMatch(/closed while/);
     expect(result.ok).toBe(true);
-    expect(obj('v1', 'Namespace', undefined, `pr-${pr}`)).toBeUndefined();
+    expect(bed.object('v1', 'Namespace', undefined, `pr-${pr}`)).toBeUndefined();
   } finally {
     stop();
   }
@@ -505,7 +493,7 @@ test('a preview whose health-path does not answer fails with the URL and the rea
   expect(result.ok).toBe(false);
   expect(result.failure).toContain('The health check failed: GET https://localhost/healthz');
   expect(result.summary).toContain('does not answer');
-  expect(markerComments(28)[0].body).toContain('https://localhost/healthz');
+  expect(bed.markerComments(28)[0].body).toContain('https://localhost/healthz');
 });
 
 test("the preview's own Secret values are masked in the log", async () => {
@@ -537,8 +525,10 @@ test('two racing runs for one PR end with the newer commit applied and one comme
   expect(older.result.ok).toBe(true);
   expect(newer.result.ok).toBe(true);
   expect(older.log.text()).toMatch(/superseded/);
-  expect(JSON.stringify(obj('apps/v1', 'Deployment', 'pr-19', 'web')!.spec)).toContain(':pr-19-b2b2b2b');
-  const comments = markerComments(19);
+  expect(JSON.stringify(bed.object('apps/v1', 'Deployment', 'pr-19', 'web')!.spec)).toContain(
+    ':pr-19-b2b2b2b',
+  );
+  const comments = bed.markerComments(19);
   expect(comments).toHaveLength(1);
   expect(comments[0].body).toContain('b2b2b2b');
 });
@@ -563,8 +553,8 @@ test('a run that another run takes over mid-apply stops before its next wave', a
     const { result, log } = await bed.run({ payload: event(30), inputs: { images: exampleImages } });
     expect(result.ok).toBe(true);
     expect(log.text()).toContain('A run for b2b2b2b took over namespace pr-30');
-    expect(obj('v1', 'ConfigMap', 'pr-30', 'shop-config')).toBeDefined();
-    expect(list('apps/v1', 'Deployment', 'pr-30')).toEqual([]);
+    expect(bed.object('v1', 'ConfigMap', 'pr-30', 'shop-config')).toBeDefined();
+    expect(bed.objects('apps/v1', 'Deployment', 'pr-30')).toEqual([]);
     const [deployment] = bed.github.state.deployments(REPO);
     expect(bed.github.state.deploymentStatuses(REPO, deployment.id).at(-1)?.state).toBe('inactive');
   } finally {
@@ -677,9 +667,9 @@ test('workflow_dispatch: the pr-number input selects the PR and its head commit'
     inputs: { 'pr-number': '21', images: exampleImages },
   });
   expect(result.ok).toBe(true);
-  expect(obj('v1', 'Namespace', undefined, 'pr-21')!.metadata.annotations?.['kubestage.dev/head-sha']).toBe(
-    SHA_B,
-  );
+  expect(
+    bed.object('v1', 'Namespace', undefined, 'pr-21')!.metadata.annotations?.['kubestage.dev/head-sha'],
+  ).toBe(SHA_B);
 });
 
 test('an images line that matches no image in the manifests fails before any write, listing the images there', async () => {
@@ -697,7 +687,7 @@ test('an images line that matches no image in the manifests fails before any wri
   expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
   // Nothing was deployed, so there is no GitHub deployment; the comment says why.
   expect(bed.github.state.deployments(REPO)).toEqual([]);
-  expect(markerComments(23)[0].body).toContain('Preview failed');
+  expect(bed.markerComments(23)[0].body).toContain('Preview failed');
 });
 
 test('preview of Online Boutique (11 services) in a PR namespace', async () => {
@@ -714,11 +704,11 @@ test('preview of Online Boutique (11 services) in a PR namespace', async () => {
   });
   expect(result.failure).toBeUndefined();
   expect(result.ok).toBe(true);
-  const deployments = list('apps/v1', 'Deployment', 'pr-22');
+  const deployments = bed.objects('apps/v1', 'Deployment', 'pr-22');
   expect(deployments.length).toBeGreaterThanOrEqual(11);
   for (const d of deployments)
     expect((d.status as { availableReplicas?: number }).availableReplicas).toBeGreaterThanOrEqual(1);
-  expect(JSON.stringify(obj('apps/v1', 'Deployment', 'pr-22', 'frontend')!.spec)).toContain(
+  expect(JSON.stringify(bed.object('apps/v1', 'Deployment', 'pr-22', 'frontend')!.spec)).toContain(
     'ghcr.io/acme/frontend:pr-22-a1a1a1a',
   );
 });
@@ -732,11 +722,11 @@ test('after success the comment and the summary list every image running, not on
   expect(result.ok).toBe(true);
   const running = (name: string) =>
     (
-      obj('apps/v1', 'Deployment', 'pr-31', name)!.spec as {
+      bed.object('apps/v1', 'Deployment', 'pr-31', name)!.spec as {
         template: { spec: { containers: { image: string }[] } };
       }
     ).template.spec.containers[0].image;
-  const [comment] = markerComments(31);
+  const [comment] = bed.markerComments(31);
   expect(comment.body).toContain('Preview ready');
   for (const image of [running('web'), running('api')]) {
     expect(comment.body).toContain(image);
@@ -759,11 +749,11 @@ test('one expiry: the comment shows the expiry the namespace records, however lo
     now: () => new Date((t += 60_000)),
   });
   expect(result.ok).toBe(true);
-  const recorded = obj('v1', 'Namespace', undefined, 'pr-32')!.metadata.annotations![
+  const recorded = bed.object('v1', 'Namespace', undefined, 'pr-32')!.metadata.annotations![
     'kubestage.dev/expires-at'
   ];
   expect(recorded).toBe('2026-12-02T10:01:00.000Z');
-  const [comment] = markerComments(32);
+  const [comment] = bed.markerComments(32);
   expect(comment.body).toContain('2026-12-02 10:01 UTC');
   expect(comment.body).not.toMatch(/2026-12-02 10:0[2-9] UTC/);
 });

@@ -6,7 +6,9 @@ import type { RunContext } from '../../src/app/context.js';
 import { createPorts } from '../../src/app/ports.js';
 import type { CommandResult } from '../../src/app/result.js';
 import { actionInputs, prepareAction } from '../../src/main.js';
+import { COMMENT_MARKER } from '../../src/model/labels.js';
 import { INPUT } from '../../src/settings/inputs.js';
+import type { KObject } from '../emulators/kube/store.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../emulators/github/index.js';
 import { startKubeEmulator, type KubeEmulator, type KubeEmulatorOptions } from '../emulators/kube/index.js';
 import { repoRoot } from './action.js';
@@ -22,6 +24,12 @@ export interface Bed {
   run(
     o: RunOptions,
   ): Promise<{ result: CommandResult; log: RecordingLogger; ctx: RunContext; masked: string[] }>;
+  /** A stored object as the cluster has it (undefined when absent). */
+  object(apiVersion: string, kind: string, namespace: string | undefined, name: string): KObject | undefined;
+  /** Every stored object of a kind in a namespace. */
+  objects(apiVersion: string, kind: string, namespace: string): KObject[];
+  /** The PR's kubestage comments, with markdown backslash escapes removed (the text a reader sees). */
+  markerComments(pr: number): { id: number; body: string }[];
   close(): Promise<void>;
 }
 
@@ -86,8 +94,26 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
       const result = await start(ports);
       return { result, log, ctx, masked };
     },
+    object(apiVersion, kind, namespace, name) {
+      return kube.store.get(typeOf(kube, apiVersion, kind), namespace, name);
+    },
+    objects(apiVersion, kind, namespace) {
+      return kube.store.list(typeOf(kube, apiVersion, kind), namespace);
+    },
+    markerComments(pr) {
+      return github.state
+        .comments(REPO, pr)
+        .filter((c) => c.body.includes(COMMENT_MARKER))
+        .map((c) => ({ ...c, body: c.body.replace(/\\([\\`*_{}[\]()#+\-.!|<>~])/g, '$1') }));
+    },
     async close() {
       await Promise.allSettled([kube.close(), github.close()]);
     },
   };
+}
+
+function typeOf(kube: KubeEmulator, apiVersion: string, kind: string) {
+  const t = kube.store.findTypeByKind(apiVersion, kind);
+  if (!t) throw new Error(`the emulator serves no ${apiVersion} ${kind}`);
+  return t;
 }
