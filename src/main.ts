@@ -4,7 +4,8 @@ import { runCleanup } from './commands/cleanup.js';
 import { runPreview } from './commands/preview.js';
 import type { CommandResult, Ports } from './commands/ports.js';
 import { createGitHubClient } from './github/client.js';
-import { createKubeClient, loadKubeConfig } from './kube/client.js';
+import { createKubeClient } from './kube/client.js';
+import { loadKubeConfig } from './kube/kubeconfig.js';
 import type { Logger } from './logger.js';
 import { readSettings, SettingsError, type Settings } from './settings.js';
 

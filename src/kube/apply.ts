@@ -4,14 +4,9 @@
 // connections, and bounded parallelism inside a wave.
 import { ANNOTATION_APPLIED_KINDS, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../model/labels.js';
 import type { Logger } from '../logger.js';
-import {
-  describeApiError,
-  NOISE_RESOURCES,
-  statusOf,
-  UnknownKindError,
-  type ApiResource,
-  type KubeClient,
-} from './client.js';
+import type { KubeClient } from './client.js';
+import { NOISE_RESOURCES, type ApiResource } from './discovery.js';
+import { describeApiError, statusOf, UnknownKindError } from './errors.js';
 import { permissionHint } from './permissions.js';
 import { mapSettled } from './pool.js';
 import { liveRef, objectRef, type KubeObject, type KubeStatus, type LiveObject } from './types.js';
@@ -286,7 +281,7 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
   const kinds = (
     opts.kinds
       ? await resolveKinds(client, mergeKinds(opts.kinds, opts.keep), logger)
-      : await client.serverResources()
+      : await client.discovery.serverResources()
   ).filter(
     (r) =>
       r.namespaced && r.verbs.includes('list') && r.verbs.includes('delete') && !NOISE_RESOURCES.has(r.name),
@@ -439,7 +434,7 @@ export async function resolveKinds(
 ): Promise<ApiResource[]> {
   const out = new Map<string, ApiResource>();
   const missing: KindRef[] = [];
-  const found = await mapSettled([...kinds], 8, (k) => client.resourceFor(k.apiVersion, k.kind));
+  const found = await mapSettled([...kinds], 8, (k) => client.discovery.resourceFor(k.apiVersion, k.kind));
   found.forEach((res, i) => {
     const k = kinds[i] as KindRef;
     if (res.status === 'fulfilled' && res.value) {
@@ -455,7 +450,7 @@ export async function resolveKinds(
   if (unresolved.length) {
     let all: ApiResource[] = [];
     try {
-      all = await client.serverResources();
+      all = await client.discovery.serverResources();
     } catch (e) {
       logger.debug(`API discovery failed: ${describeApiError(e)}`);
     }

@@ -11,7 +11,9 @@ import {
 } from '../model/labels.js';
 import type { Logger } from '../logger.js';
 import { appliedBy, appliedKindsAnnotation, recordedKinds, resolveKinds, type KindRef } from './apply.js';
-import { describeApiError, NOISE_RESOURCES, statusOf, type ApiResource, type KubeClient } from './client.js';
+import type { KubeClient } from './client.js';
+import { NOISE_RESOURCES, type ApiResource } from './discovery.js';
+import { describeApiError, statusOf } from './errors.js';
 import { permissionHint } from './permissions.js';
 import { mapSettled } from './pool.js';
 import { liveRef, type Condition, type LiveObject } from './types.js';
@@ -367,7 +369,7 @@ async function terminatingNow(client: KubeClient, name: string): Promise<boolean
 
 /** Namespaced kinds we can list, events excluded (they are noise and vanish with the namespace). */
 async function listableNamespacedKinds(client: KubeClient): Promise<ApiResource[]> {
-  const all = await client.serverResources();
+  const all = await client.discovery.serverResources();
   return all.filter((r) => r.namespaced && r.verbs.includes('list') && !NOISE_RESOURCES.has(r.name));
 }
 

@@ -2,7 +2,8 @@
 // `kubectl rollout status` does, and failing fast when a workload can no longer succeed on its own
 // (bad image, crash loop, deadline exceeded) instead of making the user wait out the timeout.
 import type { Logger } from '../logger.js';
-import { describeApiError, type KubeClient } from './client.js';
+import type { KubeClient } from './client.js';
+import { describeApiError } from './errors.js';
 import {
   collectDiagnostics,
   containerStatuses,
