@@ -10,10 +10,11 @@ import {
   PREVIEW_ENVIRONMENT,
 } from '../model/labels.js';
 import type { Logger } from '../logger.js';
-import { appliedBy, appliedKindsAnnotation, recordedKinds, resolveKinds, type KindRef } from './apply.js';
+import { appliedBy } from './apply.js';
 import type { KubeClient } from './client.js';
 import { NOISE_RESOURCES, type ApiResource } from './discovery.js';
 import { describeApiError, statusOf } from './errors.js';
+import { appliedKindsAnnotation, recordedKinds, resolveKinds, type KindRef } from './inventory.js';
 import { permissionHint } from './permissions.js';
 import { mapSettled } from './pool.js';
 import { liveRef, type Condition, type LiveObject } from './types.js';
