@@ -10,6 +10,7 @@ import {
 import { codeBlock, codeSpan, escapeMarkdown, redact } from '../github/markdown.js';
 import { renderPreviewComment, type PreviewCommentState } from '../github/preview-comment.js';
 import { COMMENT_MARKER } from '../model/labels.js';
+import { formatObjectId, type ObjectId } from '../model/object-id.js';
 import type { Settings } from '../settings.js';
 import type { PreviewNames } from './names.js';
 import type { CommandResult, Ports } from './ports.js';
@@ -24,7 +25,7 @@ export class PreviewReporter {
   private images: { name: string; ref: string }[] = [];
   private imageRefs: Record<string, string> = {};
   private applied: { ref: string; action: string }[] = [];
-  private pruned: string[] = [];
+  private pruned: ObjectId[] = [];
   private workloads: { ref: string; ready: boolean; state: string }[] = [];
   private readonly warnings = new Set<string>();
   private secrets: string[] = [];
@@ -67,7 +68,7 @@ export class PreviewReporter {
     if (images.length) this.images = images;
   }
 
-  setObjects(applied: { ref: string; action: string }[], pruned: string[]): void {
+  setObjects(applied: { ref: string; action: string }[], pruned: ObjectId[]): void {
     this.applied = applied;
     this.pruned = pruned;
   }
@@ -142,7 +143,10 @@ export class PreviewReporter {
         lines.push(`| ${escapeMarkdown(a.ref)} | ${a.action} | ${escapeMarkdown(state.get(a.ref) ?? '—')} |`);
     }
     if (this.pruned.length)
-      lines.push('', `Pruned (no longer rendered): ${this.pruned.map((p) => codeSpan(p)).join(', ')}`);
+      lines.push(
+        '',
+        `Pruned (no longer rendered): ${this.pruned.map((p) => codeSpan(formatObjectId(p))).join(', ')}`,
+      );
     if (this.diagnostics) {
       // The summary is read when the comment could not be written (forks) or is turned off.
       const text = redact(this.diagnostics, this.secrets);

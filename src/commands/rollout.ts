@@ -5,6 +5,7 @@ import type { KubeClient } from '../kube/client.js';
 import { ensureNamespace } from '../kube/namespaces.js';
 import type { Logger } from '../logger.js';
 import type { KubeObject } from '../model/kube-object.js';
+import type { ObjectId } from '../model/object-id.js';
 import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE } from '../model/labels.js';
 import { guardManifests } from '../render/guard.js';
 import { podSecurityLabels, type PodSecurityLevel } from '../render/pod-security.js';
@@ -51,7 +52,7 @@ export async function applyRendered(
   kube: KubeClient,
   objects: KubeObject[],
   opts: ApplyRenderedOptions,
-): Promise<{ applied: AppliedObject[]; pruned: string[]; createdNamespace: boolean }> {
+): Promise<{ applied: AppliedObject[]; pruned: ObjectId[]; createdNamespace: boolean }> {
   const group = opts.group ?? (<T>(_name: string, fn: () => Promise<T>) => fn());
   const { namespace, logger } = opts;
   const ns = await group(`Namespace ${namespace}`, () =>

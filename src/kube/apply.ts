@@ -3,7 +3,7 @@
 // group/version for the whole run, one LIST per kind to tell created/configured/unchanged, keep-alive
 // connections, and bounded parallelism inside a wave.
 import type { Logger } from '../logger.js';
-import { apiGroup } from '../model/kube-object.js';
+import { formatObjectId, objectId, objectKey, type ObjectId } from '../model/object-id.js';
 import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../model/labels.js';
 import type { KubeClient } from './client.js';
 import { NOISE_RESOURCES, type ApiResource } from './discovery.js';
@@ -11,12 +11,14 @@ import { describeApiError, statusOf, UnknownKindError } from './errors.js';
 import { mergeKinds, resolveKinds, type KindRef } from './inventory.js';
 import { permissionHint } from './permissions.js';
 import { mapSettled } from './pool.js';
-import { liveRef, objectRef, type KubeObject, type KubeStatus, type LiveObject } from './types.js';
+import { objectRef, type KubeObject, type KubeStatus, type LiveObject } from './types.js';
 
 /** `recreated`: a Job whose immutable fields changed was deleted and applied afresh. */
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'recreated';
 
 export interface AppliedObject {
+  id: ObjectId;
+  /** formatObjectId(id), the name the report and the waiter use for the object. */
   ref: string;
   action: ApplyAction;
 }
@@ -100,7 +102,7 @@ export async function applyObjects(
           : prior === live.metadata.resourceVersion
             ? 'unchanged'
             : 'configured';
-      const result = { ref, action };
+      const result: AppliedObject = { id: objectId(obj), ref, action };
       applied.push(result);
       opts.onProgress?.(applied.length, total, result);
       if (action !== 'unchanged') logger.debug(`${ref} ${action}`);
@@ -272,13 +274,14 @@ export interface PruneOptions {
  * managedFields hold an Apply by our field manager. Objects with ownerReferences are left to the
  * garbage collector; objects without our labels (made by hand or by other tools) are never touched.
  */
-export async function pruneObjects(client: KubeClient, opts: PruneOptions): Promise<string[]> {
+export async function pruneObjects(client: KubeClient, opts: PruneOptions): Promise<ObjectId[]> {
   const { namespace, logger } = opts;
   const selector = `${LABEL_INSTANCE}=${opts.instanceLabel},${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+  // A rendered object without a namespace lands in this one (the apply defaults it the same way).
   const keep = new Set(
     opts.keep
       .filter((o) => (o.metadata.namespace ?? namespace) === namespace)
-      .map((o) => `${apiGroup(o.apiVersion)} ${o.kind} ${o.metadata.name}`),
+      .map((o) => objectKey({ ...objectId(o), namespace })),
   );
   const kinds = (
     opts.kinds
@@ -291,7 +294,7 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
   const lists = await mapSettled(kinds, opts.concurrency ?? 8, (r) =>
     client.list(r.apiVersion, r.kind, { namespace, labelSelector: selector }),
   );
-  const doomed: { r: ApiResource; name: string }[] = [];
+  const doomed: { r: ApiResource; id: ObjectId }[] = [];
   const unlisted: { r: ApiResource; error: unknown }[] = [];
   lists.forEach((res, i) => {
     const r = kinds[i] as ApiResource;
@@ -303,31 +306,37 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
       if (o.metadata.ownerReferences?.length) continue;
       if (o.metadata.deletionTimestamp) continue;
       if (!appliedBy(o, client.fieldManager)) continue;
-      if (keep.has(`${r.group} ${r.kind} ${o.metadata.name}`)) continue;
-      doomed.push({ r, name: o.metadata.name });
+      const id: ObjectId = { group: r.group, kind: r.kind, namespace, name: o.metadata.name };
+      if (keep.has(objectKey(id))) continue;
+      doomed.push({ r, id });
     }
   });
   reportUnlisted(unlisted, namespace, logger);
-  const results = await mapSettled(doomed, opts.concurrency ?? 8, async ({ r, name }) => {
-    await client.delete(r.apiVersion, r.kind, name, namespace, { propagationPolicy: 'Background' });
-    return liveRef(r.apiVersion, r.kind, name);
-  });
-  const deleted: string[] = [];
+  const results = await mapSettled(doomed, opts.concurrency ?? 8, ({ r, id }) =>
+    client.delete(r.apiVersion, r.kind, id.name, namespace, { propagationPolicy: 'Background' }),
+  );
+  const deleted: ObjectId[] = [];
   const failed: string[] = [];
   results.forEach((res, i) => {
-    const d = doomed[i] as { r: ApiResource; name: string };
-    if (res.status === 'fulfilled') deleted.push(res.value);
-    else failed.push(`${liveRef(d.r.apiVersion, d.r.kind, d.name)}: ${describeApiError(res.reason)}`);
+    const { id } = doomed[i] as { r: ApiResource; id: ObjectId };
+    if (res.status === 'fulfilled') deleted.push(id);
+    else failed.push(`${formatObjectId(id)}: ${describeApiError(res.reason)}`);
   });
   if (deleted.length)
-    logger.info(`Pruned ${deleted.length} object(s) no longer rendered: ${deleted.join(', ')}`);
+    logger.info(
+      `Pruned ${deleted.length} object(s) no longer rendered: ${deleted.map(formatObjectId).join(', ')}`,
+    );
   if (failed.length) {
     throw new Error(
       `prune in namespace ${namespace} could not delete ${failed.length} object(s):\n- ${failed.join('\n- ')}\n` +
         'Check that the kubeconfig identity may delete these kinds in the namespace',
     );
   }
-  return deleted.sort();
+  // In the order of their names, as a reader scans the list.
+  return deleted
+    .map((id) => ({ id, text: formatObjectId(id) }))
+    .sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0))
+    .map(({ id }) => id);
 }
 
 /**

@@ -150,7 +150,7 @@ describe('KubeClient against the emulator', () => {
 
     expect(
       await pruneObjects(bed.client, { namespace: ns, instanceLabel: ns, keep: app, logger: bed.logger }),
-    ).toEqual(['ConfigMap/stale']);
+    ).toEqual([{ group: '', kind: 'ConfigMap', namespace: ns, name: 'stale' }]);
     const result = await deleteNamespace(bed.client, {
       name: ns,
       owner,

@@ -96,7 +96,13 @@ describe('a namespace-scoped identity against the emulator', () => {
       logger: bed.logger,
     });
     expect(result.deleted).toBe(true);
-    expect(result.stuck).toEqual([{ object: 'ConfigMap/held', finalizers: ['example.com/hold'] }]);
+    expect(result.stuck).toEqual([
+      {
+        id: { group: '', kind: 'ConfigMap', namespace: 'pr-8', name: 'held' },
+        object: 'ConfigMap/held',
+        finalizers: ['example.com/hold'],
+      },
+    ]);
     expect(bed.logger.text()).toContain(
       'May not watch namespaces (HTTP 403 Forbidden: the API server refused to watch /api/v1/namespaces)',
     );
@@ -180,7 +186,7 @@ describe('a namespace-scoped identity against the emulator', () => {
       kinds: recordedKinds,
       logger: bed.logger,
     });
-    expect(pruned).toEqual(['Secret/old-token']);
+    expect(pruned).toEqual([{ group: '', kind: 'Secret', namespace: 'pr-12', name: 'old-token' }]);
     const lists = bed.emu.requests
       .slice(before)
       .filter((r) => r.method === 'GET' && r.query.includes('labelSelector'))
