@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { applyRendered, guardRendered } from '../src/steps/release.js';
-import { createKubeClient, loadKubeConfig, type KubeClient } from '../src/kube/client.js';
+import { createKubeClient, type KubeClient } from '../src/kube/client.js';
+import { loadKubeConfig } from '../src/kube/kubeconfig.js';
 import type { Logger } from '../src/logger.js';
 import type { KubeObject } from '../src/model/kube-object.js';
 import {

@@ -2,7 +2,8 @@
 // action, the CLI, the demo and the tests.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createGitHubClient, type GitHubClient } from '../github/client.js';
-import { createKubeClient, loadKubeConfig, type KubeClient } from '../kube/client.js';
+import { createKubeClient, type KubeClient } from '../kube/client.js';
+import { loadKubeConfig } from '../kube/kubeconfig.js';
 import type { Logger } from '../logger.js';
 
 export interface Ports {

@@ -3,8 +3,8 @@
 import type { RunContext } from '../app/context.js';
 import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
-import { recordedKinds } from '../kube/apply.js';
 import type { KubeClient } from '../kube/client.js';
+import { recordedKinds } from '../kube/inventory.js';
 import { isTerminating } from '../kube/namespaces.js';
 import { mapSettled } from '../kube/pool.js';
 import type { LiveObject } from '../kube/types.js';

@@ -3,24 +3,23 @@
 // group/version for the whole run, one LIST per kind to tell created/configured/unchanged, keep-alive
 // connections, and bounded parallelism inside a wave.
 import { computeHealth, isGone } from '../model/health.js';
-import { ANNOTATION_APPLIED_KINDS, LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../model/labels.js';
 import type { Logger } from '../logger.js';
-import {
-  describeApiError,
-  NOISE_RESOURCES,
-  statusOf,
-  UnknownKindError,
-  type ApiResource,
-  type KubeClient,
-} from './client.js';
+import { formatObjectId, objectId, objectKey, type ObjectId } from '../model/object-id.js';
+import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../model/labels.js';
+import type { KubeClient } from './client.js';
+import { NOISE_RESOURCES, type ApiResource } from './discovery.js';
+import { describeApiError, statusOf, UnknownKindError } from './errors.js';
+import { mergeKinds, resolveKinds, type KindRef } from './inventory.js';
 import { permissionHint } from './permissions.js';
 import { mapSettled } from './pool.js';
-import { liveRef, objectRef, type KubeObject, type KubeStatus, type LiveObject } from './types.js';
+import { objectRef, type KubeObject, type KubeStatus, type LiveObject } from './types.js';
 
 /** `recreated`: a Job whose immutable fields changed was deleted and applied afresh. */
 export type ApplyAction = 'created' | 'configured' | 'unchanged' | 'recreated';
 
 export interface AppliedObject {
+  id: ObjectId;
+  /** formatObjectId(id), the name the report and the waiter use for the object. */
   ref: string;
   action: ApplyAction;
 }
@@ -104,7 +103,7 @@ export async function applyObjects(
           : prior === live.metadata.resourceVersion
             ? 'unchanged'
             : 'configured';
-      const result = { ref, action };
+      const result: AppliedObject = { id: objectId(obj), ref, action };
       applied.push(result);
       opts.onProgress?.(applied.length, total, result);
       if (action !== 'unchanged') logger.debug(`${ref} ${action}`);
@@ -276,18 +275,19 @@ export interface PruneOptions {
  * managedFields hold an Apply by our field manager. Objects with ownerReferences are left to the
  * garbage collector; objects without our labels (made by hand or by other tools) are never touched.
  */
-export async function pruneObjects(client: KubeClient, opts: PruneOptions): Promise<string[]> {
+export async function pruneObjects(client: KubeClient, opts: PruneOptions): Promise<ObjectId[]> {
   const { namespace, logger } = opts;
   const selector = `${LABEL_INSTANCE}=${opts.instanceLabel},${LABEL_MANAGED_BY}=${MANAGED_BY}`;
+  // A rendered object without a namespace lands in this one (the apply defaults it the same way).
   const keep = new Set(
     opts.keep
       .filter((o) => (o.metadata.namespace ?? namespace) === namespace)
-      .map((o) => `${groupOf(o.apiVersion)} ${o.kind} ${o.metadata.name}`),
+      .map((o) => objectKey({ ...objectId(o), namespace })),
   );
   const kinds = (
     opts.kinds
       ? await resolveKinds(client, mergeKinds(opts.kinds, opts.keep), logger)
-      : await client.serverResources()
+      : await client.discovery.serverResources()
   ).filter(
     (r) =>
       r.namespaced && r.verbs.includes('list') && r.verbs.includes('delete') && !NOISE_RESOURCES.has(r.name),
@@ -295,7 +295,7 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
   const lists = await mapSettled(kinds, opts.concurrency ?? 8, (r) =>
     client.list(r.apiVersion, r.kind, { namespace, labelSelector: selector }),
   );
-  const doomed: { r: ApiResource; name: string }[] = [];
+  const doomed: { r: ApiResource; id: ObjectId }[] = [];
   const unlisted: { r: ApiResource; error: unknown }[] = [];
   lists.forEach((res, i) => {
     const r = kinds[i] as ApiResource;
@@ -307,31 +307,37 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
       if (o.metadata.ownerReferences?.length) continue;
       if (o.metadata.deletionTimestamp) continue;
       if (!appliedBy(o, client.fieldManager)) continue;
-      if (keep.has(`${r.group} ${r.kind} ${o.metadata.name}`)) continue;
-      doomed.push({ r, name: o.metadata.name });
+      const id: ObjectId = { group: r.group, kind: r.kind, namespace, name: o.metadata.name };
+      if (keep.has(objectKey(id))) continue;
+      doomed.push({ r, id });
     }
   });
   reportUnlisted(unlisted, namespace, logger);
-  const results = await mapSettled(doomed, opts.concurrency ?? 8, async ({ r, name }) => {
-    await client.delete(r.apiVersion, r.kind, name, namespace, { propagationPolicy: 'Background' });
-    return liveRef(r.apiVersion, r.kind, name);
-  });
-  const deleted: string[] = [];
+  const results = await mapSettled(doomed, opts.concurrency ?? 8, ({ r, id }) =>
+    client.delete(r.apiVersion, r.kind, id.name, namespace, { propagationPolicy: 'Background' }),
+  );
+  const deleted: ObjectId[] = [];
   const failed: string[] = [];
   results.forEach((res, i) => {
-    const d = doomed[i] as { r: ApiResource; name: string };
-    if (res.status === 'fulfilled') deleted.push(res.value);
-    else failed.push(`${liveRef(d.r.apiVersion, d.r.kind, d.name)}: ${describeApiError(res.reason)}`);
+    const { id } = doomed[i] as { r: ApiResource; id: ObjectId };
+    if (res.status === 'fulfilled') deleted.push(id);
+    else failed.push(`${formatObjectId(id)}: ${describeApiError(res.reason)}`);
   });
   if (deleted.length)
-    logger.info(`Pruned ${deleted.length} object(s) no longer rendered: ${deleted.join(', ')}`);
+    logger.info(
+      `Pruned ${deleted.length} object(s) no longer rendered: ${deleted.map(formatObjectId).join(', ')}`,
+    );
   if (failed.length) {
     throw new Error(
       `prune in namespace ${namespace} could not delete ${failed.length} object(s):\n- ${failed.join('\n- ')}\n` +
         'Check that the kubeconfig identity may delete these kinds in the namespace',
     );
   }
-  return deleted.sort();
+  // In the order of their names, as a reader scans the list.
+  return deleted
+    .map((id) => ({ id, text: formatObjectId(id) }))
+    .sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0))
+    .map(({ id }) => id);
 }
 
 /**
@@ -363,108 +369,4 @@ function reportUnlisted(
         `; ${tail}`,
     );
   }
-}
-
-function groupOf(apiVersion: string): string {
-  const i = apiVersion.indexOf('/');
-  return i < 0 ? '' : apiVersion.slice(0, i);
-}
-
-// ---------------------------------------------------------------------------------------------
-// The kinds a preview applied, recorded on its namespace so that prune and cleanup list only those.
-
-/** An apiVersion and kind, as in a manifest. */
-export interface KindRef {
-  apiVersion: string;
-  kind: string;
-}
-
-/** More kinds than this are not recorded (the annotation is left empty: list every kind). */
-export const MAX_RECORDED_KINDS = 100;
-
-/** The distinct kinds among these objects and kind lists, sorted by apiVersion then kind. */
-export function mergeKinds(...lists: (readonly KindRef[] | undefined)[]): KindRef[] {
-  const out = new Map<string, KindRef>();
-  for (const list of lists)
-    for (const k of list ?? [])
-      out.set(`${k.apiVersion} ${k.kind}`, { apiVersion: k.apiVersion, kind: k.kind });
-  return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, k]) => k);
-}
-
-/**
- * The value of the namespace annotation kubestage.dev/applied-kinds: a JSON array of
- * "apiVersion Kind" strings, sorted, for the kinds of `objects` together with `previous` (the kinds
- * recorded before, whose objects prune has still to look for). Empty when there are more than
- * MAX_RECORDED_KINDS, which prune reads as "unknown" (it then lists every kind).
- */
-export function appliedKindsAnnotation(objects: readonly KindRef[], previous?: readonly KindRef[]): string {
-  const kinds = mergeKinds(previous, objects);
-  if (kinds.length > MAX_RECORDED_KINDS) return '';
-  return JSON.stringify(kinds.map((k) => `${k.apiVersion} ${k.kind}`));
-}
-
-/** The kinds in an applied-kinds annotation; undefined when absent, empty or unreadable. */
-export function parseAppliedKinds(value: string | undefined): KindRef[] | undefined {
-  if (!value) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(value);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(parsed)) return undefined;
-  const kinds: KindRef[] = [];
-  for (const item of parsed) {
-    if (typeof item !== 'string') return undefined;
-    const m = /^(\S+) (\S+)$/.exec(item);
-    if (!m) return undefined;
-    kinds.push({ apiVersion: m[1] as string, kind: m[2] as string });
-  }
-  return mergeKinds(kinds);
-}
-
-/** The recorded kinds of a namespace (its applied-kinds annotation); undefined when not recorded. */
-export function recordedKinds(ns: LiveObject | undefined): KindRef[] | undefined {
-  return parseAppliedKinds(ns?.metadata.annotations?.[ANNOTATION_APPLIED_KINDS]);
-}
-
-/**
- * Discovery of these kinds only (one request per group/version), one entry per group and kind. A
- * recorded apiVersion the server no longer serves is looked up by group and kind at the preferred
- * version; a kind the server does not serve at all (its CRD is gone, and its objects with it) is skipped.
- */
-export async function resolveKinds(
-  client: KubeClient,
-  kinds: readonly KindRef[],
-  logger: Logger,
-): Promise<ApiResource[]> {
-  const out = new Map<string, ApiResource>();
-  const missing: KindRef[] = [];
-  const found = await mapSettled([...kinds], 8, (k) => client.resourceFor(k.apiVersion, k.kind));
-  found.forEach((res, i) => {
-    const k = kinds[i] as KindRef;
-    if (res.status === 'fulfilled' && res.value) {
-      if (!out.has(`${res.value.group} ${res.value.kind}`))
-        out.set(`${res.value.group} ${res.value.kind}`, res.value);
-    } else {
-      if (res.status === 'rejected')
-        logger.debug(`could not look up ${k.kind} (${k.apiVersion}): ${describeApiError(res.reason)}`);
-      missing.push(k);
-    }
-  });
-  const unresolved = missing.filter((k) => !out.has(`${groupOf(k.apiVersion)} ${k.kind}`));
-  if (unresolved.length) {
-    let all: ApiResource[] = [];
-    try {
-      all = await client.serverResources();
-    } catch (e) {
-      logger.debug(`API discovery failed: ${describeApiError(e)}`);
-    }
-    for (const k of unresolved) {
-      const r = all.find((a) => a.group === groupOf(k.apiVersion) && a.kind === k.kind);
-      if (r) out.set(`${r.group} ${r.kind}`, r);
-      else logger.debug(`${k.kind} (${k.apiVersion}) is no longer served; nothing of it to look for`);
-    }
-  }
-  return [...out.values()];
 }

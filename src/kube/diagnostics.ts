@@ -2,7 +2,8 @@
 // conditions, its pods' waiting reasons and restarts, recent Warning events, and the last log lines
 // of failing containers. Best effort: a diagnostic that cannot be fetched is skipped, never fatal.
 import type { Logger } from '../logger.js';
-import { describeApiError, type KubeClient } from './client.js';
+import type { KubeClient } from './client.js';
+import { describeApiError } from './errors.js';
 import { parseRef, type Condition, type LiveObject } from './types.js';
 
 export interface PodDiagnostics {

@@ -11,11 +11,15 @@ import {
 } from '../model/labels.js';
 import { computeHealth, isGone } from '../model/health.js';
 import type { Logger } from '../logger.js';
-import { appliedBy, appliedKindsAnnotation, recordedKinds, resolveKinds, type KindRef } from './apply.js';
-import { describeApiError, NOISE_RESOURCES, statusOf, type ApiResource, type KubeClient } from './client.js';
+import { formatObjectId, type ObjectId } from '../model/object-id.js';
+import { appliedBy } from './apply.js';
+import type { KubeClient } from './client.js';
+import { NOISE_RESOURCES, type ApiResource } from './discovery.js';
+import { describeApiError, statusOf } from './errors.js';
+import { appliedKindsAnnotation, recordedKinds, resolveKinds, type KindRef } from './inventory.js';
 import { permissionHint } from './permissions.js';
 import { mapSettled } from './pool.js';
-import { liveRef, type Condition, type LiveObject } from './types.js';
+import type { Condition, LiveObject } from './types.js';
 
 export interface NamespaceOwner {
   /** Our `kubestage.dev/repo` value (repoLabelValue of owner/repo). */
@@ -191,6 +195,8 @@ export interface DeleteNamespaceOptions {
 }
 
 export interface StuckObject {
+  id: ObjectId;
+  /** formatObjectId(id), as messages name the object. */
   object: string;
   finalizers: string[];
 }
@@ -368,7 +374,7 @@ async function terminatingNow(client: KubeClient, name: string): Promise<boolean
 
 /** Namespaced kinds we can list, events excluded (they are noise and vanish with the namespace). */
 async function listableNamespacedKinds(client: KubeClient): Promise<ApiResource[]> {
-  const all = await client.serverResources();
+  const all = await client.discovery.serverResources();
   return all.filter((r) => r.namespaced && r.verbs.includes('list') && !NOISE_RESOURCES.has(r.name));
 }
 
@@ -422,10 +428,8 @@ async function objectsLeft(client: KubeClient, namespace: string, logger: Logger
     const r = kinds[i] as ApiResource;
     if (res.status !== 'fulfilled') return;
     for (const o of res.value.items) {
-      out.push({
-        object: liveRef(r.apiVersion, r.kind, o.metadata.name),
-        finalizers: o.metadata.finalizers ?? [],
-      });
+      const id: ObjectId = { group: r.group, kind: r.kind, namespace, name: o.metadata.name };
+      out.push({ id, object: formatObjectId(id), finalizers: o.metadata.finalizers ?? [] });
     }
   });
   return out.sort((a, b) => b.finalizers.length - a.finalizers.length).slice(0, 50);

@@ -1,7 +1,8 @@
 // Reading and updating what a namespace records (model/records.ts is the codec; this is the I/O).
 import { HttpMethod } from '@kubernetes/client-node';
 import { decodeRecord, encodeRecord, type NamespaceRecord } from '../model/records.js';
-import { statusOf, type KubeClient } from './client.js';
+import type { KubeClient } from './client.js';
+import { statusOf } from './errors.js';
 import type { LiveObject } from './types.js';
 
 /**

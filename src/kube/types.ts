@@ -3,7 +3,6 @@
 
 export type { KubeObject } from '../model/kube-object.js';
 export { objectRef } from '../model/kube-object.js';
-import { objectRef as objectRefImpl } from '../model/kube-object.js';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -63,14 +62,6 @@ export interface KubeStatus {
     causes?: { reason?: string; message?: string; field?: string }[];
     retryAfterSeconds?: number;
   };
-}
-
-/**
- * `Kind/name` for a live object of a known apiVersion/kind (list items carry neither), in the same
- * form as objectRef: built-in kinds bare, other groups as `Kind.group`.
- */
-export function liveRef(apiVersion: string, kind: string, name: string): string {
-  return objectRefImpl({ apiVersion, kind, metadata: { name } });
 }
 
 /** Splits a `Kind/name` or `Kind.group/name` ref; undefined when it is not one. */

@@ -3,6 +3,8 @@
 // on its own (bad image, crash loop, unschedulable, deadline exceeded); this file only watches, keeps
 // the time a problem has lasted, and logs.
 import type { Logger } from '../logger.js';
+import type { KubeClient } from './client.js';
+import { describeApiError } from './errors.js';
 import {
   computeHealth,
   failFastProblems,
@@ -13,7 +15,6 @@ import {
   type HealthStatus,
 } from '../model/health.js';
 import { formatObjectId, objectId, objectKey, type ObjectId } from '../model/object-id.js';
-import { describeApiError, type KubeClient } from './client.js';
 import { collectDiagnostics, type Diagnostics } from './diagnostics.js';
 import type { KubeObject, LiveObject } from './types.js';
 
@@ -247,7 +248,7 @@ async function watchedTargets(client: KubeClient, opts: WaitOptions): Promise<Ta
   // The scope is known from the apply, so this costs no request.
   const scopes = new Map<string, boolean | undefined>();
   for (const t of targets) {
-    if (!scopes.has(t.watch)) scopes.set(t.watch, await client.scope(t.apiVersion, t.kind));
+    if (!scopes.has(t.watch)) scopes.set(t.watch, await client.discovery.scope(t.apiVersion, t.kind));
   }
   return targets.filter((t) => scopes.get(t.watch) !== false);
 }

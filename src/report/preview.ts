@@ -3,6 +3,7 @@
 import type { CommandResult } from '../app/result.js';
 import { OUTPUT } from '../settings/inputs.js';
 import type { PreviewNames } from '../steps/names.js';
+import { formatObjectId, type ObjectId } from '../model/object-id.js';
 import { renderPreviewComment, type PreviewStatus } from './comment.js';
 import { codeBlock, codeSpan, escapeMarkdown, redact } from './markdown.js';
 
@@ -21,8 +22,8 @@ export interface PreviewReport {
   overrides: Record<string, string>;
   /** Every image the rendered workloads run (overrides first), named as in the manifests. */
   images: { name: string; ref: string }[];
-  applied: { ref: string; action: string }[];
-  pruned: string[];
+  applied: { id: ObjectId; ref: string; action: string }[];
+  pruned: ObjectId[];
   /** The state of every object judged, by ref. */
   workloads: { ref: string; ready: boolean; state: string }[];
   failure?: string;
@@ -100,7 +101,7 @@ export function previewSummary(r: PreviewReport, secrets: Secrets): string {
       lines.push(`| ${escapeMarkdown(a.ref)} | ${a.action} | ${escapeMarkdown(state.get(a.ref) ?? '—')} |`);
   }
   if (r.pruned.length)
-    lines.push('', `Pruned (no longer rendered): ${r.pruned.map((p) => codeSpan(p)).join(', ')}`);
+    lines.push('', `Pruned (no longer rendered): ${r.pruned.map((p) => codeSpan(formatObjectId(p))).join(', ')}`);
   if (r.diagnostics) {
     // The summary is read when the comment could not be written (forks) or is turned off.
     const text = redact(r.diagnostics, secrets);
@@ -170,8 +171,8 @@ export function previewJson(r: PreviewReport, secrets: Secrets): unknown {
     url: r.outcome === 'superseded' ? '' : r.names.url,
     images: r.overrides,
     running: r.images,
-    applied: r.applied,
-    pruned: r.pruned,
+    applied: r.applied.map((a) => ({ object: a.ref, action: a.action })),
+    pruned: r.pruned.map(formatObjectId),
     workloads: r.workloads,
     failure: r.failure === undefined ? undefined : redact(r.failure, secrets),
     updatedAt: r.updatedAt.toISOString(),

@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import type { Deadline } from '../model/deadline.js';
 import { formatImageRef, splitImageRef, type ImageOverride } from '../model/images.js';
 import type { KubeObject } from '../model/kube-object.js';
+import type { ObjectId } from '../model/object-id.js';
 import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE } from '../model/labels.js';
 import { guardManifests } from '../render/guard.js';
 import { rewriteHosts } from '../render/hosts.js';
@@ -112,7 +113,7 @@ export interface ReleaseInput {
 export interface ReleaseOutcome {
   status: 'ready' | 'failed' | 'superseded';
   applied: AppliedObject[];
-  pruned: string[];
+  pruned: ObjectId[];
   workloads: WorkloadState[];
   /** failed: one line for the step's failure; diagnostics: what the cluster says about it. */
   message?: string;
@@ -220,7 +221,7 @@ export async function applyRendered(
   kube: KubeClient,
   objects: KubeObject[],
   opts: ApplyRenderedOptions,
-): Promise<{ applied: AppliedObject[]; pruned: string[]; createdNamespace: boolean }> {
+): Promise<{ applied: AppliedObject[]; pruned: ObjectId[]; createdNamespace: boolean }> {
   const group = opts.group ?? noGroup;
   const { namespace, logger } = opts;
   const ns = await group(`Namespace ${namespace}`, () =>

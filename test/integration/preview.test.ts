@@ -229,7 +229,7 @@ test('an object removed from the manifests is pruned; objects kubestage did not 
   expect(bed.object('v1', 'ConfigMap', 'pr-9', 'feature-flags')).toBeUndefined();
   expect(bed.object('v1', 'ConfigMap', 'pr-9', 'debug-notes')).toBeDefined();
   expect(bed.object('apps/v1', 'Deployment', 'pr-9', 'web')).toBeDefined();
-  expect(second.result.summary).toContain('ConfigMap/feature-flags');
+  expect(second.result.summary).toContain('Pruned (no longer rendered): `ConfigMap/feature-flags`');
 });
 
 test('an image that cannot be pulled fails the step and names ImagePullBackOff in the comment', async () => {

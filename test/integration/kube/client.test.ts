@@ -3,7 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { HttpMethod } from '@kubernetes/client-node';
 import { applyObjects, pruneObjects } from '../../../src/kube/apply.js';
 import { deleteNamespace, ensureNamespace } from '../../../src/kube/namespaces.js';
-import { createKubeClient, KubeApiError, loadKubeConfig } from '../../../src/kube/client.js';
+import { createKubeClient } from '../../../src/kube/client.js';
+import { KubeApiError } from '../../../src/kube/errors.js';
+import { loadKubeConfig } from '../../../src/kube/kubeconfig.js';
 import { EMULATOR_TOKEN } from '../../emulators/kube/index.js';
 import { kubeBed, ourLabels, REPO_LABEL, smallApp, testLogger, type KubeBed } from './setup.js';
 
@@ -79,9 +81,9 @@ describe('KubeClient against the emulator', () => {
   });
 
   test('tells namespaced from cluster-scoped kinds through discovery, and answers synchronously after preloading', async () => {
-    expect(await bed.client.scope('apps/v1', 'Deployment')).toBe(true);
-    expect(await bed.client.scope('rbac.authorization.k8s.io/v1', 'ClusterRole')).toBe(false);
-    expect(await bed.client.scope('example.com/v1', 'Widget')).toBeUndefined();
+    expect(await bed.client.discovery.scope('apps/v1', 'Deployment')).toBe(true);
+    expect(await bed.client.discovery.scope('rbac.authorization.k8s.io/v1', 'ClusterRole')).toBe(false);
+    expect(await bed.client.discovery.scope('example.com/v1', 'Widget')).toBeUndefined();
 
     const resolver = await bed.client.preloadScopes([
       ['v1', 'ConfigMap'],
@@ -111,7 +113,7 @@ describe('KubeClient against the emulator', () => {
       },
     });
     await new Promise((r) => setTimeout(r, 100));
-    expect(await bed.client.resourceFor('example.com/v1', 'Widget')).toMatchObject({
+    expect(await bed.client.discovery.resourceFor('example.com/v1', 'Widget')).toMatchObject({
       name: 'widgets',
       namespaced: true,
     });
@@ -148,7 +150,7 @@ describe('KubeClient against the emulator', () => {
 
     expect(
       await pruneObjects(bed.client, { namespace: ns, instanceLabel: ns, keep: app, logger: bed.logger }),
-    ).toEqual(['ConfigMap/stale']);
+    ).toEqual([{ group: '', kind: 'ConfigMap', namespace: ns, name: 'stale' }]);
     const result = await deleteNamespace(bed.client, {
       name: ns,
       owner,

@@ -139,7 +139,9 @@ describe('preview namespaces against the emulator', () => {
     });
     expect(result.deleted).toBe(true);
     expect(result.stuck).toEqual(
-      expect.arrayContaining([{ object: 'ConfigMap/held', finalizers: ['example.com/hold'] }]),
+      expect.arrayContaining([
+        expect.objectContaining({ object: 'ConfigMap/held', finalizers: ['example.com/hold'] }),
+      ]),
     );
     expect(bed.logger.warnings.join('\n')).toMatch(
       /pr-9 is still Terminating.*ConfigMap\/held \(finalizers: example.com\/hold\)/,

@@ -1,13 +1,7 @@
 // A namespace-scoped identity (no list/watch on namespaces, no access to most kinds) against the
 // emulator: waiting falls back to polling, prune lists only what was applied, 403s are one line.
 import { HttpMethod } from '@kubernetes/client-node';
-import {
-  appliedKindsAnnotation,
-  applyObjects,
-  mergeKinds,
-  parseAppliedKinds,
-  pruneObjects,
-} from '../../../src/kube/apply.js';
+import { applyObjects, pruneObjects } from '../../../src/kube/apply.js';
 import { deleteNamespace, ensureNamespace, readNamespace } from '../../../src/kube/namespaces.js';
 import { REQUIRED_PERMISSIONS } from '../../../src/kube/permissions.js';
 import { ANNOTATION_APPLIED_KINDS } from '../../../src/model/labels.js';
@@ -102,7 +96,13 @@ describe('a namespace-scoped identity against the emulator', () => {
       logger: bed.logger,
     });
     expect(result.deleted).toBe(true);
-    expect(result.stuck).toEqual([{ object: 'ConfigMap/held', finalizers: ['example.com/hold'] }]);
+    expect(result.stuck).toEqual([
+      {
+        id: { group: '', kind: 'ConfigMap', namespace: 'pr-8', name: 'held' },
+        object: 'ConfigMap/held',
+        finalizers: ['example.com/hold'],
+      },
+    ]);
     expect(bed.logger.text()).toContain(
       'May not watch namespaces (HTTP 403 Forbidden: the API server refused to watch /api/v1/namespaces)',
     );
@@ -186,7 +186,7 @@ describe('a namespace-scoped identity against the emulator', () => {
       kinds: recordedKinds,
       logger: bed.logger,
     });
-    expect(pruned).toEqual(['Secret/old-token']);
+    expect(pruned).toEqual([{ group: '', kind: 'Secret', namespace: 'pr-12', name: 'old-token' }]);
     const lists = bed.emu.requests
       .slice(before)
       .filter((r) => r.method === 'GET' && r.query.includes('labelSelector'))
@@ -239,30 +239,5 @@ describe('a namespace-scoped identity against the emulator', () => {
       /^Prune skipped \d+ kind\(s\) the kubeconfig identity may not list in pr-13 \(HTTP 403 Forbidden\): .*Lease \(coordination\.k8s\.io\/v1\)/,
     );
     expect(skipped[0]).toContain('cannot list resource');
-  });
-});
-
-describe('the applied-kinds annotation', () => {
-  const k = (apiVersion: string, kind: string) => ({ apiVersion, kind });
-
-  test('is sorted, deduplicated and merged with what was recorded before', () => {
-    const value = appliedKindsAnnotation(
-      [k('v1', 'Service'), k('apps/v1', 'Deployment'), k('v1', 'Service')],
-      [k('v1', 'Secret')],
-    );
-    expect(value).toBe('["apps/v1 Deployment","v1 Secret","v1 Service"]');
-    expect(parseAppliedKinds(value)).toEqual([
-      k('apps/v1', 'Deployment'),
-      k('v1', 'Secret'),
-      k('v1', 'Service'),
-    ]);
-  });
-
-  test('is left empty past its bound, and anything unreadable counts as no record', () => {
-    const many = Array.from({ length: 101 }, (_, i) => k('example.com/v1', `Kind${i}`));
-    expect(appliedKindsAnnotation(many)).toBe('');
-    for (const bad of [undefined, '', 'nope', '{}', '[1]', '["v1"]'])
-      expect(parseAppliedKinds(bad)).toBeUndefined();
-    expect(mergeKinds([k('v1', 'A')], undefined, [k('v1', 'A')])).toEqual([k('v1', 'A')]);
   });
 });

@@ -1,5 +1,6 @@
 // A fresh Kubernetes emulator and a KubeClient talking to it over real HTTP.
-import { createKubeClient, loadKubeConfig, type KubeClient } from '../../../src/kube/client.js';
+import { createKubeClient, type KubeClient } from '../../../src/kube/client.js';
+import { loadKubeConfig } from '../../../src/kube/kubeconfig.js';
 import {
   LABEL_ENVIRONMENT,
   LABEL_INSTANCE,

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadKubeConfig } from '../../../src/kube/client.js';
+import { loadKubeConfig } from '../../../src/kube/kubeconfig.js';
 
 const TOKEN = 'sekret-token-0123456789';
 const KEY = 'LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0tCmZha2UKLS0tLS1FTkQgUFJJVkFURSBLRVktLS0tLQo=';

@@ -369,5 +369,47 @@ describe('parseRendered', () => {
       /document 1, item 1: the object Secret has no metadata.name/,
     ],
     ['invalid YAML', 'a: [\n', /Could not parse document 1/],
+    [
+      'invalid YAML in a later document, naming its line',
+      'apiVersion: v1\nkind: List\nitems: []\n---\nkind: [\n',
+      /Could not parse document 2 of the output of "kustomize": .* at line 6, column 1:\n\n.*kind: \[/s,
+    ],
   ])('refuses %s', (_what, text, message) => expect(() => parseRendered(text)).toThrow(message));
+
+  it('reads scalars by the YAML 1.2 core schema: 1.1 booleans and dates stay strings, `<<` is a plain key', () => {
+    const [widget] = parseRendered(
+      [
+        'apiVersion: example.com/v1',
+        'kind: Widget',
+        'metadata: {name: w}',
+        'spec:',
+        '  quoted: "on"',
+        '  on: on',
+        '  yes: yes',
+        '  mode: 0755',
+        '  octal: 0o755',
+        '  thousand: 1e3',
+        '  date: 2024-01-02',
+        '  time: 2001-12-14t21:59:43.10-05:00',
+        '  explicit: !!timestamp 2002-12-14',
+        '  base: &base {x: 1}',
+        '  merged:',
+        '    <<: *base',
+        '    y: 2',
+      ].join('\n'),
+    );
+    expect(widget?.spec).toEqual({
+      quoted: 'on',
+      on: 'on',
+      yes: 'yes',
+      mode: 755,
+      octal: 493,
+      thousand: 1000,
+      date: '2024-01-02',
+      time: '2001-12-14t21:59:43.10-05:00',
+      explicit: new Date('2002-12-14T00:00:00Z'),
+      base: { x: 1 },
+      merged: { '<<': { x: 1 }, y: 2 },
+    });
+  });
 });
