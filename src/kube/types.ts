@@ -3,6 +3,7 @@
 
 export type { KubeObject } from '../model/kube-object.js';
 export { objectRef } from '../model/kube-object.js';
+export type { Condition } from '../model/health.js';
 import { objectRef as objectRefImpl } from '../model/kube-object.js';
 
 export interface OwnerReference {
@@ -11,15 +12,6 @@ export interface OwnerReference {
   name: string;
   uid: string;
   controller?: boolean;
-}
-
-export interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-  lastUpdateTime?: string;
 }
 
 /** An object as the API server returns it. */
