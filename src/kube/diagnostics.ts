@@ -2,6 +2,7 @@
 // conditions, its pods' waiting reasons and restarts, recent Warning events, and the last log lines
 // of failing containers. Best effort: a diagnostic that cannot be fetched is skipped, never fatal.
 import type { Logger } from '../logger.js';
+import type { ContainerStatus } from '../model/health.js';
 import type { KubeClient } from './client.js';
 import { describeApiError } from './errors.js';
 import { parseRef, type Condition, type LiveObject } from './types.js';
@@ -35,30 +36,20 @@ export interface Diagnostics {
   events: EventDiagnostics[];
 }
 
-/** apiVersion of the workload kinds we diagnose. */
-export const WORKLOAD_API_VERSIONS: Record<string, string> = {
+/** apiVersion of the kinds we diagnose: those that run pods, and a bare Pod. */
+const WORKLOAD_API_VERSIONS: Record<string, string> = {
   Deployment: 'apps/v1',
   StatefulSet: 'apps/v1',
   DaemonSet: 'apps/v1',
+  ReplicaSet: 'apps/v1',
   Job: 'batch/v1',
+  Pod: 'v1',
 };
 
 const MAX_PODS = 5;
 const MAX_LOG_PODS = 2;
 const LOG_LINES = 20;
 const MAX_EVENTS = 20;
-
-interface ContainerStatus {
-  name: string;
-  ready?: boolean;
-  restartCount?: number;
-  state?: {
-    waiting?: { reason?: string; message?: string };
-    terminated?: { reason?: string; exitCode?: number; message?: string };
-    running?: unknown;
-  };
-  lastState?: { terminated?: { reason?: string; exitCode?: number } };
-}
 
 interface PodStatus {
   phase?: string;
@@ -67,13 +58,13 @@ interface PodStatus {
   initContainerStatuses?: ContainerStatus[];
 }
 
-export function containerStatuses(pod: LiveObject): ContainerStatus[] {
+function containerStatuses(pod: LiveObject): ContainerStatus[] {
   const st = (pod.status ?? {}) as PodStatus;
   return [...(st.initContainerStatuses ?? []), ...(st.containerStatuses ?? [])];
 }
 
 /** The label selector string for a workload's pods (matchLabels only; enough for our own objects). */
-export function podSelector(workload: LiveObject): string | undefined {
+function podSelector(workload: LiveObject): string | undefined {
   const sel = (workload.spec as { selector?: { matchLabels?: Record<string, string> } } | undefined)
     ?.selector;
   const labels = sel?.matchLabels;
@@ -115,15 +106,8 @@ async function diagnoseWorkload(
       out.conditions.push('not found');
       return out;
     }
-    const conds = ((w.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).map(
-      formatCondition,
-    );
-    out.conditions.push(...conds);
-    const selector = podSelector(w);
-    if (!selector) return out;
-    if (parsed.kind === 'Deployment')
-      out.conditions.push(...(await replicaFailures(client, w, selector, out.conditions, logger)));
-    const pods = (await client.list<LiveObject>('v1', 'Pod', { namespace, labelSelector: selector })).items;
+    const pods =
+      parsed.kind === 'Pod' ? [w] : await workloadPods(client, namespace, w, parsed.kind, out, logger);
     // Failing pods first, then newest: those explain the problem.
     pods.sort(
       (a, b) =>
@@ -144,6 +128,29 @@ async function diagnoseWorkload(
     logger.debug(`could not diagnose ${ref} in ${namespace}: ${describeApiError(e)}`);
   }
   return out;
+}
+
+/**
+ * A workload's conditions (into `out`) and pods. A bare Pod's own conditions are left out: its line
+ * under pods says what they would (phase, waiting reason, scheduling).
+ */
+async function workloadPods(
+  client: KubeClient,
+  namespace: string,
+  w: LiveObject,
+  kind: string,
+  out: WorkloadDiagnostics,
+  logger: Logger,
+): Promise<LiveObject[]> {
+  const conds = ((w.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).map(
+    formatCondition,
+  );
+  out.conditions.push(...conds);
+  const selector = podSelector(w);
+  if (!selector) return [];
+  if (kind === 'Deployment')
+    out.conditions.push(...(await replicaFailures(client, w, selector, out.conditions, logger)));
+  return (await client.list<LiveObject>('v1', 'Pod', { namespace, labelSelector: selector })).items;
 }
 
 /**

@@ -3,6 +3,7 @@
 
 export type { KubeObject } from '../model/kube-object.js';
 export { objectRef } from '../model/kube-object.js';
+export type { Condition } from '../model/health.js';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -10,15 +11,6 @@ export interface OwnerReference {
   name: string;
   uid: string;
   controller?: boolean;
-}
-
-export interface Condition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastTransitionTime?: string;
-  lastUpdateTime?: string;
 }
 
 /** An object as the API server returns it. */

@@ -266,7 +266,7 @@ function serviceHealth(o: HealthObject): Health {
  * the latest generation is in progress; Stalled, Reconciling and Ready conditions say the rest; an
  * object without status (ConfigMap, Secret, RBAC, a CR nobody reconciles) is Current once applied.
  */
-export function genericHealth(o: HealthObject): Health {
+function genericHealth(o: HealthObject): Health {
   const st = o.status;
   if (!st || Object.keys(st).length === 0) return current('applied');
   const seen = st.observedGeneration;
@@ -424,13 +424,13 @@ export interface ContainerStatus {
 }
 
 /** A container's status and whether it is an init container. */
-export interface ContainerView {
+interface ContainerView {
   status: ContainerStatus;
   init: boolean;
 }
 
 /** Init containers first (they run first), then the app containers. */
-export function containers(pod: HealthObject): ContainerView[] {
+function containers(pod: HealthObject): ContainerView[] {
   const list = (field: string): ContainerStatus[] => {
     const v = pod.status?.[field];
     return Array.isArray(v) ? (v as ContainerStatus[]) : [];

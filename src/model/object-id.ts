@@ -1,6 +1,6 @@
 // An object's identity as a value (cli-utils' ObjMetadata): group, kind, namespace, name. Messages
 // print it with formatObjectId; code compares and keys by the fields, never by re-parsing a string.
-import { apiGroup, objectRef } from './kube-object.js';
+import { apiGroup, isBuiltinGroup } from './kube-object.js';
 
 export interface ObjectId {
   /** API group, '' for the core group. */
@@ -27,11 +27,12 @@ export function objectId(o: {
  * (built-in groups bare, others with the group, as objectRef does for rendered objects).
  */
 export function formatObjectId(id: ObjectId): string {
-  return objectRef({
-    apiVersion: id.group ? `${id.group}/v1` : 'v1',
-    kind: id.kind,
-    metadata: { name: id.name },
-  });
+  return `${formatKind(id)}/${id.name}`;
+}
+
+/** `Deployment`, `HTTPRoute.gateway.networking.k8s.io`: the kind part of formatObjectId. */
+export function formatKind(id: Pick<ObjectId, 'group' | 'kind'>): string {
+  return isBuiltinGroup(id.group) ? id.kind : `${id.kind}.${id.group}`;
 }
 
 /** A stable key for maps and sets: group, kind, namespace and name. */

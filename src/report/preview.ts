@@ -3,7 +3,7 @@
 import type { CommandResult } from '../app/result.js';
 import { OUTPUT } from '../settings/inputs.js';
 import type { PreviewNames } from '../steps/names.js';
-import { formatObjectId, type ObjectId } from '../model/object-id.js';
+import { formatKind, formatObjectId, type ObjectId } from '../model/object-id.js';
 import { renderPreviewComment, type PreviewStatus } from './comment.js';
 import { codeBlock, codeSpan, escapeMarkdown, redact } from './markdown.js';
 
@@ -101,7 +101,10 @@ export function previewSummary(r: PreviewReport, secrets: Secrets): string {
       lines.push(`| ${escapeMarkdown(a.ref)} | ${a.action} | ${escapeMarkdown(state.get(a.ref) ?? '—')} |`);
   }
   if (r.pruned.length)
-    lines.push('', `Pruned (no longer rendered): ${r.pruned.map((p) => codeSpan(formatObjectId(p))).join(', ')}`);
+    lines.push(
+      '',
+      `Pruned (no longer rendered): ${r.pruned.map((p) => codeSpan(formatObjectId(p))).join(', ')}`,
+    );
   if (r.diagnostics) {
     // The summary is read when the comment could not be written (forks) or is turned off.
     const text = redact(r.diagnostics, secrets);
@@ -133,14 +136,11 @@ export function previewComment(r: PreviewReport, secrets: Secrets): string {
     updatedAt: r.updatedAt,
     expiresAt: r.expiresAt,
     runUrl: r.runUrl,
-    objects: r.applied.map((a) => {
-      const slash = a.ref.indexOf('/');
-      return {
-        kind: a.ref.slice(0, slash),
-        name: a.ref.slice(slash + 1),
-        state: state.get(a.ref) ?? a.action,
-      };
-    }),
+    objects: r.applied.map((a) => ({
+      kind: formatKind(a.id),
+      name: a.id.name,
+      state: state.get(a.ref) ?? a.action,
+    })),
   });
 }
 

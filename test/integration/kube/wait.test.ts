@@ -269,6 +269,11 @@ describe('waitForWorkloads against the emulator', () => {
         },
       ]);
       expect(bed.logger.warnings.join('\n')).toMatch(/Giving up early waiting for Pod\/debug/);
+      const [diagnosed] = result.diagnostics!.workloads;
+      expect(diagnosed?.ref).toBe('Pod/debug');
+      expect(diagnosed?.pods.map((p) => [p.name, p.waiting?.reason])).toEqual([
+        ['debug', expect.stringMatching(/^(ImagePullBackOff|ErrImagePull)$/)],
+      ]);
     });
 
     test('a bare Pod that runs becomes ready', async () => {
