@@ -5,7 +5,9 @@ import type { Logger } from '../logger.js';
 import type { ContainerStatus } from '../model/health.js';
 import type { KubeClient } from './client.js';
 import { describeApiError } from './errors.js';
-import { parseRef, type Condition, type LiveObject } from './types.js';
+import { apiGroup } from '../model/kube-object.js';
+import { formatObjectId, type ObjectId } from '../model/object-id.js';
+import type { Condition, LiveObject } from './types.js';
 
 export interface PodDiagnostics {
   name: string;
@@ -80,11 +82,11 @@ export function formatCondition(c: Condition): string {
 
 export async function collectDiagnostics(
   client: KubeClient,
-  opts: { namespace: string; workloads: string[]; logger: Logger },
+  opts: { namespace: string; workloads: ObjectId[]; logger: Logger },
 ): Promise<Diagnostics> {
   const { namespace, logger } = opts;
   const workloads = await Promise.all(
-    opts.workloads.map((ref) => diagnoseWorkload(client, namespace, ref, logger)),
+    opts.workloads.map((id) => diagnoseWorkload(client, namespace, id, logger)),
   );
   const events = await warningEvents(client, namespace, logger);
   return { workloads, events };
@@ -93,21 +95,21 @@ export async function collectDiagnostics(
 async function diagnoseWorkload(
   client: KubeClient,
   namespace: string,
-  ref: string,
+  id: ObjectId,
   logger: Logger,
 ): Promise<WorkloadDiagnostics> {
+  const ref = formatObjectId(id);
   const out: WorkloadDiagnostics = { ref, conditions: [], pods: [] };
-  const parsed = parseRef(ref);
-  const apiVersion = parsed && !parsed.group ? WORKLOAD_API_VERSIONS[parsed.kind] : undefined;
-  if (!parsed || !apiVersion) return out;
+  const apiVersion = WORKLOAD_API_VERSIONS[id.kind];
+  // Only the built-in workload kinds have pods to describe (a CR named Deployment is not one).
+  if (!apiVersion || apiGroup(apiVersion) !== id.group) return out;
   try {
-    const w = await client.get<LiveObject>(apiVersion, parsed.kind, parsed.name, namespace);
+    const w = await client.get<LiveObject>(apiVersion, id.kind, id.name, namespace);
     if (!w) {
       out.conditions.push('not found');
       return out;
     }
-    const pods =
-      parsed.kind === 'Pod' ? [w] : await workloadPods(client, namespace, w, parsed.kind, out, logger);
+    const pods = id.kind === 'Pod' ? [w] : await workloadPods(client, namespace, w, id.kind, out, logger);
     // Failing pods first, then newest: those explain the problem.
     pods.sort(
       (a, b) =>

@@ -55,14 +55,3 @@ export interface KubeStatus {
     retryAfterSeconds?: number;
   };
 }
-
-/** Splits a `Kind/name` or `Kind.group/name` ref; undefined when it is not one. */
-export function parseRef(ref: string): { kind: string; group?: string; name: string } | undefined {
-  const i = ref.indexOf('/');
-  if (i <= 0 || i === ref.length - 1) return undefined;
-  const kindPart = ref.slice(0, i);
-  const dot = kindPart.indexOf('.');
-  return dot < 0
-    ? { kind: kindPart, name: ref.slice(i + 1) }
-    : { kind: kindPart.slice(0, dot), group: kindPart.slice(dot + 1), name: ref.slice(i + 1) };
-}

@@ -222,7 +222,7 @@ export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): P
   );
   const diagnostics = await collectDiagnostics(client, {
     namespace,
-    workloads: failing.map((w) => w.ref),
+    workloads: failing.map((w) => w.id),
     logger,
   });
   return { ok, workloads, diagnostics };

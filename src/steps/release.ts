@@ -165,7 +165,7 @@ async function releaseSteps(
     const failing = wait.workloads.filter((w) => !w.ready);
     const diagnostics =
       wait.diagnostics ??
-      (await collectDiagnostics(kube, { namespace, workloads: failing.map((w) => w.ref), logger }));
+      (await collectDiagnostics(kube, { namespace, workloads: failing.map((w) => w.id), logger }));
     const text = formatDiagnostics(diagnostics);
     logger.info(text);
     return {
