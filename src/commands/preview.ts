@@ -1,10 +1,12 @@
 // `preview`: render the PR's manifests into its namespace, apply, wait, and tell the PR where it runs.
+//   plan (pure) → check the PR → render + guard (no writes) → announce → check the PR → release →
+//   check the PR → conclude (comment, deployment, the namespace's record) → report.
 import type { RunContext } from '../app/context.js';
 import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
 import { updateRecord } from '../kube/records.js';
-import { startDeadline } from '../model/deadline.js';
-import { defaultPreviewTag, formatImageRef, parseImages } from '../model/images.js';
+import { startDeadline, type Deadline } from '../model/deadline.js';
+import { defaultPreviewTag, formatImageRef, parseImages, type ImageOverride } from '../model/images.js';
 import {
   LABEL_ENVIRONMENT,
   LABEL_INSTANCE,
@@ -21,51 +23,31 @@ import { GitHubPublisher } from '../report/publisher.js';
 import type { PreviewOptions } from '../settings/preview.js';
 import { previewNames } from '../steps/names.js';
 import { pullStateReader, resolvePullRequest, type PullRequestContext } from '../steps/pull-request.js';
-import { prepareRelease, release } from '../steps/release.js';
+import { prepareRelease, release, type ReleaseOutcome } from '../steps/release.js';
 import { runCleanupFor } from './cleanup.js';
 
 export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Ports): Promise<CommandResult> {
-  const log = ports.logger;
   const ev = ctx.event;
   if (ev.name === 'workflow_run' && (ev.action !== 'completed' || ev.conclusion !== 'success')) {
-    return skipped(ev.action, ev.conclusion, log);
+    return skipped(ev.action, ev.conclusion, ports.logger);
   }
   const pr = await resolvePullRequest(ctx, ports);
-  if (pr.state === 'closed' || ev.action === 'closed') {
-    log.info(`PR #${pr.number} is closed: removing its preview instead of deploying it.`);
-    return runCleanupFor(o, ctx, ports, pr);
-  }
-  const deadline = startDeadline(o.waitTimeoutSeconds * 1000);
-  const names = previewNames(o.naming, pr);
-  const images = parseImages(o.images, defaultPreviewTag(pr.number, pr.headSha));
-  const updatedAt = ctx.now();
-  let report: PreviewReport = {
-    outcome: 'deploying',
-    pr: { number: pr.number, headSha: pr.headSha, headRef: pr.headRef, title: pr.title },
-    names,
-    overrides: Object.fromEntries(images.map((i) => [i.name, formatImageRef(i)])),
-    images: images.map((i) => ({ name: i.name, ref: formatImageRef(i) })),
-    applied: [],
-    pruned: [],
-    workloads: [],
-    updatedAt,
-    expiresAt: new Date(updatedAt.getTime() + o.ttlSeconds * 1000),
-    runUrl: ctx.runUrl,
-    warnings: [],
-  };
-  let secrets: string[] = [];
-  log.info(
+  if (pr.state === 'closed' || ev.action === 'closed') return cleanupInstead(o, ctx, ports, pr, 'is closed');
+
+  const plan = planPreview(o, ctx, pr);
+  const { names } = plan;
+  ports.logger.info(
     `Preview of PR #${pr.number} at ${pr.headSha.slice(0, 7)}: namespace ${names.namespace}, ${names.url}`,
   );
-
   const publisher = new GitHubPublisher(ports.github, {
     repo: { owner: ctx.owner, repo: ctx.repo },
     pr: pr.number,
     comment: o.comment,
     deployment: o.deployment,
-    logger: log,
+    logger: ports.logger,
     logUrl: ctx.runUrl,
   });
+  let secrets: string[] = [];
   const finish = (r: PreviewReport): CommandResult =>
     previewResult(
       {
@@ -76,41 +58,36 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       },
       secrets,
     );
-  const prState = pullStateReader(ctx, ports, pr.number);
-  const atStart = await prState();
-  if (atStart?.state === 'closed') {
-    log.info(`PR #${pr.number} is closed on GitHub: removing its preview instead of deploying it.`);
-    return runCleanupFor(o, ctx, ports, pr);
-  }
-  if (atStart && atStart.headSha !== pr.headSha) return finish(superseded(report, pr, atStart.headSha, log));
-
-  const repoLabel = repoLabelValue(`${ctx.owner}/${ctx.repo}`);
-  const labels = {
-    [LABEL_MANAGED_BY]: MANAGED_BY,
-    [LABEL_REPO]: repoLabel,
-    [LABEL_ENVIRONMENT]: PREVIEW_ENVIRONMENT,
-    [LABEL_PR]: String(pr.number),
-    [LABEL_INSTANCE]: names.namespace,
+  // The PR may close or move on at any time: looked at before the work, before the first write, after.
+  const readPull = pullStateReader(ctx, ports, pr.number);
+  const moved = async (when: string): Promise<CommandResult | undefined> => {
+    const now = await readPull();
+    if (now?.state === 'closed') return cleanupInstead(o, ctx, ports, pr, `was closed ${when}`);
+    if (!now || now.headSha === pr.headSha) return undefined;
+    const note = `PR #${pr.number} has moved on to ${now.headSha.slice(0, 7)} ${when}: this run (${pr.headSha.slice(0, 7)}) is superseded; the newer run reports the preview.`;
+    ports.logger.info(note);
+    await publisher.deploymentStatus('inactive', `Superseded by a newer commit of PR #${pr.number}`);
+    return finish({ ...plan.report, outcome: 'superseded', note });
   };
+
+  const early = await moved('before this run started');
+  if (early) return early;
+  let report = plan.report;
   try {
     const prepared = await prepareRelease(ports.kube, {
       workspace: ctx.workspace,
       manifests: o.manifests,
       namespace: names.namespace,
       host: names.host,
-      images,
-      labels,
+      images: plan.images,
+      labels: plan.labels,
       podSecurity: o.podSecurity,
-      logger: log,
+      logger: ports.logger,
       group: ports.group,
     });
     if (prepared.images.length) report = { ...report, images: prepared.images };
-    // Pod logs and events can echo the preview's own Secret values: mask them in the log and keep
-    // them out of the PR comment and the job summary. The runner matches masks line by line, so a
-    // PEM key or a JSON blob is masked per line too.
     secrets = prepared.secrets;
-    for (const v of secrets)
-      for (const part of [v, ...v.split(/\r?\n/)]) if (part.trim().length >= 4) ports.mask(part);
+    maskSecrets(secrets, ports.mask);
 
     // Only now is there something to deploy: a render or guard failure creates no deployment.
     await publisher.createDeployment({
@@ -122,18 +99,13 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
     });
     await publisher.deploymentStatus('in_progress', `Deploying ${pr.headSha.slice(0, 7)}`, names.url);
     await publisher.comment(previewComment(report, secrets));
-
-    // Rendering takes a while: look again just before the first write.
-    const before = await prState();
-    if (before && before.headSha !== pr.headSha) {
-      await publisher.deploymentStatus('inactive', `Superseded by a newer commit of PR #${pr.number}`);
-      return finish(superseded(report, pr, before.headSha, log));
-    }
+    const before = await moved('while this run rendered');
+    if (before) return before;
 
     const outcome = await release(ports.kube(), {
       objects: prepared.objects,
       namespace: names.namespace,
-      labels,
+      labels: plan.labels,
       annotations: encodeRecord({
         pr: pr.number,
         headSha: pr.headSha,
@@ -147,58 +119,19 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
         state: 'deploying',
         actor: ev.actor,
       }),
-      repoLabel,
+      repoLabel: plan.repoLabel,
       podSecurity: o.podSecurity,
       headSha: pr.headSha,
       probe: o.healthPath ? { url: names.url, path: o.healthPath, domain: o.naming.domain } : undefined,
-      deadline,
-      logger: log,
+      deadline: plan.deadline,
+      logger: ports.logger,
       group: ports.group,
     });
-    report = {
-      ...report,
-      applied: outcome.applied,
-      pruned: outcome.pruned,
-      workloads: outcome.workloads,
-    };
-
-    // Whatever happened, the PR may have closed or moved on meanwhile: never leave an orphan behind,
-    // and never write over what a newer run reports.
-    const after = await prState();
-    if (after?.state === 'closed') {
-      log.info(
-        `PR #${pr.number} was closed while the preview deployed: cleaning up instead of leaving an orphan.`,
-      );
-      return runCleanupFor(o, ctx, ports, pr);
-    }
-    if (after && after.headSha !== pr.headSha) {
-      await publisher.deploymentStatus('inactive', `Superseded by a newer commit of PR #${pr.number}`);
-      return finish(superseded(report, pr, after.headSha, log, 'while this run deployed'));
-    }
-    if (outcome.status === 'superseded') {
-      const by = outcome.supersededBy ?? '';
-      log.info(
-        `A run for ${by.slice(0, 7)} took over namespace ${names.namespace} while this run (${pr.headSha.slice(0, 7)}) applied; it stopped and leaves the rest to that run.`,
-      );
-      await publisher.deploymentStatus('inactive', `Superseded by a newer commit of PR #${pr.number}`);
-      return finish({
-        ...report,
-        outcome: 'superseded',
-        note: `A run for ${by.slice(0, 7)} took over the namespace.`,
-      });
-    }
-    if (outcome.status === 'ready') {
-      report = { ...report, outcome: 'ready' };
-      await publisher.deploymentStatus('success', `Preview ready at ${names.url}`, names.url);
-      await publisher.deactivate(names.environment, `Superseded by ${pr.headSha.slice(0, 7)}`);
-      await publisher.comment(previewComment(report, secrets));
-      log.info(`Preview ready: ${names.url}`);
-    } else {
-      report = { ...report, outcome: 'failed', failure: outcome.message, diagnostics: outcome.diagnostics };
-      await publisher.deploymentStatus('failure', outcome.message ?? 'failed');
-      await publisher.comment(previewComment(report, secrets));
-    }
-    await recordOutcome(ports, names.namespace, pr.headSha, report, publisher);
+    report = { ...report, applied: outcome.applied, pruned: outcome.pruned, workloads: outcome.workloads };
+    // Whatever happened, never leave an orphan behind, and never write over what a newer run reports.
+    const after = await moved('while this run deployed');
+    if (after) return after;
+    report = await conclude(report, outcome, publisher, secrets, ports);
     return finish(report);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -209,35 +142,113 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
   }
 }
 
-/** The namespace records how the run ended (and the GitHub ids), for status and later runs. */
-async function recordOutcome(
-  ports: Ports,
-  namespace: string,
-  headSha: string,
+interface Plan {
+  names: ReturnType<typeof previewNames>;
+  images: ImageOverride[];
+  labels: Record<string, string>;
+  repoLabel: string;
+  /** One budget for every phase of the run. */
+  deadline: Deadline;
+  /** The report as it starts: deploying, the images this run sets, one clock reading. */
+  report: PreviewReport;
+}
+
+/** Everything that follows from the options and the PR alone. */
+function planPreview(o: PreviewOptions, ctx: RunContext, pr: PullRequestContext): Plan {
+  const deadline = startDeadline(o.waitTimeoutSeconds * 1000);
+  const names = previewNames(o.naming, pr);
+  const images = parseImages(o.images, defaultPreviewTag(pr.number, pr.headSha));
+  const repoLabel = repoLabelValue(`${ctx.owner}/${ctx.repo}`);
+  const updatedAt = ctx.now();
+  return {
+    names,
+    images,
+    repoLabel,
+    deadline,
+    labels: {
+      [LABEL_MANAGED_BY]: MANAGED_BY,
+      [LABEL_REPO]: repoLabel,
+      [LABEL_ENVIRONMENT]: PREVIEW_ENVIRONMENT,
+      [LABEL_PR]: String(pr.number),
+      [LABEL_INSTANCE]: names.namespace,
+    },
+    report: {
+      outcome: 'deploying',
+      pr: { number: pr.number, headSha: pr.headSha, headRef: pr.headRef, title: pr.title },
+      names,
+      overrides: Object.fromEntries(images.map((i) => [i.name, formatImageRef(i)])),
+      images: images.map((i) => ({ name: i.name, ref: formatImageRef(i) })),
+      applied: [],
+      pruned: [],
+      workloads: [],
+      updatedAt,
+      expiresAt: new Date(updatedAt.getTime() + o.ttlSeconds * 1000),
+      runUrl: ctx.runUrl,
+      warnings: [],
+    },
+  };
+}
+
+/** The release's outcome, told to GitHub and recorded on the namespace. */
+async function conclude(
   report: PreviewReport,
+  outcome: ReleaseOutcome,
   publisher: GitHubPublisher,
-): Promise<void> {
+  secrets: string[],
+  ports: Ports,
+): Promise<PreviewReport> {
+  const { names, pr } = report;
+  if (outcome.status === 'superseded') {
+    const by = (outcome.supersededBy ?? '').slice(0, 7);
+    const note = `A run for ${by} took over namespace ${names.namespace} while this run (${pr.headSha.slice(0, 7)}) applied; it stopped and leaves the rest to that run.`;
+    ports.logger.info(note);
+    await publisher.deploymentStatus('inactive', `Superseded by a newer commit of PR #${pr.number}`);
+    return { ...report, outcome: 'superseded', note };
+  }
+  let concluded: PreviewReport;
+  if (outcome.status === 'ready') {
+    concluded = { ...report, outcome: 'ready' };
+    await publisher.deploymentStatus('success', `Preview ready at ${names.url}`, names.url);
+    await publisher.deactivate(names.environment, `Superseded by ${pr.headSha.slice(0, 7)}`);
+    ports.logger.info(`Preview ready: ${names.url}`);
+  } else {
+    concluded = { ...report, outcome: 'failed', failure: outcome.message, diagnostics: outcome.diagnostics };
+    await publisher.deploymentStatus('failure', outcome.message ?? 'failed');
+  }
+  await publisher.comment(previewComment(concluded, secrets));
   try {
-    await updateRecord(ports.kube(), namespace, headSha, {
-      state: report.outcome === 'ready' ? 'ready' : 'failed',
+    await updateRecord(ports.kube(), names.namespace, pr.headSha, {
+      state: concluded.outcome === 'ready' ? 'ready' : 'failed',
       commentId: publisher.commentId,
       deploymentId: publisher.deploymentId,
     });
   } catch (e) {
-    ports.logger.warning(`Could not record the outcome on namespace ${namespace}: ${(e as Error).message}`);
+    ports.logger.warning(
+      `Could not record the outcome on namespace ${names.namespace}: ${(e as Error).message}`,
+    );
   }
+  return concluded;
 }
 
-function superseded(
-  report: PreviewReport,
+/**
+ * Pod logs and events can echo the preview's own Secret values: mask them in the log (they are kept
+ * out of the comment and the summary by the renderers). The runner matches masks line by line, so a
+ * PEM key or a JSON blob is masked per line too.
+ */
+function maskSecrets(secrets: string[], mask: (v: string) => void): void {
+  for (const v of secrets)
+    for (const part of [v, ...v.split(/\r?\n/)]) if (part.trim().length >= 4) mask(part);
+}
+
+function cleanupInstead(
+  o: PreviewOptions,
+  ctx: RunContext,
+  ports: Ports,
   pr: PullRequestContext,
-  newer: string,
-  log: Ports['logger'],
-  when = '',
-): PreviewReport {
-  const note = `PR #${pr.number} has moved on to ${newer.slice(0, 7)}${when ? ` ${when}` : ''}: this run (${pr.headSha.slice(0, 7)}) is superseded; the newer run reports the preview.`;
-  log.info(note);
-  return { ...report, outcome: 'superseded', note };
+  why: string,
+): Promise<CommandResult> {
+  ports.logger.info(`PR #${pr.number} ${why}: removing its preview instead of leaving it behind.`);
+  return runCleanupFor(o, ctx, ports, pr);
 }
 
 function skipped(
