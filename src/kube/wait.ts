@@ -14,6 +14,7 @@ import {
   type Health,
   type HealthStatus,
 } from '../model/health.js';
+import { containerImages } from '../model/images.js';
 import { formatObjectId, objectId, objectKey, type ObjectId } from '../model/object-id.js';
 import { collectDiagnostics, type Diagnostics } from './diagnostics.js';
 import type { KubeObject, LiveObject } from './types.js';
@@ -27,6 +28,8 @@ export interface WorkloadState {
   /** What a person would want to read: '2/2 available', 'complete', 'ImagePullBackOff', … */
   state: string;
   health: HealthStatus;
+  /** The container images the live object's pod spec names (as last seen; empty when it has none). */
+  images: string[];
 }
 
 export interface WaitResult {
@@ -110,12 +113,14 @@ export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): P
     // List items carry no apiVersion and kind; the model needs them to pick the kind's rule.
     const obj = found && { ...found, apiVersion: t.apiVersion, kind: t.kind };
     const health = computeHealth(obj, related);
+    const images = found ? [...containerImages([found])].sort() : [];
     const result = (h: Health, state = h.message): Judged => ({
       id: t.id,
       ref: t.ref,
       ready: isSettledOk(h),
       state,
       health: h.status,
+      images,
       failed: h.status === 'Failed',
     });
     if (health.status !== 'InProgress' || !obj) return result(health);
@@ -200,7 +205,7 @@ export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): P
   settled = true;
 
   const ok = !aborted && states.every((s) => s.ready);
-  const workloads = states.map(({ id, ref, ready, state, health }) => ({ id, ref, ready, state, health }));
+  const workloads = states.map(({ failed: _failed, ...w }) => w);
   const seconds = Math.round((Date.now() - started) / 1000);
   if (ok) {
     const suspended = workloads.filter((w) => w.health === 'Suspended').length;

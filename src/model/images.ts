@@ -150,3 +150,29 @@ export function parseImages(input: string, defaultTag: string): ImageOverride[] 
 export function formatImageRef(o: ImageOverride): string {
   return `${o.newName ?? o.name}${o.newTag !== undefined ? `:${o.newTag}` : ''}${o.digest !== undefined ? `@${o.digest}` : ''}`;
 }
+
+/** Every container image in pod specs anywhere in the objects (Deployments, CronJobs, Pods, CRDs with pod templates). */
+export function containerImages(objects: readonly object[]): Set<string> {
+  const found = new Set<string>();
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      node.forEach(visit);
+      return;
+    }
+    if (typeof node !== 'object' || node === null) return;
+    for (const [key, value] of Object.entries(node)) {
+      if (
+        (key === 'containers' || key === 'initContainers' || key === 'ephemeralContainers') &&
+        Array.isArray(value)
+      ) {
+        for (const c of value) {
+          const image = (c as { image?: unknown } | null)?.image;
+          if (typeof image === 'string') found.add(image);
+        }
+      }
+      visit(value);
+    }
+  };
+  objects.forEach(visit);
+  return found;
+}

@@ -6,7 +6,7 @@ import { access, copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from '
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CORE_SCHEMA, defineScalarTag, dump, loadAll, timestampTag, YAMLException } from 'js-yaml';
-import { splitImageRef, type ImageOverride } from '../model/images.js';
+import { containerImages, formatImageRef, type ImageOverride } from '../model/images.js';
 import { checkKubeObject, type KubeObject } from '../model/kube-object.js';
 
 export interface RenderOptions {
@@ -303,34 +303,10 @@ function withAnnotations(o: KubeObject, annotations: Record<string, string> | un
   return { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, ...annotations } } };
 }
 
-/** Every container image in pod specs anywhere in the objects (Deployments, CronJobs, Pods, CRDs with pod templates). */
-export function containerImages(objects: KubeObject[]): Set<string> {
-  const found = new Set<string>();
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) {
-      node.forEach(visit);
-      return;
-    }
-    if (typeof node !== 'object' || node === null) return;
-    for (const [key, value] of Object.entries(node)) {
-      if (
-        (key === 'containers' || key === 'initContainers' || key === 'ephemeralContainers') &&
-        Array.isArray(value)
-      ) {
-        for (const c of value) {
-          const image = (c as { image?: unknown } | null)?.image;
-          if (typeof image === 'string') found.add(image);
-        }
-      }
-      visit(value);
-    }
-  };
-  objects.forEach(visit);
-  return found;
-}
-
-// Compared by name, not full reference: an override that sets only newName keeps the manifest's tag.
+// An override is used when some container now runs exactly the reference it sets. Comparing names
+// alone would count an override whose NAME matched nothing as used whenever the manifests (or a
+// component) already name its NEW_NAME: kustomize then leaves that container's old tag in place.
 function findUnusedImages(objects: KubeObject[], images: ImageOverride[]): ImageOverride[] {
-  const usedNames = new Set([...containerImages(objects)].map((ref) => splitImageRef(ref).name));
-  return images.filter((i) => !usedNames.has(i.newName ?? i.name));
+  const running = containerImages(objects);
+  return images.filter((i) => !running.has(formatImageRef(i)));
 }

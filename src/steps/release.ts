@@ -10,13 +10,13 @@ import { probeUrl } from '../kube/probe.js';
 import { waitForWorkloads, type WorkloadState } from '../kube/wait.js';
 import type { Logger } from '../logger.js';
 import type { Deadline } from '../model/deadline.js';
-import { formatImageRef, splitImageRef, type ImageOverride } from '../model/images.js';
+import { containerImages, formatImageRef, splitImageRef, type ImageOverride } from '../model/images.js';
 import type { KubeObject } from '../model/kube-object.js';
-import type { ObjectId } from '../model/object-id.js';
+import { objectId, objectKey, type ObjectId } from '../model/object-id.js';
 import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE } from '../model/labels.js';
 import { guardManifests } from '../render/guard.js';
 import { rewriteHosts } from '../render/hosts.js';
-import { containerImages, renderManifests } from '../render/kustomize.js';
+import { renderManifests } from '../render/kustomize.js';
 import { podSecurityLabels, type PodSecurityLevel } from '../render/pod-security.js';
 import { groupIntoWaves } from '../render/waves.js';
 
@@ -58,12 +58,20 @@ export async function prepareRelease(kube: () => KubeClient, input: PrepareInput
       labels: input.labels,
     });
     logger.debug(`Generated overlay:\n${overlayYaml}`);
+    if (objects.length === 0) {
+      // Applying nothing would prune everything the preview had and then call it ready.
+      throw new Error(
+        `${input.manifests} renders no objects, so there is nothing to preview (and applying nothing would delete what the preview had). ` +
+          'Check that its kustomization lists its resources, or point the `manifests` input at the overlay that does.',
+      );
+    }
     if (unusedImages.length) {
       // A typo here would silently deploy the old image: refuse before anything is written.
       const found = [...containerImages(objects)].sort();
       throw new Error(
-        `The \`images\` input names ${unusedImages.map((i) => `"${i.name}"`).join(', ')}, which no container in ${input.manifests} uses. ` +
-          `NAME must be the image as written in the manifests, without its tag. Images there: ${found.join(', ') || '(none)'}.`,
+        `The \`images\` input names ${unusedImages.map((i) => `"${i.name}"`).join(', ')}, which no container in ${input.manifests} uses, so ${unusedImages.length === 1 ? 'its' : 'their'} new reference would not be deployed. ` +
+          'NAME must be the image exactly as written in the manifests, without its tag (before any rename by a kustomize `images:` entry or component). ' +
+          `Images there after rendering: ${found.join(', ') || '(none)'}.`,
       );
     }
     const routed = input.host ? rewriteHosts(objects, input.host) : { objects, changes: [] };
@@ -161,6 +169,19 @@ async function releaseSteps(
     waitForWorkloads(kube, { namespace, objects, timeoutMs: deadline.remainingMs(), logger }),
   );
   outcome.workloads = wait.workloads;
+  // What the report will claim runs must be what the cluster holds (a mutating webhook or policy may
+  // rewrite images): the live pod templates are compared with the render.
+  const rewritten = imageMismatches(objects, wait.workloads, namespace);
+  if (rewritten.length) {
+    const message = `The cluster runs other images than kubestage rendered: ${rewritten.join('; ')}`;
+    logger.warning(message);
+    return {
+      ...outcome,
+      status: 'failed',
+      message,
+      diagnostics: `${message}\nAn admission webhook or policy in the cluster rewrote the images; the preview would not run this PR's build.`,
+    };
+  }
   if (!wait.ok) {
     const failing = wait.workloads.filter((w) => !w.ready);
     const diagnostics =
@@ -293,4 +314,23 @@ function imagesInUse(
   return [...containerImages(objects)]
     .sort((a, b) => Number(overridden.has(b)) - Number(overridden.has(a)) || a.localeCompare(b))
     .map((ref) => ({ name: overridden.get(ref) ?? splitImageRef(ref).name, ref }));
+}
+
+/** `Deployment/web runs a:2, rendered a:1` for every waited-for object whose live images differ. */
+function imageMismatches(objects: KubeObject[], live: WorkloadState[], namespace: string): string[] {
+  const byKey = new Map(live.map((w) => [objectKey(w.id), w]));
+  const out: string[] = [];
+  for (const o of objects) {
+    const w = byKey.get(
+      objectKey(
+        objectId({ ...o, metadata: { ...o.metadata, namespace: o.metadata.namespace ?? namespace } }),
+      ),
+    );
+    const rendered = [...containerImages([o])].sort();
+    // Not seen live (not waited for, or gone): nothing to compare; the waiter reports its state.
+    if (!w || w.health === 'NotFound' || rendered.length === 0) continue;
+    if (w.images.join(' ') !== rendered.join(' '))
+      out.push(`${w.ref} runs ${w.images.join(', ') || '(none)'}, rendered ${rendered.join(', ')}`);
+  }
+  return out;
 }

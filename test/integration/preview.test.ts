@@ -792,3 +792,51 @@ spec:
   // Well under the 60 s the Job recreation used to wait on its own clock.
   expect(seconds).toBeLessThan(20);
 });
+
+describe('what the preview claims to run is what runs', () => {
+  test('an images line whose NAME matches nothing is refused even when its NEW_NAME is already in the manifests', async () => {
+    // The manifests already say ghcr.io/acme/web:1.0; NAME has a typo. kustomize changes nothing, so
+    // the old tag would run while the outputs claimed pr-<n>-<sha7>.
+    const ws = makeWorkspace(appManifests({ image: 'ghcr.io/acme/web:1.0' }));
+    openPull(34);
+    const before = bed.kube.requests.length;
+    const { result } = await bed.run({
+      payload: event(34),
+      workspace: ws,
+      inputs: { manifests: 'k8s', images: 'ghcr.io/acme/wbe=ghcr.io/acme/web' },
+    });
+    expect(result.ok).toBe(false);
+    expect(result.failure).toContain('"ghcr.io/acme/wbe", which no container in k8s uses');
+    expect(result.failure).toContain('Images there after rendering: ghcr.io/acme/web:1.0');
+    expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  test('a render with no objects is refused before it could prune everything', async () => {
+    const ws = makeWorkspace({ 'k8s/kustomization.yaml': 'resources: []\n' });
+    openPull(35);
+    const before = bed.kube.requests.length;
+    const { result } = await bed.run({ payload: event(35), workspace: ws, inputs: { manifests: 'k8s' } });
+    expect(result.ok).toBe(false);
+    expect(result.failure).toContain('k8s renders no objects, so there is nothing to preview');
+    expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  test('images rewritten in the cluster after apply (a mutating policy) fail the preview instead of claiming the PR build', async () => {
+    openPull(36);
+    const deployments = bed.kube.store.findTypeByKind('apps/v1', 'Deployment')!;
+    onFirstCreated('apps/v1', 'Deployment', 'pr-36', () =>
+      setImmediate(() => {
+        const web = bed.kube.store.get(deployments, 'pr-36', 'web')!;
+        const spec = structuredClone(web.spec) as { template: { spec: { containers: { image: string }[] } } };
+        spec.template.spec.containers[0].image = 'mirror.example.com/acme/shop-web:pinned';
+        bed.kube.store.update(deployments, { ...web, spec } as typeof web);
+      }),
+    );
+    const { result } = await bed.run({ payload: event(36), inputs: { images: exampleImages } });
+    expect(result.ok).toBe(false);
+    expect(result.failure).toContain(
+      'Deployment/web runs mirror.example.com/acme/shop-web:pinned, rendered ghcr.io/acme/shop-web:pr-36-a1a1a1a',
+    );
+    expect(bed.markerComments(36)[0].body).toContain('Preview failed');
+  });
+});
