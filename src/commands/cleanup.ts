@@ -4,7 +4,8 @@ import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
 import { deleteNamespace } from '../kube/namespaces.js';
 import { startDeadline } from '../model/deadline.js';
-import { repoLabelValue } from '../model/labels.js';
+import { readRecord } from '../kube/records.js';
+import { commentMarker, repoLabelValue } from '../model/labels.js';
 import { cleanupResult, type CleanupReport } from '../report/cleanup.js';
 import { renderPreviewComment, saysDestroyed } from '../report/comment.js';
 import { GitHubPublisher } from '../report/publisher.js';
@@ -36,12 +37,16 @@ export async function runCleanupFor(
     warnings: [],
   };
 
+  // The record goes with the namespace: read where the comment and the deployment are first.
+  const repoLabel = repoLabelValue(`${ctx.owner}/${ctx.repo}`);
+  const recorded = await readRecord(ports.kube(), names.namespace).catch(() => undefined);
+  const own = recorded?.repoLabel === repoLabel && recorded.pr === pr.number ? recorded : undefined;
   let deleted: Awaited<ReturnType<typeof deleteNamespace>>;
   try {
     deleted = await ports.group(`Delete namespace ${names.namespace}`, () =>
       deleteNamespace(ports.kube(), {
         name: names.namespace,
-        owner: { repoLabel: repoLabelValue(`${ctx.owner}/${ctx.repo}`) },
+        owner: { repoLabel },
         timeoutMs: startDeadline(o.waitTimeoutSeconds * 1000).remainingMs(),
         logger: log,
       }),
@@ -87,13 +92,22 @@ export async function runCleanupFor(
     deployment: o.deployment,
     logger: log,
     logUrl: ctx.runUrl,
+    marker: commentMarker(o.naming.app),
+    known: own && { commentId: own.commentId, deploymentId: own.deploymentId },
   });
-  // Only a preview that was announced gets a "destroyed" note: no comment appears on PRs that never had one.
-  const existing = await publisher.existingComment();
-  // A re-run after the namespace is gone would overwrite "N objects removed" with 0: keep it.
-  if (existing && !(deleted.alreadyGone && saysDestroyed(existing.body))) {
+  // Only a preview that was announced gets a "destroyed" note: no comment appears on PRs that never
+  // had one. A recorded comment is edited directly; without a record (a re-run after the namespace is
+  // gone), the PR is searched, and a comment that already says "N objects removed" is kept as it is.
+  const announced =
+    own?.commentId !== undefined ||
+    (await publisher
+      .existingComment()
+      .then((c) => c !== undefined && !(deleted.alreadyGone && saysDestroyed(c.body))));
+  if (announced) {
     await publisher.comment(
       renderPreviewComment({
+        marker: commentMarker(o.naming.app),
+        app: o.naming.app,
         status: report.outcome === 'stuck' ? 'stuck' : 'destroyed',
         url: names.url,
         namespace: names.namespace,
@@ -111,9 +125,16 @@ export async function runCleanupFor(
       }),
     );
   }
-  report.deactivated = await publisher.deactivate(names.environment);
+  report.deactivated = await publisher.deactivate(names.environment, {
+    search: own?.deploymentId === undefined,
+  });
   if (report.deactivated)
     log.info(`Marked ${report.deactivated} GitHub deployment(s) of PR #${pr.number} inactive.`);
+  const commentFailure =
+    announced && publisher.warnings.find((w) => w.startsWith('Could not update the PR comment'));
+  if (commentFailure && report.outcome === 'removed') {
+    report.unannounced = `Namespace ${names.namespace} is gone, but the PR comment still shows the preview as live: ${commentFailure}. Re-run the cleanup to update it.`;
+  }
   return cleanupResult({
     ...report,
     commentId: publisher.commentId,

@@ -4,7 +4,7 @@
 import type { RunContext } from '../app/context.js';
 import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
-import { updateRecord } from '../kube/records.js';
+import { readRecord, updateRecord } from '../kube/records.js';
 import { startDeadline, type Deadline } from '../model/deadline.js';
 import { defaultPreviewTag, formatImageRef, parseImages, type ImageOverride } from '../model/images.js';
 import {
@@ -15,9 +15,10 @@ import {
   LABEL_REPO,
   MANAGED_BY,
   PREVIEW_ENVIRONMENT,
+  commentMarker,
   repoLabelValue,
 } from '../model/labels.js';
-import { encodeRecord } from '../model/records.js';
+import { encodeRecord, type NamespaceRecord } from '../model/records.js';
 import { previewComment, previewResult, type PreviewReport } from '../report/preview.js';
 import { GitHubPublisher } from '../report/publisher.js';
 import type { PreviewOptions } from '../settings/preview.js';
@@ -37,8 +38,10 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
   const plan = planPreview(o, ctx, pr);
   const { names } = plan;
   ports.logger.info(
-    `Preview of PR #${pr.number} at ${pr.headSha.slice(0, 7)}: namespace ${names.namespace}, ${names.url}`,
+    `Preview of PR #${pr.number} at ${pr.headSha.slice(0, 7)} in namespace ${names.namespace}`,
   );
+  // What the last run recorded on the namespace: its comment and deployment are reached by id.
+  const previous = await readOwnRecord(ports, names.namespace, plan.repoLabel, pr.number);
   const publisher = new GitHubPublisher(ports.github, {
     repo: { owner: ctx.owner, repo: ctx.repo },
     pr: pr.number,
@@ -46,6 +49,11 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
     deployment: o.deployment,
     logger: ports.logger,
     logUrl: ctx.runUrl,
+    marker: commentMarker(o.naming.app),
+    known: previous.record && {
+      commentId: previous.record.commentId,
+      deploymentId: previous.record.deploymentId,
+    },
   });
   let secrets: string[] = [];
   const finish = (r: PreviewReport): CommandResult =>
@@ -85,7 +93,15 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       logger: ports.logger,
       group: ports.group,
     });
-    if (prepared.images.length) report = { ...report, images: prepared.images };
+    const [primary, ...others] = prepared.routes.map((r) => `${r.tls ? 'https' : 'http'}://${r.host}`);
+    report = {
+      ...report,
+      url: primary ?? '',
+      moreUrls: others,
+      reach: prepared.reach,
+      images: prepared.images.length ? prepared.images : report.images,
+    };
+    if (!report.url) ports.logger.info(`Nothing routes to the preview; reach it with: ${prepared.reach}`);
     secrets = prepared.secrets;
     maskSecrets(secrets, ports.mask);
 
@@ -97,10 +113,16 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       transient: true,
       production: false,
     });
-    await publisher.deploymentStatus('in_progress', `Deploying ${pr.headSha.slice(0, 7)}`, names.url);
-    await publisher.comment(previewComment(report, secrets));
-    const before = await moved('while this run rendered');
-    if (before) return before;
+    // A preview that is up in seconds needs no "deploying" note (every write is a second of GitHub's
+    // pacing); one that takes longer says so while it deploys.
+    const deploying = report;
+    let announced: Promise<void> | undefined;
+    const announce = setTimeout(() => {
+      announced = (async () => {
+        await publisher.deploymentStatus('in_progress', `Deploying ${pr.headSha.slice(0, 7)}`, deploying.url);
+        await publisher.comment(previewComment(deploying, secrets));
+      })();
+    }, ANNOUNCE_AFTER_MS);
 
     const outcome = await release(ports.kube(), {
       objects: prepared.objects,
@@ -110,7 +132,7 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
         pr: pr.number,
         headSha: pr.headSha,
         images: report.overrides,
-        url: names.url,
+        url: report.url,
         updatedAt: report.updatedAt,
         expiresAt: report.expiresAt,
         runUrl: ctx.runUrl,
@@ -122,16 +144,24 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       repoLabel: plan.repoLabel,
       podSecurity: o.podSecurity,
       headSha: pr.headSha,
-      probe: o.healthPath ? { url: names.url, path: o.healthPath, domain: o.naming.domain } : undefined,
+      probe: o.healthPath ? { url: report.url, path: o.healthPath, domain: o.naming.domain } : undefined,
       deadline: plan.deadline,
       logger: ports.logger,
       group: ports.group,
-    });
+    }).finally(() => clearTimeout(announce));
+    await announced;
     report = { ...report, applied: outcome.applied, pruned: outcome.pruned, workloads: outcome.workloads };
     // Whatever happened, never leave an orphan behind, and never write over what a newer run reports.
     const after = await moved('while this run deployed');
     if (after) return after;
-    report = await conclude(report, outcome, publisher, secrets, ports);
+    report = await conclude(
+      report,
+      outcome,
+      publisher,
+      secrets,
+      ports,
+      previous.exists && !previous.record?.deploymentId,
+    );
     return finish(report);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
@@ -176,6 +206,12 @@ function planPreview(o: PreviewOptions, ctx: RunContext, pr: PullRequestContext)
       outcome: 'deploying',
       pr: { number: pr.number, headSha: pr.headSha, headRef: pr.headRef, title: pr.title },
       names,
+      app: o.naming.app,
+      url: '',
+      moreUrls: [],
+      caveat: images.length
+        ? undefined
+        : 'No `images` were given, so this preview runs the images as written in the manifests, not a build of this PR.',
       overrides: Object.fromEntries(images.map((i) => [i.name, formatImageRef(i)])),
       images: images.map((i) => ({ name: i.name, ref: formatImageRef(i) })),
       applied: [],
@@ -196,6 +232,7 @@ async function conclude(
   publisher: GitHubPublisher,
   secrets: string[],
   ports: Ports,
+  searchDeployments: boolean,
 ): Promise<PreviewReport> {
   const { names, pr } = report;
   if (outcome.status === 'superseded') {
@@ -208,9 +245,16 @@ async function conclude(
   let concluded: PreviewReport;
   if (outcome.status === 'ready') {
     concluded = { ...report, outcome: 'ready' };
-    await publisher.deploymentStatus('success', `Preview ready at ${names.url}`, names.url);
-    await publisher.deactivate(names.environment, `Superseded by ${pr.headSha.slice(0, 7)}`);
-    ports.logger.info(`Preview ready: ${names.url}`);
+    await publisher.deploymentStatus(
+      'success',
+      report.url ? `Preview ready at ${report.url}` : 'Preview ready (no URL: nothing routes to it)',
+      report.url,
+    );
+    await publisher.deactivate(names.environment, {
+      description: `Superseded by ${pr.headSha.slice(0, 7)}`,
+      search: searchDeployments,
+    });
+    ports.logger.info(`Preview ready: ${report.url || report.reach}`);
   } else {
     concluded = { ...report, outcome: 'failed', failure: outcome.message, diagnostics: outcome.diagnostics };
     await publisher.deploymentStatus('failure', outcome.message ?? 'failed');
@@ -228,6 +272,30 @@ async function conclude(
     );
   }
   return concluded;
+}
+
+/** How long a release may take before the PR is told that it is deploying. */
+const ANNOUNCE_AFTER_MS = 10_000;
+
+/**
+ * The namespace's record when the namespace is this repository's preview of this PR (a record of
+ * someone else's is none of our business: ensureNamespace refuses that namespace later).
+ */
+async function readOwnRecord(
+  ports: Ports,
+  namespace: string,
+  repoLabel: string,
+  pr: number,
+): Promise<{ exists: boolean; record?: NamespaceRecord }> {
+  try {
+    const record = await readRecord(ports.kube(), namespace);
+    if (!record) return { exists: false };
+    return record.repoLabel === repoLabel && record.pr === pr ? { exists: true, record } : { exists: true };
+  } catch (e) {
+    // Reading is an optimisation; the release step reports a cluster that cannot be reached.
+    ports.logger.debug(`Could not read namespace ${namespace}: ${(e as Error).message}`);
+    return { exists: true };
+  }
 }
 
 /**

@@ -142,6 +142,35 @@ export async function upsertComment(
   }
 }
 
+/**
+ * Edits our comment by its id (remembered on the namespace): one write, no search. False when it is
+ * gone or is not ours any more (someone deleted it, or the id is stale): the caller searches instead.
+ * A read-only token is reported as by upsertComment.
+ */
+export async function updateCommentById(
+  client: GitHubClient,
+  repo: RepoRef,
+  commentId: number,
+  body: string,
+  options: UpsertOptions,
+): Promise<boolean> {
+  const marker = options.marker ?? COMMENT_MARKER;
+  const text = truncateBody(body.startsWith(marker) ? body : `${marker}\n${body}`, undefined, marker);
+  try {
+    const { data } = await client.rest.issues.updateComment({
+      owner: repo.owner,
+      repo: repo.repo,
+      comment_id: commentId,
+      body: text,
+    });
+    options.logger.info(`Updated the preview comment: ${data.html_url}`);
+    return true;
+  } catch (e) {
+    if (httpStatus(e) === 404) return false;
+    throw e;
+  }
+}
+
 /** Deletes every marked comment but the one we keep, if the same account wrote it. Returns the kept one. */
 async function removeDuplicates(
   client: GitHubClient,

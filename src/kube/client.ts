@@ -181,7 +181,8 @@ export class KubeClient {
   async list<T = LiveObject>(
     apiVersion: string,
     kind: string,
-    opts: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {},
+    /** namespace null: every namespace the identity may list. */
+    opts: { namespace?: string | null; labelSelector?: string; fieldSelector?: string } = {},
   ): Promise<ObjectList<T>> {
     const path = await this.discovery.pathFor(apiVersion, kind, opts.namespace);
     const items: T[] = [];

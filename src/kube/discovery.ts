@@ -158,13 +158,15 @@ export class Discovery {
   async pathFor(
     apiVersion: string,
     kind: string,
-    namespace: string | undefined,
+    /** null: across all namespaces (lists and watches only). */
+    namespace: string | null | undefined,
     name?: string,
   ): Promise<string> {
     const r = await this.resourceFor(apiVersion, kind);
     if (!r) throw new UnknownKindError(apiVersion, kind);
     const base = groupVersionPath(r.group, r.version);
-    const ns = r.namespaced ? `/namespaces/${encodeURIComponent(namespace ?? 'default')}` : '';
+    const ns =
+      r.namespaced && namespace !== null ? `/namespaces/${encodeURIComponent(namespace ?? 'default')}` : '';
     return `${base}${ns}/${r.name}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}`;
   }
 }

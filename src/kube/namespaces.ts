@@ -71,7 +71,7 @@ export function ownershipProblem(ns: LiveObject, owner: NamespaceOwner): string 
     return (
       `namespace "${name}" belongs to repo "${repo ?? '<unset>'}" (${LABEL_REPO}), not "${owner.repoLabel}"; ` +
       `two repositories are creating previews with the same namespace names on this cluster. ` +
-      `Give one of them a distinct namespace template (for example "<repo>-pr-{number}")`
+      `Give one of them a distinct namespace template (for example "{repo}-pr-{number}")`
     );
   }
   return undefined;
@@ -149,7 +149,7 @@ export async function ensureNamespace(
       throw new Error(
         `namespace "${name}" belongs to this repo but its ${LABEL_ENVIRONMENT} label is "${env ?? '<unset>'}", not "${environment}"; ` +
           `kubestage will not relabel it and deploy a ${environment} into it. Use a namespace template that cannot ` +
-          `collide with your environment namespaces (for example "<repo>-pr-{number}"), or rename that environment`,
+          `collide with your environment namespaces (for example "{repo}-pr-{number}"), or rename that environment`,
       );
     }
   }

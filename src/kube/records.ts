@@ -33,3 +33,9 @@ export async function updateRecord(
     throw e;
   }
 }
+
+/** The namespace's record, or undefined when there is no such namespace. */
+export async function readRecord(kube: KubeClient, namespace: string): Promise<NamespaceRecord | undefined> {
+  const ns = await kube.get<LiveObject>('v1', 'Namespace', namespace);
+  return ns ? decodeRecord(ns.metadata) : undefined;
+}

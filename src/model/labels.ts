@@ -34,6 +34,11 @@ export const FIELD_MANAGER = 'kubestage';
 export const PREVIEW_ENVIRONMENT = 'preview';
 export const COMMENT_MARKER = '<!-- kubestage:preview -->';
 
+/** The hidden marker of the PR comment; each app of a monorepo keeps its own comment. */
+export function commentMarker(app?: string): string {
+  return app ? `<!-- kubestage:preview:${app} -->` : COMMENT_MARKER;
+}
+
 const LABEL_VALUE_MAX = 63;
 
 /**

@@ -1,15 +1,24 @@
 // Namespace and host templates (`pr-{number}`, `pr-{number}.{domain}`) and the checks their results must pass.
 
 /** Placeholders a template may use. */
-export const TEMPLATE_PLACEHOLDERS = ['number', 'domain', 'owner', 'repo', 'sha7', 'branch'] as const;
+export const TEMPLATE_PLACEHOLDERS = [
+  'number',
+  'domain',
+  'owner',
+  'repo',
+  'sha7',
+  'branch',
+  'namespace',
+  'app',
+] as const;
 export type TemplatePlaceholder = (typeof TEMPLATE_PLACEHOLDERS)[number];
 
 /**
  * Values that end up inside names: slugged before substitution, because `feature/Login_v2` or an owner
  * `My.Org` cannot appear in a namespace or host name as written. `domain` is a dotted host name and is
- * used as given (validateHostname judges the result); `number` and `sha7` are already safe.
+ * used as given (validateHostname judges the result); `number`, `sha7` and `namespace` are already safe.
  */
-const SLUGGED = new Set<string>(['owner', 'repo', 'branch']);
+const SLUGGED = new Set<string>(['owner', 'repo', 'branch', 'app']);
 
 const DNS_LABEL_MAX = 63;
 const DNS_SUBDOMAIN_MAX = 253;

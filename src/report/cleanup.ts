@@ -20,12 +20,17 @@ export interface CleanupReport {
   deactivated: number;
   commentId?: number;
   warnings: string[];
+  /**
+   * Set when the namespace is gone but the PR comment that announced it could not be updated: the PR
+   * would go on showing a live preview, so the step fails and a re-run fixes the comment.
+   */
+  unannounced?: string;
 }
 
 export function cleanupResult(r: CleanupReport): CommandResult {
   return {
-    ok: r.outcome === 'removed',
-    failure: r.failure,
+    ok: r.outcome === 'removed' && !r.unannounced,
+    failure: r.failure ?? r.unannounced,
     outputs: {
       [OUTPUT.namespace]: r.names.namespace,
       [OUTPUT.url]: r.names.url,

@@ -15,8 +15,18 @@ export type PreviewStatus = 'deploying' | 'ready' | 'failed' | 'stuck' | 'destro
 
 export interface PreviewCommentState {
   status: PreviewStatus;
-  /** The preview URL (https://pr-12.preview.example.com). */
+  /** The preview URL (https://pr-12.preview.example.com); '' when nothing routes to the preview. */
   url: string;
+  /** Further URLs the preview answers at (an app with several hosts). */
+  moreUrls?: string[];
+  /** With no URL: how to reach the preview instead (a `kubectl port-forward` line). */
+  reach?: string;
+  /** A note for the reader (e.g. that no image of this PR was set). */
+  note?: string;
+  /** The hidden marker that finds the comment again (commentMarker(app)); COMMENT_MARKER by default. */
+  marker?: string;
+  /** The app this comment is about, in a repository with several. */
+  app?: string;
   namespace: string;
   headSha: string;
   headRef: string;
@@ -101,7 +111,11 @@ export function renderPreviewComment(s: PreviewCommentState): string {
 }
 
 function renderHead(s: PreviewCommentState): string {
-  const lines: string[] = [COMMENT_MARKER, `### ${HEADLINE[s.status]}`, ''];
+  const lines: string[] = [
+    s.marker ?? COMMENT_MARKER,
+    `### ${HEADLINE[s.status]}${s.app ? ` — ${escapeMarkdown(s.app)}` : ''}`,
+    '',
+  ];
 
   // Being (or already) torn down: the URL no longer answers.
   const destroyed = s.status === 'destroyed' || s.status === 'stuck';
@@ -119,8 +133,15 @@ function renderHead(s: PreviewCommentState): string {
       '',
     );
   } else if (s.status === 'ready') {
-    lines.push(`**${markdownLink(s.url)}**`, '');
-  } else if (s.status === 'failed') {
+    lines.push(
+      s.url
+        ? `**${markdownLink(s.url)}**`
+        : `Nothing routes to this preview (no Ingress or HTTPRoute in the manifests), so it has no URL. Reach it with ${codeSpan(s.reach ?? 'kubectl port-forward')}.`,
+      '',
+    );
+  }
+  if (s.note && !destroyed) lines.push(`> ${escapeMarkdown(s.note)}`, '');
+  else if (s.status === 'failed') {
     lines.push(
       'The preview could not be deployed or did not become ready. The diagnostics below say why; the full log is in the run.',
       '',
@@ -129,15 +150,28 @@ function renderHead(s: PreviewCommentState): string {
 
   lines.push('| | |', '|---|---|');
   lines.push(row('Status', STATUS_WORDS[s.status]));
-  // A destroyed preview's URL no longer answers, so it is not a link any more.
-  lines.push(row('URL', destroyed ? `~~${escapeMarkdown(s.url)}~~` : markdownLink(s.url)));
+  if (s.url) {
+    // A destroyed preview's URL no longer answers, so it is not a link any more.
+    const urls = [s.url, ...(s.moreUrls ?? [])];
+    lines.push(
+      row('URL', urls.map((u) => (destroyed ? `~~${escapeMarkdown(u)}~~` : markdownLink(u))).join('<br>')),
+    );
+  } else if (s.reach && !destroyed) {
+    lines.push(row('Reach it', codeSpan(s.reach, { inTable: true })));
+  }
   lines.push(row('Namespace', codeSpan(s.namespace, { inTable: true })));
   lines.push(row('Commit', `${shortSha(s.headSha)} on ${escapeMarkdown(s.headRef)}`));
   if (s.prTitle !== undefined && s.prTitle !== '') lines.push(row('Pull request', escapeMarkdown(s.prTitle)));
   lines.push(row('Updated', formatUtc(s.updatedAt)));
-  if (s.expiresAt && !destroyed) {
-    // Recorded on the namespace (kubestage.dev/expires-at) for the `sweep` command to act on.
-    lines.push(row('Expires', `${formatUtc(s.expiresAt)} (${formatDistance(s.updatedAt, s.expiresAt)})`));
+  if (s.expiresAt && (s.status === 'ready' || s.status === 'deploying')) {
+    // Recorded on the namespace (kubestage.dev/expires-at); nothing deletes a preview on its own yet
+    // (closing the PR does), so this must not read as an automatic deletion.
+    lines.push(
+      row(
+        'Keep until',
+        `${formatUtc(s.expiresAt)} (${formatDistance(s.updatedAt, s.expiresAt)}; recorded, removed when the PR closes)`,
+      ),
+    );
   }
   if (s.runUrl) lines.push(row('Run', markdownLink(s.runUrl, 'workflow run')));
   lines.push('');

@@ -1,6 +1,7 @@
 // A preview run as a value, and the pure renderers that turn it into the PR comment, the job summary,
 // the step outputs, a terminal's text and JSON. The command builds the value; nothing here does I/O.
 import type { CommandResult } from '../app/result.js';
+import { commentMarker } from '../model/labels.js';
 import { OUTPUT } from '../settings/inputs.js';
 import type { PreviewNames } from '../steps/names.js';
 import { formatKind, formatObjectId, type ObjectId } from '../model/object-id.js';
@@ -18,6 +19,16 @@ export interface PreviewReport {
   note?: string;
   pr: { number: number; headSha: string; headRef: string; title: string };
   names: PreviewNames;
+  /** The app, in a repository with several (its own comment and names). */
+  app?: string;
+  /** Where the preview answers ('' when nothing routes to it, or not known yet). */
+  url: string;
+  /** Further URLs of an app with several hosts. */
+  moreUrls: string[];
+  /** With no URL: how to reach the preview instead. */
+  reach?: string;
+  /** Said plainly on the comment and summary: e.g. that no image of this PR was set. */
+  caveat?: string;
   /** The `images` input resolved: name in the manifests → the reference this run sets. */
   overrides: Record<string, string>;
   /** Every image the rendered workloads run (overrides first), named as in the manifests. */
@@ -57,7 +68,7 @@ export function previewOutputs(r: PreviewReport): Record<string, string> {
   return {
     [OUTPUT.namespace]: r.names.namespace,
     // A superseded run's URL is not where its commit runs.
-    [OUTPUT.url]: r.outcome === 'superseded' ? '' : r.names.url,
+    [OUTPUT.url]: r.outcome === 'superseded' ? '' : r.url,
     [OUTPUT.deploymentId]: r.deploymentId ? String(r.deploymentId) : '',
     [OUTPUT.commentId]: r.commentId ? String(r.commentId) : '',
     [OUTPUT.applied]: String(r.applied.length),
@@ -79,11 +90,14 @@ export function previewSummary(r: PreviewReport, secrets: Secrets): string {
   const lines = [
     `## kubestage preview: PR #${r.pr.number} ${HEADLINE[r.outcome]}`,
     '',
-    `- URL: ${r.names.url ? `[${r.names.url}](${r.names.url})` : '(no host)'}`,
+    r.url
+      ? `- URL: ${[r.url, ...r.moreUrls].map((u) => `[${u}](${u})`).join(', ')}`
+      : `- URL: none (nothing routes to the preview)${r.reach ? `; reach it with \`${r.reach}\`` : ''}`,
     `- Namespace: \`${r.names.namespace}\``,
     `- Commit: \`${r.pr.headSha.slice(0, 7)}\``,
   ];
   if (r.note) lines.push(`- ${escapeMarkdown(r.note)}`);
+  if (r.caveat) lines.push(`- ⚠️ ${escapeMarkdown(r.caveat)}`);
   if (r.failure) {
     const text = redact(r.failure, secrets);
     // A multi-line reason (the guard's list) stays readable as a block.
@@ -125,9 +139,14 @@ export function previewComment(r: PreviewReport, secrets: Secrets): string {
   const status: PreviewStatus = r.outcome === 'ready' || r.outcome === 'failed' ? r.outcome : 'deploying';
   return renderPreviewComment({
     status,
+    marker: commentMarker(r.app),
+    app: r.app,
     diagnostics: status === 'failed' ? r.diagnostics : undefined,
     secrets: [...secrets],
-    url: r.names.url,
+    url: r.url,
+    moreUrls: r.moreUrls,
+    reach: r.reach,
+    note: r.caveat,
     namespace: r.names.namespace,
     headSha: r.pr.headSha,
     headRef: r.pr.headRef,
@@ -136,11 +155,14 @@ export function previewComment(r: PreviewReport, secrets: Secrets): string {
     updatedAt: r.updatedAt,
     expiresAt: r.expiresAt,
     runUrl: r.runUrl,
-    objects: r.applied.map((a) => ({
-      kind: formatKind(a.id),
-      name: a.id.name,
-      state: state.get(a.ref) ?? a.action,
-    })),
+    // Workloads (what has a state) before config objects: what a reviewer looks for first.
+    objects: [...r.applied]
+      .sort((a, b) => Number(state.has(b.ref)) - Number(state.has(a.ref)))
+      .map((a) => ({
+        kind: formatKind(a.id),
+        name: a.id.name,
+        state: state.get(a.ref) ?? a.action,
+      })),
   });
 }
 
@@ -150,7 +172,7 @@ export function previewText(r: PreviewReport, secrets: Secrets): string {
   const lines = [
     `preview of PR #${r.pr.number} (${r.pr.headSha.slice(0, 7)}): ${r.outcome}`,
     `  namespace  ${r.names.namespace}`,
-    `  url        ${r.outcome === 'superseded' ? '-' : r.names.url || '-'}`,
+    `  url        ${r.outcome === 'superseded' ? '-' : r.url || `- (${r.reach ?? 'nothing routes to it'})`}`,
   ];
   if (r.note) lines.push(`  note       ${r.note}`);
   for (const i of r.images) lines.push(`  image      ${i.name} = ${i.ref}`);
@@ -168,7 +190,10 @@ export function previewJson(r: PreviewReport, secrets: Secrets): unknown {
     pr: r.pr.number,
     headSha: r.pr.headSha,
     namespace: r.names.namespace,
-    url: r.outcome === 'superseded' ? '' : r.names.url,
+    url: r.outcome === 'superseded' ? '' : r.url,
+    moreUrls: r.moreUrls,
+    reach: r.reach,
+    caveat: r.caveat,
     images: r.overrides,
     running: r.images,
     applied: r.applied.map((a) => ({ object: a.ref, action: a.action })),

@@ -2,7 +2,12 @@
 // GitHub trouble never fails a deploy; it is logged as a warning and listed in the summary. It keeps
 // only what GitHub gave back (the ids) so later calls in the same run reach the same objects.
 import type { GitHubClient } from '../github/client.js';
-import { findMarkedComment, upsertComment, type MarkedComment } from '../github/comment.js';
+import {
+  findMarkedComment,
+  updateCommentById,
+  upsertComment,
+  type MarkedComment,
+} from '../github/comment.js';
 import {
   createDeployment,
   deactivateDeployments,
@@ -12,7 +17,6 @@ import {
 } from '../github/deployments.js';
 import type { RepoRef } from '../github/pulls.js';
 import type { Logger } from '../logger.js';
-import { COMMENT_MARKER } from '../model/labels.js';
 
 export interface PublisherOptions {
   repo: RepoRef;
@@ -24,6 +28,13 @@ export interface PublisherOptions {
   logger: Logger;
   /** Link from deployment statuses to the run. */
   logUrl?: string;
+  /** The comment's hidden marker (commentMarker(app)). */
+  marker: string;
+  /**
+   * What the namespace recorded from the last run: its comment (updated by id, no search) and its
+   * deployment (the one to retire when this run's goes live). Absent: found by searching GitHub.
+   */
+  known?: { commentId?: number; deploymentId?: number };
 }
 
 export class GitHubPublisher {
@@ -36,7 +47,9 @@ export class GitHubPublisher {
   constructor(
     private readonly gh: GitHubClient | undefined,
     private readonly opts: PublisherOptions,
-  ) {}
+  ) {
+    this.commentId = opts.known?.commentId;
+  }
 
   get deploymentsOn(): boolean {
     return Boolean(this.gh && this.opts.deployment);
@@ -74,19 +87,34 @@ export class GitHubPublisher {
   }
 
   /**
-   * Marks the PR's deployments in `environment` inactive, except this run's. GitHub's auto_inactive
-   * skips transient deployments, so a PR's earlier commits would all stay "Active" otherwise.
+   * Marks the PR's earlier deployments in `environment` inactive, except this run's. GitHub's
+   * auto_inactive skips transient deployments, so a PR's earlier commits would all stay "Active"
+   * otherwise. The one the namespace recorded is retired directly (every earlier one was retired by
+   * the run that recorded it); without a record, `search` looks through the environment's deployments.
    */
-  async deactivate(environment: string, description?: string): Promise<number> {
+  async deactivate(environment: string, o: { description?: string; search: boolean }): Promise<number> {
     const gh = this.gh;
     if (!gh || !this.opts.deployment) return 0;
+    const previous = this.opts.known?.deploymentId;
     let count = 0;
+    if (previous !== undefined) {
+      if (previous === this.deploymentId) return 0;
+      await this.attempt('mark the previous deployment inactive', async () => {
+        await setDeploymentStatus(gh, this.opts.repo, previous, {
+          state: 'inactive',
+          description: o.description ?? 'Preview removed by kubestage',
+        });
+        count = 1;
+      });
+      return count;
+    }
+    if (!o.search) return 0;
     await this.attempt('mark the deployments inactive', async () => {
       count = await deactivateDeployments(gh, this.opts.repo, {
         environment,
         prNumber: this.opts.pr,
         exceptIds: this.deploymentId ? [this.deploymentId] : undefined,
-        description,
+        description: o.description,
       });
     });
     return count;
@@ -98,7 +126,7 @@ export class GitHubPublisher {
     if (!gh || !this.opts.comment) return undefined;
     let found: MarkedComment | undefined;
     await this.attempt('read the PR comment', async () => {
-      found = (await findMarkedComment(gh, this.opts.repo, this.opts.pr, COMMENT_MARKER)) ?? undefined;
+      found = (await findMarkedComment(gh, this.opts.repo, this.opts.pr, this.opts.marker)) ?? undefined;
     });
     return found;
   }
@@ -107,8 +135,17 @@ export class GitHubPublisher {
     const gh = this.gh;
     if (!gh || !this.commentsOn) return;
     await this.attempt('update the PR comment', async () => {
+      // The id the namespace recorded (or this run got) is edited directly: no search through the
+      // PR's comments. Gone (deleted by someone) → found or created as the first time.
+      if (this.commentId !== undefined) {
+        const updated = await updateCommentById(gh, this.opts.repo, this.commentId, body, {
+          marker: this.opts.marker,
+          logger: this.opts.logger,
+        });
+        if (updated) return;
+      }
       const r = await upsertComment(gh, this.opts.repo, this.opts.pr, body, {
-        marker: COMMENT_MARKER,
+        marker: this.opts.marker,
         logger: this.opts.logger,
       });
       if ('id' in r) this.commentId = r.id;

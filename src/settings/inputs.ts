@@ -21,6 +21,7 @@ export const INPUT = {
   prNumber: 'pr-number',
   githubToken: 'github-token',
   allRepos: 'all-repos',
+  app: 'app',
 } as const;
 export type InputName = (typeof INPUT)[keyof typeof INPUT];
 

@@ -3,17 +3,42 @@ import type { RunContext } from '../app/context.js';
 import type { NamingOptions } from '../steps/names.js';
 import { INPUT, inputOr, SettingsError, type InputReader } from './inputs.js';
 
+/** The default templates; with an `app`, each app of the repository gets its own names. */
+export const DEFAULT_NAMESPACE_TEMPLATE = 'pr-{number}';
+export const DEFAULT_HOST_TEMPLATE = '{namespace}.{domain}';
+export const DEFAULT_ENVIRONMENT = 'preview';
+
 export function parseNaming(input: InputReader, ctx: RunContext): NamingOptions {
+  const app = inputOr(input, INPUT.app, '');
+  if (app && !/^[a-z0-9]([-a-z0-9]{0,28}[a-z0-9])?$/.test(app)) {
+    throw new SettingsError(
+      `The \`app\` input "${app}" must be a short name of lower-case letters, digits and "-" (at most 30 characters), e.g. "web" or "api".`,
+    );
+  }
   const naming: NamingOptions = {
     owner: ctx.owner,
     repo: ctx.repo,
-    namespaceTemplate: inputOr(input, INPUT.namespaceTemplate, 'pr-{number}'),
-    hostTemplate: inputOr(input, INPUT.hostTemplate, 'pr-{number}.{domain}'),
+    namespaceTemplate: inputOr(
+      input,
+      INPUT.namespaceTemplate,
+      app ? `${DEFAULT_NAMESPACE_TEMPLATE}-{app}` : DEFAULT_NAMESPACE_TEMPLATE,
+    ),
+    hostTemplate: inputOr(input, INPUT.hostTemplate, DEFAULT_HOST_TEMPLATE),
     domain: inputOr(input, INPUT.domain, '')
       .replace(/^https?:\/\//, '')
       .replace(/\/+$/, ''),
-    deploymentEnvironment: inputOr(input, INPUT.deploymentEnvironment, 'preview'),
+    deploymentEnvironment: inputOr(
+      input,
+      INPUT.deploymentEnvironment,
+      app ? `${DEFAULT_ENVIRONMENT}-{app}` : DEFAULT_ENVIRONMENT,
+    ),
+    ...(app ? { app } : {}),
   };
+  if (app && !naming.namespaceTemplate.includes('{app}')) {
+    throw new SettingsError(
+      `The \`app\` input is "${app}" but \`namespace-template\` "${naming.namespaceTemplate}" has no {app}: every app of the PR would share one namespace and overwrite the others. Use e.g. "pr-{number}-{app}".`,
+    );
+  }
   if (!/\{(number|branch)\}/.test(naming.namespaceTemplate)) {
     throw new SettingsError(
       `The \`namespace-template\` input "${naming.namespaceTemplate}" contains neither {number} nor {branch}, so every PR would share one namespace (and one PR's cleanup would delete the others' preview). Use e.g. "pr-{number}".`,

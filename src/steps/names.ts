@@ -12,6 +12,8 @@ export interface NamingOptions {
   hostTemplate: string;
   domain: string;
   deploymentEnvironment: string;
+  /** Which app of a repository with several (monorepo): keys names, the comment and the environment. */
+  app?: string;
 }
 
 export interface PreviewNames {
@@ -34,6 +36,7 @@ export function previewNames(
     branch: slugify(pr.headRef || 'unknown', 250),
     sha7: pr.headSha.slice(0, 7),
     domain: naming.domain,
+    ...(naming.app ? { app: naming.app } : {}),
   };
   const raw = pr.headRef || 'unknown';
   const namespace = renderFitted(naming.namespaceTemplate, vars, INPUT.namespaceTemplate, raw);
@@ -44,16 +47,18 @@ export function previewNames(
       `${INPUT.namespaceTemplate} gives "${namespace}", a name reserved for the cluster itself (default, kube-*). Use e.g. "pr-{number}".`,
     );
   }
+  // Host and environment may follow the namespace, which is unique on the cluster.
+  const named = { ...vars, namespace };
   const host =
     naming.domain || !naming.hostTemplate.includes('{domain}')
-      ? renderFitted(naming.hostTemplate, vars, INPUT.hostTemplate, raw)
+      ? renderFitted(naming.hostTemplate, named, INPUT.hostTemplate, raw)
       : '';
   if (host) validateHostname(host, INPUT.hostTemplate);
   return {
     namespace,
     host,
     url: host ? `https://${host}` : '',
-    environment: renderFitted(naming.deploymentEnvironment, vars, INPUT.deploymentEnvironment, raw),
+    environment: renderFitted(naming.deploymentEnvironment, named, INPUT.deploymentEnvironment, raw),
   };
 }
 

@@ -4,6 +4,8 @@
 // One deadline bounds every phase of release, so "wait-timeout: 300" means 300 s in all.
 import { applyObjects, pruneObjects, type AppliedObject } from '../kube/apply.js';
 import type { KubeClient } from '../kube/client.js';
+import { describeApiError } from '../kube/errors.js';
+import type { LiveObject } from '../kube/types.js';
 import { collectDiagnostics, formatDiagnostics } from '../kube/diagnostics.js';
 import { ensureNamespace } from '../kube/namespaces.js';
 import { probeUrl } from '../kube/probe.js';
@@ -15,7 +17,7 @@ import type { KubeObject } from '../model/kube-object.js';
 import { objectId, objectKey, type ObjectId } from '../model/object-id.js';
 import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE } from '../model/labels.js';
 import { guardManifests } from '../render/guard.js';
-import { rewriteHosts } from '../render/hosts.js';
+import { rewriteHosts, type PreviewRoute } from '../render/hosts.js';
 import { renderManifests } from '../render/kustomize.js';
 import { podSecurityLabels, type PodSecurityLevel } from '../render/pod-security.js';
 import { groupIntoWaves } from '../render/waves.js';
@@ -39,6 +41,10 @@ export interface PrepareInput {
 
 export interface Prepared {
   objects: KubeObject[];
+  /** The hosts the preview answers at (the primary first); empty when no Ingress or route sends traffic here. */
+  routes: PreviewRoute[];
+  /** With no route: how a person reaches the preview instead (a `kubectl port-forward` line). */
+  reach?: string;
   /** Every image the rendered workloads run (the overridden ones first), named as in the manifests. */
   images: { name: string; ref: string }[];
   /** The rendered Secrets' values: never to be shown. */
@@ -49,7 +55,7 @@ export interface Prepared {
 export async function prepareRelease(kube: () => KubeClient, input: PrepareInput): Promise<Prepared> {
   const group = input.group ?? noGroup;
   const { logger } = input;
-  const objects = await group(`Render ${input.manifests}`, async () => {
+  const { objects, routes } = await group(`Render ${input.manifests}`, async () => {
     const { objects, unusedImages, overlayYaml } = await renderManifests({
       workspace: input.workspace,
       manifests: input.manifests,
@@ -74,16 +80,23 @@ export async function prepareRelease(kube: () => KubeClient, input: PrepareInput
           `Images there after rendering: ${found.join(', ') || '(none)'}.`,
       );
     }
-    const routed = input.host ? rewriteHosts(objects, input.host) : { objects, changes: [] };
+    const routed = input.host ? rewriteHosts(objects, input.host) : { objects, changes: [], routes: [] };
     for (const c of routed.changes)
-      logger.info(`${c.object}: host ${c.from.join(', ') || '(none)'} → ${c.to}`);
+      logger.info(`${c.object}: host ${c.from.join(', ') || '(none)'} → ${c.to.join(', ')}`);
     logger.info(`Rendered ${routed.objects.length} objects`);
-    return routed.objects;
+    return routed;
   });
   // The guard judges the rendered output before any write reaches the cluster.
   await guardRendered(kube(), objects, input.namespace, input.podSecurity);
   const overrides = new Map(input.images.map((i) => [formatImageRef(i), i.name]));
-  return { objects, images: imagesInUse(objects, overrides), secrets: secretValues(objects) };
+  await refuseClaimedHosts(kube(), input.namespace, routes, logger);
+  return {
+    objects,
+    routes,
+    reach: routes.length ? undefined : portForwardHint(objects, input.namespace),
+    images: imagesInUse(objects, overrides),
+    secrets: secretValues(objects),
+  };
 }
 
 /** Refuses anything that could reach outside `namespace`; reads discovery, writes nothing. */
@@ -195,6 +208,10 @@ async function releaseSteps(
       message: `Workloads did not become ready: ${failing.map((w) => `${w.ref} (${w.state})`).join(', ')}`,
       diagnostics: text,
     };
+  }
+  if (input.probe?.path && !input.probe.url) {
+    const message = `health-path ${input.probe.path} is set, but nothing routes to the preview (no Ingress or HTTPRoute), so there is no URL to fetch it from`;
+    return { ...outcome, status: 'failed', message, diagnostics: message };
   }
   if (input.probe?.path) {
     const { url, path, domain } = input.probe;
@@ -333,4 +350,64 @@ function imageMismatches(objects: KubeObject[], live: WorkloadState[], namespace
       out.push(`${w.ref} runs ${w.images.join(', ') || '(none)'}, rendered ${rendered.join(', ')}`);
   }
   return out;
+}
+
+/**
+ * Two previews must not answer at one URL: refuse when an Ingress or route in ANOTHER namespace
+ * already claims one of our hosts (another repository's preview with the same host template, an app
+ * hand-deployed there). Needs list on ingresses/httproutes across namespaces; without it, a warning.
+ */
+async function refuseClaimedHosts(
+  kube: KubeClient,
+  namespace: string,
+  routes: PreviewRoute[],
+  logger: Logger,
+): Promise<void> {
+  if (routes.length === 0) return;
+  const ours = new Set(routes.map((r) => r.host));
+  const claims: string[] = [];
+  const kinds: [string, string, (spec: Record<string, unknown>) => string[]][] = [
+    [
+      'networking.k8s.io/v1',
+      'Ingress',
+      (spec) => ((spec.rules as { host?: string }[] | undefined) ?? []).map((r) => r.host ?? ''),
+    ],
+    ['gateway.networking.k8s.io/v1', 'HTTPRoute', (spec) => (spec.hostnames as string[] | undefined) ?? []],
+  ];
+  for (const [apiVersion, kind, hostsOf] of kinds) {
+    if (!(await kube.discovery.resourceFor(apiVersion, kind))) continue;
+    let items: LiveObject[];
+    try {
+      items = (await kube.list<LiveObject>(apiVersion, kind, { namespace: null })).items;
+    } catch (e) {
+      logger.warning(
+        `Could not check whether another namespace already serves ${[...ours].join(', ')} (listing ${kind}s in all namespaces: ${describeApiError(e)}); ` +
+          'grant list on them cluster-wide to have kubestage refuse a host another preview already has.',
+      );
+      continue;
+    }
+    for (const o of items) {
+      if (o.metadata.namespace === namespace) continue;
+      for (const h of hostsOf(o.spec ?? {}))
+        if (ours.has(h)) claims.push(`${h} is served by ${kind} ${o.metadata.namespace}/${o.metadata.name}`);
+    }
+  }
+  if (claims.length) {
+    throw new Error(
+      `Another namespace already claims this preview's host: ${claims.join('; ')}. Both would answer at the same URL. ` +
+        'Give previews distinct hosts: the default host-template "{namespace}.{domain}" follows the namespace; ' +
+        'with several repositories on one cluster use e.g. namespace-template "{repo}-pr-{number}".',
+    );
+  }
+}
+
+/** `kubectl -n pr-7 port-forward service/web 8080:80`, for the first Service with a port; else the pods. */
+function portForwardHint(objects: KubeObject[], namespace: string): string {
+  const svc = objects.find((o) => o.kind === 'Service' && o.apiVersion === 'v1');
+  const port = (svc?.spec as { ports?: { port?: number }[] } | undefined)?.ports?.[0]?.port;
+  if (svc && port) {
+    const local = port < 1024 ? 8080 : port;
+    return `kubectl -n ${namespace} port-forward service/${svc.metadata.name} ${local}:${port}`;
+  }
+  return `kubectl -n ${namespace} get pods`;
 }

@@ -196,6 +196,7 @@ describe('applyObjects / pruneObjects against the emulator', () => {
           ready: true,
           state: 'complete',
           health: 'Current',
+          images: expect.any(Array) as string[],
         },
       ],
     });

@@ -45,10 +45,26 @@ describe('waitForWorkloads against the emulator', () => {
     expect(result).toEqual({
       ok: true,
       workloads: [
-        { id: WEB, ref: 'Deployment/web', ready: true, state: '2/2 available', health: 'Current' },
-        { id: MIGRATE, ref: 'Job/migrate', ready: true, state: 'complete', health: 'Current' },
+        {
+          id: WEB,
+          ref: 'Deployment/web',
+          ready: true,
+          state: '2/2 available',
+          health: 'Current',
+          images: expect.any(Array) as string[],
+        },
+        {
+          id: MIGRATE,
+          ref: 'Job/migrate',
+          ready: true,
+          state: 'complete',
+          health: 'Current',
+          images: expect.any(Array) as string[],
+        },
       ],
     });
+    // Each waited-for object says which images its live pod template names.
+    expect(result.workloads[0]?.images).toEqual(['ghcr.io/acme/shop:pr-7-abc1234']);
     const stored = bed.stored('apps/v1', 'Deployment', 'web', NS) as {
       status: { availableReplicas: number };
     };
@@ -70,6 +86,7 @@ describe('waitForWorkloads against the emulator', () => {
         ready: false,
         state: expect.stringMatching(/ImagePullBackOff|ErrImagePull/),
         health: 'Failed',
+        images: expect.any(Array) as string[],
       },
     ]);
     const d = result.diagnostics!;
@@ -135,7 +152,16 @@ describe('waitForWorkloads against the emulator', () => {
     const result = await deployAndWait(smallApp(NS, { image: 'ghcr.io/acme/shop:pr-7-good', replicas: 1 }));
     expect(result).toEqual({
       ok: true,
-      workloads: [{ id: WEB, ref: 'Deployment/web', ready: true, state: '1/1 available', health: 'Current' }],
+      workloads: [
+        {
+          id: WEB,
+          ref: 'Deployment/web',
+          ready: true,
+          state: '1/1 available',
+          health: 'Current',
+          images: expect.any(Array) as string[],
+        },
+      ],
     });
     expect(Date.now() - started).toBeGreaterThan(1000);
     expect(bed.logger.warnings.slice(warned)).toEqual([]);
@@ -184,7 +210,14 @@ describe('waitForWorkloads against the emulator', () => {
       expect(Date.now() - started).toBeLessThan(5000);
       expect(result.ok).toBe(false);
       expect(result.workloads).toEqual([
-        { id: WEB, ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}`, health: 'Failed' },
+        {
+          id: WEB,
+          ref: 'Deployment/web',
+          ready: false,
+          state: `FailedCreate: ${QUOTA}`,
+          health: 'Failed',
+          images: expect.any(Array) as string[],
+        },
       ]);
       expect(result.diagnostics!.workloads[0]!.conditions).toContain(
         `ReplicaFailure=True (FailedCreate): ${QUOTA}`,
@@ -237,7 +270,14 @@ describe('waitForWorkloads against the emulator', () => {
         failFastAfterMs: 300,
       });
       expect(result.workloads).toEqual([
-        { id: WEB, ref: 'Deployment/web', ready: false, state: `FailedCreate: ${QUOTA}`, health: 'Failed' },
+        {
+          id: WEB,
+          ref: 'Deployment/web',
+          ready: false,
+          state: `FailedCreate: ${QUOTA}`,
+          health: 'Failed',
+          images: expect.any(Array) as string[],
+        },
       ]);
       expect(result.diagnostics!.workloads[0]!.conditions).toContain(
         `ReplicaFailure=True (FailedCreate): ${QUOTA} (ReplicaSet web-5d4f7)`,
@@ -266,6 +306,7 @@ describe('waitForWorkloads against the emulator', () => {
           ready: false,
           state: expect.stringMatching(/^(ImagePullBackOff|ErrImagePull)$/),
           health: 'Failed',
+          images: expect.any(Array) as string[],
         },
       ]);
       expect(bed.logger.warnings.join('\n')).toMatch(/Giving up early waiting for Pod\/debug/);
@@ -281,7 +322,14 @@ describe('waitForWorkloads against the emulator', () => {
       expect(result).toEqual({
         ok: true,
         workloads: [
-          { id: id('', 'Pod', 'debug'), ref: 'Pod/debug', ready: true, state: 'running', health: 'Current' },
+          {
+            id: id('', 'Pod', 'debug'),
+            ref: 'Pod/debug',
+            ready: true,
+            state: 'running',
+            health: 'Current',
+            images: expect.any(Array) as string[],
+          },
         ],
       });
       const stored = bed.stored('v1', 'Pod', 'debug', NS) as { status: { phase: string } };
@@ -313,6 +361,7 @@ describe('waitForWorkloads against the emulator', () => {
           ready: true,
           state: '2/2 available',
           health: 'Current',
+          images: expect.any(Array) as string[],
         },
       ]);
       const stored = bed.stored('apps/v1', 'ReplicaSet', 'worker', NS) as {
@@ -336,6 +385,7 @@ describe('waitForWorkloads against the emulator', () => {
             ready: true,
             state: 'suspended (spec.paused)',
             health: 'Suspended',
+            images: expect.any(Array) as string[],
           },
         ],
       });
@@ -402,7 +452,14 @@ describe('waitForWorkloads against the emulator', () => {
         ok: false,
         aborted: true,
         workloads: [
-          { id: WEB, ref: 'Deployment/web', ready: false, state: expect.any(String), health: 'InProgress' },
+          {
+            id: WEB,
+            ref: 'Deployment/web',
+            ready: false,
+            state: expect.any(String),
+            health: 'InProgress',
+            images: expect.any(Array) as string[],
+          },
         ],
       });
       expect(bed.logger.warnings.join('\n')).toMatch(/Aborted after \d+s while waiting for Deployment\/web/);

@@ -28,7 +28,7 @@ describe('renderTemplate', () => {
 
   it('names an unknown placeholder and lists the known ones', () => {
     expect(() => renderTemplate('pr-{num}', vars, 'input "namespace-template"')).toThrow(
-      'input "namespace-template" "pr-{num}" uses unknown placeholder {num}. Known placeholders: {number}, {domain}, {owner}, {repo}, {sha7}, {branch}.',
+      'input "namespace-template" "pr-{num}" uses unknown placeholder {num}. Known placeholders: {number}, {domain}, {owner}, {repo}, {sha7}, {branch}, {namespace}, {app}.',
     );
   });
 

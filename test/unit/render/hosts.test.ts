@@ -29,10 +29,11 @@ describe('rewriteHosts', () => {
         ],
       }),
       {
-        tls: [{ hosts: [HOST], secretName: 'tls' }],
+        // Each distinct host keeps its own preview host; the first keeps the preview host itself.
+        tls: [{ hosts: [HOST, `www-${HOST}`], secretName: 'tls' }],
         rules: [
           { host: HOST, http: { paths: [path] } },
-          { host: HOST, http: { paths: [path] } },
+          { host: `api-${HOST}`, http: { paths: [path] } },
         ],
       },
       ['shop.example.com', 'api.example.com', 'www.example.com'],
@@ -52,7 +53,7 @@ describe('rewriteHosts', () => {
     [
       'HTTPRoute v1 hostnames',
       route('gateway.networking.k8s.io/v1', { hostnames: ['a.example.com', 'b.example.com'], rules: [] }),
-      { hostnames: [HOST], rules: [] },
+      { hostnames: [HOST, `b-${HOST}`], rules: [] },
       ['a.example.com', 'b.example.com'],
     ],
     [
@@ -84,7 +85,7 @@ describe('rewriteHosts', () => {
     expect(result.objects[0].spec).toEqual(expectedSpec);
     expect(input).toEqual(before); // pure
     expect(result.changes).toEqual(
-      from === undefined ? [] : [{ object: expect.any(String), from, to: HOST }],
+      from === undefined ? [] : [{ object: expect.any(String), from, to: expect.arrayContaining([HOST]) }],
     );
   });
 
@@ -99,7 +100,7 @@ describe('rewriteHosts', () => {
     const result = rewriteHosts([cm, r], HOST);
     expect(result.objects[0]).toEqual(cm);
     expect(result.changes).toEqual([
-      { object: 'HTTPRoute.gateway.networking.k8s.io/web', from: ['x.example.com'], to: HOST },
+      { object: 'HTTPRoute.gateway.networking.k8s.io/web', from: ['x.example.com'], to: [HOST] },
     ]);
   });
 
@@ -108,5 +109,63 @@ describe('rewriteHosts', () => {
     const out = rewriteHosts([input], HOST).objects[0];
     (out.spec as { rules: { http: { paths: unknown[] } }[] }).rules[0].http.paths.push('x');
     expect((input.spec as { rules: { http: { paths: unknown[] } }[] }).rules[0].http.paths).toHaveLength(1);
+  });
+
+  it('says what routes to the preview, with TLS where the Ingress has it; nothing when no Ingress or route', () => {
+    const withTls = ingress({
+      tls: [{ hosts: ['shop.example.com'], secretName: 'tls' }],
+      rules: [
+        { host: 'shop.example.com', http: { paths: [path] } },
+        { host: 'admin.example.com', http: { paths: [path] } },
+      ],
+    });
+    expect(rewriteHosts([withTls], HOST).routes).toEqual([
+      { host: HOST, original: 'shop.example.com', tls: true, via: 'Ingress/web' },
+      { host: `admin-${HOST}`, original: 'admin.example.com', tls: false, via: 'Ingress/web' },
+    ]);
+    const lb: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web' },
+      spec: { type: 'LoadBalancer' },
+    };
+    expect(rewriteHosts([lb, ingress({ defaultBackend: backend })], HOST).routes).toEqual([]);
+  });
+
+  it("rewrites a Gateway's listener hostnames so the app's own routes still attach to it", () => {
+    const gateway: KubeObject = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'gw' },
+      spec: {
+        gatewayClassName: 'istio',
+        listeners: [
+          { name: 'https', hostname: 'shop.example.com', port: 443, protocol: 'HTTPS' },
+          { name: 'any', port: 80, protocol: 'HTTP' },
+        ],
+      },
+    };
+    const r = route('gateway.networking.k8s.io/v1', {
+      hostnames: ['shop.example.com'],
+      parentRefs: [{ name: 'gw' }],
+    });
+    const result = rewriteHosts([gateway, r], HOST);
+    expect(
+      (result.objects[0].spec as { listeners: { hostname: string }[] }).listeners.map((l) => l.hostname),
+    ).toEqual([HOST, HOST]);
+    expect((result.objects[1].spec as { hostnames: string[] }).hostnames).toEqual([HOST]);
+  });
+
+  it('refuses two hosts that would become one preview host, naming both', () => {
+    const two = ingress({
+      rules: [
+        { host: 'shop.example.com', http: { paths: [path] } },
+        { host: 'api.example.com', http: { paths: [path] } },
+        { host: 'api.example.org', http: { paths: [path] } },
+      ],
+    });
+    expect(() => rewriteHosts([two], HOST)).toThrow(
+      /both "api\.example\.com" and "api\.example\.org"; in the preview both would become api-pr-7\.preview\.example\.com/,
+    );
   });
 });

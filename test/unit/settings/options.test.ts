@@ -61,7 +61,7 @@ test('defaults follow action.yml and the PR head (not the merge commit) comes fr
     manifests: 'k8s',
     naming: {
       namespaceTemplate: 'pr-{number}',
-      hostTemplate: 'pr-{number}.{domain}',
+      hostTemplate: '{namespace}.{domain}',
       deploymentEnvironment: 'preview',
       domain: 'preview.example.com',
     },
@@ -96,7 +96,7 @@ test.each([
   [
     { domain: '' },
     {},
-    'The `domain` input is empty, but `host-template` "pr-{number}.{domain}" uses {domain}',
+    'The `domain` input is empty, but `host-template` "{namespace}.{domain}" uses {domain}',
   ],
   [{ 'github-token': '' }, {}, 'No GitHub token'],
   [{ 'wait-timeout': 'soon' }, {}, 'wait-timeout'],
