@@ -98,7 +98,13 @@ export function readEvent(env: NodeJS.ProcessEnv, prNumberInput: string): EventC
   }
   if (name === 'deployment') {
     const d = obj(payload.deployment);
-    return { name, prNumber: prInput, headSha: str(d.sha) ?? (env.GITHUB_SHA || undefined), headRef: str(d.ref), actor };
+    return {
+      name,
+      prNumber: prInput,
+      headSha: str(d.sha) ?? (env.GITHUB_SHA || undefined),
+      headRef: str(d.ref),
+      actor,
+    };
   }
   // schedule, repository_dispatch, release, …: only the commit the run is for.
   return {
