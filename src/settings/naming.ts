@@ -7,12 +7,12 @@ export function parseNaming(input: InputReader, ctx: RunContext): NamingOptions 
   const naming: NamingOptions = {
     owner: ctx.owner,
     repo: ctx.repo,
-    namespaceTemplate: inputOr(input, INPUT.namespaceTemplate, 'pr-{number}'),
-    hostTemplate: inputOr(input, INPUT.hostTemplate, 'pr-{number}.{domain}'),
-    domain: inputOr(input, INPUT.domain, '')
+    namespaceTemplate: inputOr(input, INPUT.namespaceTemplate),
+    hostTemplate: inputOr(input, INPUT.hostTemplate),
+    domain: inputOr(input, INPUT.domain)
       .replace(/^https?:\/\//, '')
       .replace(/\/+$/, ''),
-    deploymentEnvironment: inputOr(input, INPUT.deploymentEnvironment, 'preview'),
+    deploymentEnvironment: inputOr(input, INPUT.deploymentEnvironment),
   };
   if (!/\{(number|branch)\}/.test(naming.namespaceTemplate)) {
     throw new SettingsError(
