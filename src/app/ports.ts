@@ -4,6 +4,8 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { createGitHubClient, type GitHubClient } from '../github/client.js';
 import { createKubeClient, loadKubeConfig, type KubeClient } from '../kube/client.js';
 import type { Logger } from '../logger.js';
+import { INPUT, type InputReader } from '../settings/inputs.js';
+import type { RunContext } from './context.js';
 
 export interface Ports {
   logger: Logger;
@@ -28,6 +30,19 @@ export interface Connections {
   apiUrl?: string;
   /** Relative kubeconfig paths resolve against it. */
   workspace: string;
+}
+
+/** The connections a run's inputs (kubeconfig, github-token) and context (API URL, workspace) name. */
+export function connectionsOf(
+  input: InputReader,
+  ctx: Pick<RunContext, 'apiUrl' | 'workspace'>,
+): Connections {
+  return {
+    kubeconfig: input(INPUT.kubeconfig),
+    githubToken: input(INPUT.githubToken).trim(),
+    apiUrl: ctx.apiUrl,
+    workspace: ctx.workspace,
+  };
 }
 
 export interface PortsIo {
