@@ -13,23 +13,21 @@ import { inputsAsFlags, parseArgs, type Invocation } from './flags.js';
 import { commandHelp, programHelp } from './help.js';
 import { terminalGroup, terminalLogger, type CliIo } from './terminal.js';
 
-export type { CliIo } from './terminal.js';
-
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo): Promise<number> {
   let verbose = argv.includes('--verbose');
   try {
     const inv = parseArgs(argv);
     verbose = inv.verbose;
-    if (!inv.command) {
-      // Bare `kubestage` is a usage error too: the help goes where errors go.
-      (inv.help ? io.stdout : io.stderr)(programHelp());
-      return inv.help ? EXIT.ok : EXIT.usage;
-    }
     if (inv.help) {
-      io.stdout(commandHelp(inv.command));
+      io.stdout(inv.command ? commandHelp(inv.command) : programHelp());
       return EXIT.ok;
+    }
+    if (!inv.command) {
+      // Bare `kubestage` is a usage error: the help goes where errors go.
+      io.stderr(programHelp());
+      return EXIT.usage;
     }
     const result = await runCommand(inv, inv.command, env, io, terminalLogger(io, verbose));
     io.stdout(inv.output === 'json' ? `${JSON.stringify(result.json, null, 2)}\n` : withNewline(result.text));

@@ -4,6 +4,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { COMMENT_MARKER } from '../../src/model/labels.js';
+import { repoRoot } from '../support/action.js';
 import { EMULATOR_CONTEXT } from '../emulators/kube/index.js';
 import { REPO, startBed, TOKEN, type Bed } from '../support/bed.js';
 import { cleanEnv, gitCheckout, runCli, seedPreview, toolsPath } from '../support/cli.js';
@@ -223,6 +224,49 @@ describe('against the emulators', () => {
     expect(run.stderr).toContain('debug: GitHub token: from `gh auth token`');
     expect(run.stderr).not.toContain(TOKEN);
     expect(bed.github.state.comments(REPO, 9).some((c) => c.body.includes(COMMENT_MARKER))).toBe(true);
+  });
+
+  test('preview --pr deploys the checkout with repeated --images and keeps the PR comment', async () => {
+    bed.github.state.addPull({ repo: REPO, number: 21, headSha: SHA, headRef: 'feature/cli', title: 'CLI' });
+    const env = cleanEnv({ GITHUB_TOKEN: TOKEN, GITHUB_API_URL: bed.github.url, GITHUB_ACTOR: 'octocat' });
+    const run = await runCli(
+      [
+        'preview',
+        '--pr=21',
+        '--repo',
+        REPO,
+        '--kubeconfig',
+        bed.kube.kubeconfigPath,
+        '--manifests',
+        'examples/shop/overlays/preview',
+        '--domain',
+        'preview.example.com',
+        '--images',
+        'ghcr.io/kubestage/example-web=ghcr.io/acme/shop-web',
+        '--images=ghcr.io/kubestage/example-api=ghcr.io/acme/shop-api',
+        '--wait-timeout',
+        '20',
+        '--output',
+        'json',
+      ],
+      { env, cwd: repoRoot },
+    );
+    expect(run.stderr).not.toContain('error');
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      namespace: 'pr-21',
+      url: 'https://pr-21.preview.example.com',
+    });
+    const ns = bed.kube.store.get(bed.kube.store.findTypeByKind('v1', 'Namespace')!, undefined, 'pr-21');
+    expect(ns?.metadata.annotations?.['kubestage.dev/images']).toContain(
+      'ghcr.io/acme/shop-api:pr-21-c1c1c1c',
+    );
+    expect(ns?.metadata.annotations?.['kubestage.dev/images']).toContain(
+      'ghcr.io/acme/shop-web:pr-21-c1c1c1c',
+    );
+    expect(bed.github.state.comments(REPO, 21).filter((c) => c.body.includes(COMMENT_MARKER))).toHaveLength(
+      1,
+    );
   });
 
   test('a failing command exits 1 with its reason on stderr', async () => {
