@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
 import { pullRequestEvent } from './action.js';
 import { REPO, type Bed } from './bed.js';
@@ -74,5 +74,3 @@ export async function seedPreview(bed: Bed, number: number, headSha: string): Pr
   });
   if (!result.ok) throw new Error(`seeding the preview of PR #${number} failed: ${result.failure}`);
 }
-
-export const nodeDir = dirname(process.execPath);
