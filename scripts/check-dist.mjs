@@ -1,35 +1,25 @@
-// Fails when dist/ differs from a fresh build of the sources.
+// Fails when dist/ differs from a fresh build of the sources (every bundle in build.mjs, every file).
 import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireNode24, root, run } from './node24.mjs';
+import { buildBundles } from './build.mjs';
+import { root } from './node24.mjs';
 
-const node = requireNode24();
 const out = mkdtempSync(join(tmpdir(), 'kubestage-dist-'));
 try {
-  const status = run(node, [
-    join(root, 'node_modules', '@vercel', 'ncc', 'dist', 'ncc', 'cli.js'),
-    'build',
-    'src/index.ts',
-    '-o',
-    out,
-    '-m',
-    '-q',
-    '--license',
-    'licenses.txt',
-  ]);
-  if (status !== 0) {
-    console.error('check-dist: the ncc build failed (see above).');
+  const failed = buildBundles(out, { quiet: true });
+  if (failed.length) {
+    console.error(`check-dist: the ncc build of ${failed.join(', ')} failed (see above).`);
     process.exit(1);
   }
-  const stale = [];
-  const fresh = readdirSync(out).sort();
-  const committed = existsSync(join(root, 'dist')) ? readdirSync(join(root, 'dist')).sort() : [];
-  for (const f of new Set([...fresh, ...committed])) {
+  const dist = join(root, 'dist');
+  const fresh = files(out);
+  const committed = files(dist);
+  const stale = [...new Set([...fresh, ...committed])].sort().filter((f) => {
     const a = existsSync(join(out, f)) ? readFileSync(join(out, f)) : null;
-    const b = existsSync(join(root, 'dist', f)) ? readFileSync(join(root, 'dist', f)) : null;
-    if (!a || !b || !a.equals(b)) stale.push(f);
-  }
+    const b = existsSync(join(dist, f)) ? readFileSync(join(dist, f)) : null;
+    return !a || !b || !a.equals(b);
+  });
   if (stale.length) {
     console.error(
       `check-dist: dist/ is stale (${stale.join(', ')} differ from a fresh build).\nFix: run 'npm run build' and commit dist/.`,
@@ -39,4 +29,13 @@ try {
   console.log(`check-dist: dist/ matches a fresh build (${fresh.join(', ')}).`);
 } finally {
   rmSync(out, { recursive: true, force: true });
+}
+
+/** Every file under `dir`, as paths relative to it. */
+function files(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
+    .sort();
 }

@@ -1,7 +1,7 @@
 // The action: inputs and the Actions environment → the command registry → outputs and the job summary.
 import * as core from '@actions/core';
 import { actionContext, type RunContext } from './app/context.js';
-import { createPorts, type Ports } from './app/ports.js';
+import { connectionsOf, createPorts, type Ports } from './app/ports.js';
 import { COMMANDS, isCommand, REGISTRY, type Command } from './app/registry.js';
 import type { CommandResult } from './app/result.js';
 import type { Logger } from './logger.js';
@@ -18,17 +18,10 @@ export async function run(): Promise<void> {
   try {
     const input = actionInputs((name) => core.getInput(name), process.env);
     const { name, ctx, start } = prepareAction(input, process.env);
-    const ports = createPorts(
-      {
-        kubeconfig: input(INPUT.kubeconfig),
-        githubToken: input(INPUT.githubToken).trim(),
-        apiUrl: ctx.apiUrl,
-        workspace: ctx.workspace,
-      },
-      coreLogger,
-      process.env,
-      { mask: (s) => core.setSecret(s), group: (n, fn) => core.group(n, fn) },
-    );
+    const ports = createPorts(connectionsOf(input, ctx), coreLogger, process.env, {
+      mask: (s) => core.setSecret(s),
+      group: (n, fn) => core.group(n, fn),
+    });
     const result = await start(ports);
     for (const [key, value] of Object.entries(result.outputs)) core.setOutput(key, value);
     await writeSummary(result.summary);

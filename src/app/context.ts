@@ -2,7 +2,7 @@
 // link back to the run, the event (of any kind), and the clock. Built once by main.ts (from the
 // Actions environment) or cli.ts (from the local checkout and flags).
 import { readEvent, type EventContext } from '../settings/event.js';
-import { INPUT, SettingsError, type InputReader } from '../settings/inputs.js';
+import { INPUT, parsePrNumber, SettingsError, type InputReader } from '../settings/inputs.js';
 
 export interface RunContext {
   owner: string;
@@ -44,6 +44,23 @@ export function actionContext(
     runUrl: runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined,
     apiUrl: env.GITHUB_API_URL || undefined,
     event: readEvent(env, input(INPUT.prNumber) ?? ''),
+    now,
+  };
+}
+
+/** The context of a CLI run: the local checkout, the person running it, and `--pr`. */
+export function cliContext(
+  input: InputReader,
+  local: Pick<RunContext, 'owner' | 'repo' | 'workspace' | 'apiUrl'> & { actor?: string },
+  now = () => new Date(),
+): RunContext {
+  const pr = input(INPUT.prNumber).trim();
+  return {
+    owner: local.owner,
+    repo: local.repo,
+    workspace: local.workspace,
+    apiUrl: local.apiUrl,
+    event: { name: 'cli', prNumber: pr ? parsePrNumber(pr) : undefined, actor: local.actor },
     now,
   };
 }

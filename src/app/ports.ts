@@ -5,6 +5,8 @@ import { createGitHubClient, type GitHubClient } from '../github/client.js';
 import { createKubeClient, type KubeClient } from '../kube/client.js';
 import { loadKubeConfig } from '../kube/kubeconfig.js';
 import type { Logger } from '../logger.js';
+import { INPUT, type InputReader } from '../settings/inputs.js';
+import type { RunContext } from './context.js';
 
 export interface Ports {
   logger: Logger;
@@ -29,6 +31,19 @@ export interface Connections {
   apiUrl?: string;
   /** Relative kubeconfig paths resolve against it. */
   workspace: string;
+}
+
+/** The connections a run's inputs (kubeconfig, github-token) and context (API URL, workspace) name. */
+export function connectionsOf(
+  input: InputReader,
+  ctx: Pick<RunContext, 'apiUrl' | 'workspace'>,
+): Connections {
+  return {
+    kubeconfig: input(INPUT.kubeconfig),
+    githubToken: input(INPUT.githubToken).trim(),
+    apiUrl: ctx.apiUrl,
+    workspace: ctx.workspace,
+  };
 }
 
 export interface PortsIo {

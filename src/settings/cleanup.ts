@@ -15,7 +15,7 @@ export function parseCleanupOptions(input: InputReader, ctx: RunContext): Cleanu
   requirePullRequest(ctx.event);
   return {
     naming: parseNaming(input, ctx),
-    waitTimeoutSeconds: positiveDuration(inputOr(input, INPUT.waitTimeout, '300'), INPUT.waitTimeout),
+    waitTimeoutSeconds: positiveDuration(inputOr(input, INPUT.waitTimeout), INPUT.waitTimeout),
     ...parsePublish(input),
   };
 }

@@ -25,6 +25,98 @@ export const INPUT = {
 } as const;
 export type InputName = (typeof INPUT)[keyof typeof INPUT];
 
+export interface InputDoc {
+  /** One line for the CLI's `--help`. */
+  help: string;
+  /** The default, exactly as in action.yml (a test keeps the two equal). */
+  default: string;
+  /** The value's placeholder in `--help` (`--ttl DURATION`); absent for a true/false switch. */
+  arg?: string;
+  /** One value per line (`images`): the CLI takes the flag repeatedly and joins the values with newlines. */
+  lines?: true;
+}
+
+/** What each input means and defaults to: the CLI's `--help` reads it; action.yml says the same at length. */
+export const INPUT_DOCS: Record<InputName, InputDoc> = {
+  [INPUT.command]: { help: 'what to do: preview, cleanup or status', default: '', arg: 'COMMAND' },
+  [INPUT.kubeconfig]: {
+    help: 'cluster credentials: kubeconfig YAML, base64, or a path to a kubeconfig file',
+    default: '',
+    arg: 'PATH',
+  },
+  [INPUT.manifests]: {
+    help: 'kustomize directory with the manifests, relative to the repository root',
+    default: 'k8s',
+    arg: 'DIR',
+  },
+  [INPUT.images]: {
+    help: 'NAME=NEW_NAME[:TAG|@DIGEST] for an image named NAME in the manifests; the tag defaults to pr-<n>-<sha7>',
+    default: '',
+    arg: 'NAME=REF',
+    lines: true,
+  },
+  [INPUT.namespaceTemplate]: {
+    help: 'namespace of a preview; placeholders {number} {owner} {repo} {branch} {app} (pr-{number}-{app} with --app)',
+    default: 'pr-{number}',
+    arg: 'TEMPLATE',
+  },
+  [INPUT.hostTemplate]: {
+    help: 'host name of a preview; placeholders as for the namespace, plus {namespace} {sha7} {domain}',
+    default: '{namespace}.{domain}',
+    arg: 'TEMPLATE',
+  },
+  [INPUT.domain]: {
+    help: 'domain previews live under, e.g. preview.example.com',
+    default: '',
+    arg: 'DOMAIN',
+  },
+  [INPUT.waitTimeout]: {
+    help: 'how long to wait for the workloads to be ready, or the namespace to be gone (300, 5m, 1h)',
+    default: '300',
+    arg: 'DURATION',
+  },
+  [INPUT.healthPath]: {
+    help: 'HTTP path fetched on the preview URL before it is called ready, e.g. /healthz',
+    default: '',
+    arg: 'PATH',
+  },
+  [INPUT.ttl]: {
+    help: 'how long to keep a preview after its last update (recorded; closing the PR removes it)',
+    default: '7d',
+    arg: 'DURATION',
+  },
+  [INPUT.podSecurity]: {
+    help: 'Pod Security level of the namespace: baseline, restricted or privileged',
+    default: 'baseline',
+    arg: 'LEVEL',
+  },
+  [INPUT.comment]: { help: "keep one comment on the PR with the preview's state", default: 'true' },
+  [INPUT.deployment]: {
+    help: 'create a GitHub deployment so the PR shows "View deployment"',
+    default: 'true',
+  },
+  [INPUT.deploymentEnvironment]: {
+    help: 'GitHub environment of the deployments; templates such as pr-{number} are allowed (preview-{app} with --app)',
+    default: 'preview',
+    arg: 'NAME',
+  },
+  [INPUT.prNumber]: { help: 'the pull request to act on', default: '', arg: 'N' },
+  [INPUT.githubToken]: {
+    help: 'token for comments and deployments',
+    default: '${{ github.token }}',
+    arg: 'TOKEN',
+  },
+  [INPUT.app]: {
+    help: 'name of the app, when a PR previews several (a monorepo): its own namespace, comment and environment',
+    default: '',
+    arg: 'NAME',
+  },
+  [INPUT.allRepos]: {
+    help: "list every kubestage namespace the identity can see, not only this repository's",
+    default: 'false',
+  },
+};
+
 export const OUTPUT = {
   namespace: 'namespace',
   url: 'url',
@@ -43,13 +135,12 @@ export type InputReader = (name: InputName) => string;
 /** Thrown for bad input or an unusable event: the message is shown as is. */
 export class SettingsError extends Error {}
 
-/** The trimmed value of an input, or its default when empty. */
-export function inputOr(input: InputReader, name: InputName, fallback: string): string {
-  return (input(name) ?? '').trim() || fallback;
+/** The trimmed value of an input, or its default (INPUT_DOCS, the same as action.yml's) when empty. */
+export function inputOr(input: InputReader, name: InputName): string {
+  return (input(name) ?? '').trim() || INPUT_DOCS[name].default;
 }
 
-export function parseBoolean(value: string, name: string, fallback: boolean): boolean {
-  if (value === '') return fallback;
+export function parseBoolean(value: string, name: string): boolean {
   const v = value.toLowerCase();
   if (['true', 'yes', 'on', '1'].includes(v)) return true;
   if (['false', 'no', 'off', '0'].includes(v)) return false;

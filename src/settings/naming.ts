@@ -1,15 +1,13 @@
 // The inputs that name a preview, shared by `preview` and `cleanup` (they must agree on the names).
 import type { RunContext } from '../app/context.js';
 import type { NamingOptions } from '../steps/names.js';
-import { INPUT, inputOr, SettingsError, type InputReader } from './inputs.js';
-
-/** The default templates; with an `app`, each app of the repository gets its own names. */
-export const DEFAULT_NAMESPACE_TEMPLATE = 'pr-{number}';
-export const DEFAULT_HOST_TEMPLATE = '{namespace}.{domain}';
-export const DEFAULT_ENVIRONMENT = 'preview';
+import { INPUT, INPUT_DOCS, inputOr, SettingsError, type InputName, type InputReader } from './inputs.js';
 
 export function parseNaming(input: InputReader, ctx: RunContext): NamingOptions {
-  const app = inputOr(input, INPUT.app, '');
+  const app = inputOr(input, INPUT.app);
+  // With an app, each app of the PR gets its own names unless the templates say otherwise.
+  const given = (name: InputName, withApp: string): string =>
+    (input(name) ?? '').trim() || (app ? withApp : INPUT_DOCS[name].default);
   if (app && !/^[a-z0-9]([-a-z0-9]{0,28}[a-z0-9])?$/.test(app)) {
     throw new SettingsError(
       `The \`app\` input "${app}" must be a short name of lower-case letters, digits and "-" (at most 30 characters), e.g. "web" or "api".`,
@@ -18,19 +16,14 @@ export function parseNaming(input: InputReader, ctx: RunContext): NamingOptions 
   const naming: NamingOptions = {
     owner: ctx.owner,
     repo: ctx.repo,
-    namespaceTemplate: inputOr(
-      input,
-      INPUT.namespaceTemplate,
-      app ? `${DEFAULT_NAMESPACE_TEMPLATE}-{app}` : DEFAULT_NAMESPACE_TEMPLATE,
-    ),
-    hostTemplate: inputOr(input, INPUT.hostTemplate, DEFAULT_HOST_TEMPLATE),
-    domain: inputOr(input, INPUT.domain, '')
+    namespaceTemplate: given(INPUT.namespaceTemplate, `${INPUT_DOCS[INPUT.namespaceTemplate].default}-{app}`),
+    hostTemplate: inputOr(input, INPUT.hostTemplate),
+    domain: inputOr(input, INPUT.domain)
       .replace(/^https?:\/\//, '')
       .replace(/\/+$/, ''),
-    deploymentEnvironment: inputOr(
-      input,
+    deploymentEnvironment: given(
       INPUT.deploymentEnvironment,
-      app ? `${DEFAULT_ENVIRONMENT}-{app}` : DEFAULT_ENVIRONMENT,
+      `${INPUT_DOCS[INPUT.deploymentEnvironment].default}-{app}`,
     ),
     ...(app ? { app } : {}),
   };

@@ -37,7 +37,7 @@ export interface PreviewOptions extends PublishOptions {
 
 export function parsePreviewOptions(input: InputReader, ctx: RunContext): PreviewOptions {
   requirePullRequest(ctx.event);
-  const manifests = inputOr(input, INPUT.manifests, 'k8s');
+  const manifests = inputOr(input, INPUT.manifests);
   if (isAbsolute(manifests) || manifests.split(/[\\/]/).includes('..')) {
     throw new SettingsError(
       `The \`manifests\` input "${manifests}" must be a directory inside the workspace, relative to it (e.g. "k8s/overlays/preview").`,
@@ -53,10 +53,10 @@ export function parsePreviewOptions(input: InputReader, ctx: RunContext): Previe
     naming: parseNaming(input, ctx),
     manifests,
     images,
-    waitTimeoutSeconds: positiveDuration(inputOr(input, INPUT.waitTimeout, '300'), INPUT.waitTimeout),
-    healthPath: inputOr(input, INPUT.healthPath, ''),
-    ttlSeconds: positiveDuration(inputOr(input, INPUT.ttl, '7d'), INPUT.ttl),
-    podSecurity: podSecurityLevel(inputOr(input, INPUT.podSecurity, 'baseline')),
+    waitTimeoutSeconds: positiveDuration(inputOr(input, INPUT.waitTimeout), INPUT.waitTimeout),
+    healthPath: inputOr(input, INPUT.healthPath),
+    ttlSeconds: positiveDuration(inputOr(input, INPUT.ttl), INPUT.ttl),
+    podSecurity: podSecurityLevel(inputOr(input, INPUT.podSecurity)),
     ...parsePublish(input),
   };
   if (options.healthPath && !options.healthPath.startsWith('/')) {
@@ -75,10 +75,10 @@ export function parsePreviewOptions(input: InputReader, ctx: RunContext): Previe
 /** `comment` and `deployment`, which need a token to be on. */
 export function parsePublish(input: InputReader): PublishOptions {
   const options = {
-    comment: parseBoolean(inputOr(input, INPUT.comment, ''), INPUT.comment, true),
-    deployment: parseBoolean(inputOr(input, INPUT.deployment, ''), INPUT.deployment, true),
+    comment: parseBoolean(inputOr(input, INPUT.comment), INPUT.comment),
+    deployment: parseBoolean(inputOr(input, INPUT.deployment), INPUT.deployment),
   };
-  if (!inputOr(input, INPUT.githubToken, '') && (options.comment || options.deployment)) {
+  if (!input(INPUT.githubToken).trim() && (options.comment || options.deployment)) {
     throw new SettingsError(
       'No GitHub token: the `github-token` input is empty. Leave it at its default (`${{ github.token }}`) or pass a token with `pull-requests: write` and `deployments: write`; or set `comment: false` and `deployment: false`.',
     );

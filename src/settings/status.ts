@@ -7,5 +7,5 @@ export interface StatusOptions {
 }
 
 export function parseStatusOptions(input: InputReader): StatusOptions {
-  return { allRepos: parseBoolean(inputOr(input, INPUT.allRepos, ''), INPUT.allRepos, false) };
+  return { allRepos: parseBoolean(inputOr(input, INPUT.allRepos), INPUT.allRepos) };
 }

@@ -3,11 +3,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunContext } from '../../src/app/context.js';
-import { createPorts } from '../../src/app/ports.js';
+import { connectionsOf, createPorts } from '../../src/app/ports.js';
 import type { CommandResult } from '../../src/app/result.js';
 import { actionInputs, prepareAction } from '../../src/main.js';
 import { COMMENT_MARKER } from '../../src/model/labels.js';
-import { INPUT } from '../../src/settings/inputs.js';
 import type { KObject } from '../emulators/kube/store.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../emulators/github/index.js';
 import { startKubeEmulator, type KubeEmulator, type KubeEmulatorOptions } from '../emulators/kube/index.js';
@@ -80,17 +79,11 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
       const { ctx, start } = prepareAction(input, env, o.now);
       const log = recordingLogger();
       const masked: string[] = [];
-      const ports = createPorts(
-        {
-          kubeconfig: input(INPUT.kubeconfig),
-          githubToken: input(INPUT.githubToken),
-          apiUrl: ctx.apiUrl,
-          workspace: ctx.workspace,
-        },
-        log,
-        env,
-        { mask: (v) => void masked.push(v), group: (_n, fn) => fn(), githubWaitScale: 0.001 },
-      );
+      const ports = createPorts(connectionsOf(input, ctx), log, env, {
+        mask: (v) => void masked.push(v),
+        group: (_n, fn) => fn(),
+        githubWaitScale: 0.001,
+      });
       const result = await start(ports);
       return { result, log, ctx, masked };
     },
