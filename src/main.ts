@@ -5,6 +5,7 @@ import { connectionsOf, createPorts, type Ports } from './app/ports.js';
 import { COMMANDS, isCommand, REGISTRY, type Command } from './app/registry.js';
 import type { CommandResult } from './app/result.js';
 import type { Logger } from './logger.js';
+import { cancelOnSignals } from './app/cancel.js';
 import { codeBlock } from './report/markdown.js';
 import { INPUT, SettingsError, type InputReader } from './settings/inputs.js';
 
@@ -15,9 +16,10 @@ export const coreLogger: Logger = {
 };
 
 export async function run(): Promise<void> {
+  const cancellation = cancelOnSignals(coreLogger);
   try {
     const input = actionInputs((name) => core.getInput(name), process.env);
-    const { name, ctx, start } = prepareAction(input, process.env);
+    const { name, ctx, start } = prepareAction(input, process.env, { signal: cancellation.signal });
     const ports = createPorts(connectionsOf(input, ctx), coreLogger, process.env, {
       mask: (s) => core.setSecret(s),
       group: (n, fn) => core.group(n, fn),
@@ -33,6 +35,8 @@ export async function run(): Promise<void> {
       `## kubestage: ${e instanceof SettingsError ? 'bad input' : 'failed'}\n\n${codeBlock(message)}\n`,
     );
     core.setFailed(message);
+  } finally {
+    cancellation.dispose();
   }
 }
 
@@ -52,7 +56,7 @@ async function writeSummary(markdown: string): Promise<void> {
 export function prepareAction(
   input: InputReader,
   env: NodeJS.ProcessEnv,
-  now?: () => Date,
+  run: { now?: () => Date; signal?: AbortSignal } = {},
 ): { name: Command; ctx: RunContext; start: (ports: Ports) => Promise<CommandResult> } {
   const name = input(INPUT.command).trim();
   if (!isCommand(name)) {
@@ -62,7 +66,7 @@ export function prepareAction(
         : `The \`command\` input is required. Valid commands: ${COMMANDS.join(', ')}.`,
     );
   }
-  const ctx = actionContext(input, env, now);
+  const ctx: RunContext = { ...actionContext(input, env, run.now), signal: run.signal };
   return { name, ctx, start: REGISTRY[name].prepare(input, ctx) };
 }
 

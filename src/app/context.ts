@@ -16,6 +16,8 @@ export interface RunContext {
   event: EventContext;
   /** Replaceable in tests; every time a run records or shows comes from here. */
   now: () => Date;
+  /** Aborted when the run is cancelled (SIGINT/SIGTERM): commands finish up and say so. */
+  signal?: AbortSignal;
 }
 
 export function repoFullName(ctx: Pick<RunContext, 'owner' | 'repo'>): string {

@@ -2,6 +2,7 @@
 // report on stdout (text or JSON), progress on stderr, and an exit code (0 ok, 1 failed, 2 usage).
 import { existsSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { cancelOnSignals } from '../app/cancel.js';
 import { cliContext } from '../app/context.js';
 import { createPorts } from '../app/ports.js';
 import { REGISTRY, type Command } from '../app/registry.js';
@@ -75,6 +76,8 @@ async function runCommand(
     if (!github && (name === INPUT.comment || name === INPUT.deployment)) return 'false';
     return inv.inputs[name] ?? '';
   };
+  // Aborted by Ctrl-C once the command runs (the handlers are installed only then).
+  const cancelled = new AbortController();
   const ctx = cliContext(
     input,
     {
@@ -87,7 +90,7 @@ async function runCommand(
     io.now,
   );
   // Every option is validated here, before anything reaches the cluster or GitHub.
-  const start = REGISTRY[command].prepare(input, ctx);
+  const start = REGISTRY[command].prepare(input, { ...ctx, signal: cancelled.signal });
   const connections = {
     kubeconfig: kubeconfigFile(inv.inputs[INPUT.kubeconfig], env, io.cwd),
     context: inv.context,
@@ -101,7 +104,14 @@ async function runCommand(
     mask: () => undefined,
     group: terminalGroup(io),
   });
-  return start(ports);
+  // Ctrl-C stops the run where it is and reports it cancelled (a second Ctrl-C exits at once).
+  const cancellation = cancelOnSignals(logger);
+  cancellation.signal.addEventListener('abort', () => cancelled.abort(), { once: true });
+  try {
+    return await start(ports);
+  } finally {
+    cancellation.dispose();
+  }
 }
 
 /**

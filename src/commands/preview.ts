@@ -23,7 +23,7 @@ import { previewComment, previewResult, type PreviewReport } from '../report/pre
 import { GitHubPublisher } from '../report/publisher.js';
 import type { PreviewOptions } from '../settings/preview.js';
 import { previewNames } from '../steps/names.js';
-import { pullStateReader, resolvePullRequest, type PullRequestContext } from '../steps/pull-request.js';
+import { pullChecker, resolvePullRequest, type PullRequestContext } from '../steps/pull-request.js';
 import { prepareRelease, release, type ReleaseOutcome } from '../steps/release.js';
 import { runCleanupFor } from './cleanup.js';
 
@@ -66,12 +66,14 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       },
       secrets,
     );
-  // The PR may close or move on at any time: looked at before the work, before the first write, after.
-  const readPull = pullStateReader(ctx, ports, pr.number);
+  // The PR may close or move on at any time: looked at before the work and after it.
+  const checkPull = pullChecker(ctx, ports, pr);
+  let confirmedHead = false;
   const moved = async (when: string): Promise<CommandResult | undefined> => {
-    const now = await readPull();
+    const now = await checkPull();
     if (now?.state === 'closed') return cleanupInstead(o, ctx, ports, pr, `was closed ${when}`);
-    if (!now || now.headSha === pr.headSha) return undefined;
+    if (now?.state === 'current') confirmedHead = true;
+    if (now?.state !== 'moved') return undefined;
     const note = `PR #${pr.number} has moved on to ${now.headSha.slice(0, 7)} ${when}: this run (${pr.headSha.slice(0, 7)}) is superseded; the newer run reports the preview.`;
     ports.logger.info(note);
     await publisher.deploymentStatus('inactive', `Superseded by a newer commit of PR #${pr.number}`);
@@ -131,6 +133,7 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       annotations: encodeRecord({
         pr: pr.number,
         headSha: pr.headSha,
+        headTime: ev.headTime,
         images: report.overrides,
         url: report.url,
         updatedAt: report.updatedAt,
@@ -143,7 +146,8 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       }),
       repoLabel: plan.repoLabel,
       podSecurity: o.podSecurity,
-      headSha: pr.headSha,
+      claim: { headSha: pr.headSha, headTime: ev.headTime, confirmedHead },
+      signal: ctx.signal,
       probe: o.healthPath ? { url: report.url, path: o.healthPath, domain: o.naming.domain } : undefined,
       deadline: plan.deadline,
       logger: ports.logger,
@@ -151,6 +155,7 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
     }).finally(() => clearTimeout(announce));
     await announced;
     report = { ...report, applied: outcome.applied, pruned: outcome.pruned, workloads: outcome.workloads };
+    if (outcome.status === 'cancelled') return finish(await cancelled(report, publisher, secrets, ports));
     // Whatever happened, never leave an orphan behind, and never write over what a newer run reports.
     const after = await moved('while this run deployed');
     if (after) return after;
@@ -272,6 +277,33 @@ async function conclude(
     );
   }
   return concluded;
+}
+
+/**
+ * The workflow was cancelled (cancel-in-progress when a newer push arrives, or a person): the runner
+ * gives a few seconds before it kills the step, enough to say so on the deployment and the comment
+ * rather than leave "Deploying…" forever.
+ */
+async function cancelled(
+  report: PreviewReport,
+  publisher: GitHubPublisher,
+  secrets: string[],
+  ports: Ports,
+): Promise<PreviewReport> {
+  const done: PreviewReport = {
+    ...report,
+    outcome: 'cancelled',
+    failure: 'The run was cancelled before the preview was ready.',
+  };
+  ports.logger.warning(done.failure!);
+  await publisher.deploymentStatus('error', `Cancelled before ${report.pr.headSha.slice(0, 7)} was ready`);
+  await publisher.comment(previewComment(done, secrets));
+  try {
+    await updateRecord(ports.kube(), report.names.namespace, report.pr.headSha, { state: 'cancelled' });
+  } catch (e) {
+    ports.logger.debug(`Could not record the cancellation: ${(e as Error).message}`);
+  }
+  return done;
 }
 
 /** How long a release may take before the PR is told that it is deploying. */

@@ -114,3 +114,19 @@ function pickOpenWithHead(pulls: PullInfo[], sha: string): PullInfo | null {
     null
   );
 }
+
+/** How `head` relates to `base` in history: `ahead` means head has commits base lacks and none missing. */
+export async function compareCommits(
+  client: GitHubClient,
+  repo: RepoRef,
+  base: string,
+  head: string,
+): Promise<'ahead' | 'behind' | 'identical' | 'diverged'> {
+  const { data } = await client.rest.repos.compareCommitsWithBasehead({
+    owner: repo.owner,
+    repo: repo.repo,
+    basehead: `${base}...${head}`,
+    per_page: 1,
+  });
+  return data.status;
+}

@@ -20,6 +20,8 @@ export const ANNOTATION_COMMENT_ID = 'kubestage.dev/comment-id';
 export const ANNOTATION_DEPLOYMENT_ID = 'kubestage.dev/deployment-id';
 /** How the last run ended: deploying, ready or failed (status compares it with live health). */
 export const ANNOTATION_STATE = 'kubestage.dev/state';
+/** When the recorded commit became the PR's head (RFC 3339), to order runs when GitHub cannot be asked. */
+export const ANNOTATION_HEAD_TIME = 'kubestage.dev/head-time';
 /** Who triggered the last run (GITHUB_ACTOR, or the CLI user). */
 export const ANNOTATION_ACTOR = 'kubestage.dev/actor';
 /**

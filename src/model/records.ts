@@ -7,6 +7,7 @@ import {
   ANNOTATION_DEPLOYMENT_ID,
   ANNOTATION_EXPIRES_AT,
   ANNOTATION_HEAD_SHA,
+  ANNOTATION_HEAD_TIME,
   ANNOTATION_IMAGES,
   ANNOTATION_PR,
   ANNOTATION_RUN_URL,
@@ -18,7 +19,7 @@ import {
   LABEL_REPO,
 } from './labels.js';
 
-export const RECORDED_STATES = ['deploying', 'ready', 'failed'] as const;
+export const RECORDED_STATES = ['deploying', 'ready', 'failed', 'cancelled'] as const;
 export type RecordedState = (typeof RECORDED_STATES)[number];
 
 export interface NamespaceRecord {
@@ -28,6 +29,8 @@ export interface NamespaceRecord {
   environment?: string;
   pr?: number;
   headSha?: string;
+  /** When headSha became the PR's head (the event's time). */
+  headTime?: Date;
   /** Image name as in the manifests → the reference deployed. */
   images?: Record<string, string>;
   /** Where the preview answers; absent when nothing routes to it. */
@@ -49,6 +52,7 @@ export function encodeRecord(r: NamespaceRecord): Record<string, string> {
   };
   put(ANNOTATION_PR, r.pr?.toString());
   put(ANNOTATION_HEAD_SHA, r.headSha);
+  put(ANNOTATION_HEAD_TIME, r.headTime?.toISOString());
   if (r.images) put(ANNOTATION_IMAGES, JSON.stringify(sortedRecord(r.images)));
   put(ANNOTATION_URL, r.url);
   put(ANNOTATION_UPDATED_AT, r.updatedAt?.toISOString());
@@ -79,6 +83,7 @@ export function decodeRecord(metadata: {
   set('environment', l[LABEL_ENVIRONMENT]);
   set('pr', positiveInt(a[ANNOTATION_PR] ?? l[LABEL_PR]));
   set('headSha', a[ANNOTATION_HEAD_SHA] || undefined);
+  set('headTime', dateOf(a[ANNOTATION_HEAD_TIME]));
   set('images', imagesOf(a[ANNOTATION_IMAGES]));
   set('url', a[ANNOTATION_URL] || undefined);
   set('updatedAt', dateOf(a[ANNOTATION_UPDATED_AT]));
@@ -123,4 +128,29 @@ function imagesOf(v: string | undefined): Record<string, string> | undefined {
 
 function sortedRecord(r: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
+}
+
+/** A run's claim on a namespace: its commit, when that commit became the head, and whether GitHub confirmed it. */
+export interface Claim {
+  headSha: string;
+  headTime?: Date;
+  /** GitHub said (at the start of the run) that this commit is the PR's head, or is ahead of it. */
+  confirmedHead: boolean;
+}
+
+/**
+ * Whether a run may take the namespace over from the commit it records. A run never replaces a
+ * newer commit with an older one: GitHub's word decides when the run has it; otherwise the times the
+ * events carried (a re-run of an old build carries its old time); with neither, the run goes ahead
+ * (nothing tells the commits apart) and says so.
+ */
+export function mayClaim(
+  recorded: Pick<NamespaceRecord, 'headSha' | 'headTime'>,
+  ours: Claim,
+): 'yes' | 'no' | 'unknown' {
+  if (!recorded.headSha || recorded.headSha === ours.headSha) return 'yes';
+  if (ours.confirmedHead) return 'yes';
+  if (recorded.headTime && ours.headTime)
+    return ours.headTime.getTime() >= recorded.headTime.getTime() ? 'yes' : 'no';
+  return 'unknown';
 }

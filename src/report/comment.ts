@@ -11,7 +11,7 @@ import {
   truncateBody,
 } from './markdown.js';
 
-export type PreviewStatus = 'deploying' | 'ready' | 'failed' | 'stuck' | 'destroyed';
+export type PreviewStatus = 'deploying' | 'ready' | 'failed' | 'cancelled' | 'stuck' | 'destroyed';
 
 export interface PreviewCommentState {
   status: PreviewStatus;
@@ -48,6 +48,7 @@ const HEADLINE: Record<PreviewStatus, string> = {
   deploying: '⏳ Deploying preview…',
   ready: '✅ Preview ready',
   failed: '❌ Preview failed',
+  cancelled: '⏹️ Preview deployment cancelled',
   stuck: '⚠️ Preview teardown stuck',
   destroyed: '🗑️ Preview destroyed',
 };
@@ -56,6 +57,7 @@ const STATUS_WORDS: Record<PreviewStatus, string> = {
   deploying: '⏳ Deploying',
   ready: '✅ Ready',
   failed: '❌ Failed',
+  cancelled: '⏹️ Cancelled',
   stuck: '⚠️ Still terminating',
   destroyed: '🗑️ Destroyed',
 };

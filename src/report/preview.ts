@@ -11,7 +11,7 @@ import { codeBlock, codeSpan, escapeMarkdown, redact } from './markdown.js';
 /** Diagnostics in the job summary are cut here; the log has them whole. */
 const SUMMARY_DIAGNOSTICS_MAX = 20_000;
 
-export type PreviewOutcome = 'skipped' | 'superseded' | 'deploying' | 'ready' | 'failed';
+export type PreviewOutcome = 'skipped' | 'superseded' | 'deploying' | 'ready' | 'failed' | 'cancelled';
 
 export interface PreviewReport {
   outcome: PreviewOutcome;
@@ -52,7 +52,7 @@ export interface PreviewReport {
 export type Secrets = readonly string[];
 
 export function previewResult(r: PreviewReport, secrets: Secrets): CommandResult {
-  const ok = r.outcome !== 'failed';
+  const ok = r.outcome !== 'failed' && r.outcome !== 'cancelled';
   return {
     ok,
     failure: r.failure,
@@ -82,6 +82,7 @@ const HEADLINE: Record<PreviewOutcome, string> = {
   deploying: '⏳ deploying',
   ready: '✅ ready',
   failed: '❌ failed',
+  cancelled: '⏹️ cancelled',
 };
 
 export function previewSummary(r: PreviewReport, secrets: Secrets): string {
@@ -136,7 +137,8 @@ export function previewSummary(r: PreviewReport, secrets: Secrets): string {
 /** The PR comment for a report that is deploying, ready or failed. */
 export function previewComment(r: PreviewReport, secrets: Secrets): string {
   const state = new Map(r.workloads.map((w) => [w.ref, w.state]));
-  const status: PreviewStatus = r.outcome === 'ready' || r.outcome === 'failed' ? r.outcome : 'deploying';
+  const status: PreviewStatus =
+    r.outcome === 'ready' || r.outcome === 'failed' || r.outcome === 'cancelled' ? r.outcome : 'deploying';
   return renderPreviewComment({
     status,
     marker: commentMarker(r.app),

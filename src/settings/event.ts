@@ -29,6 +29,12 @@ export interface EventContext {
   conclusion?: string;
   /** Who triggered the run (GITHUB_ACTOR), recorded with what it changes. */
   actor?: string;
+  /**
+   * When the commit became the PR's head, as the event says (the push's time): lets two runs of one PR
+   * tell which of their commits is newer when GitHub cannot be asked. A re-run of an old workflow
+   * carries its old time.
+   */
+  headTime?: Date;
 }
 
 /** Reads GITHUB_EVENT_NAME and the payload at GITHUB_EVENT_PATH; `pr-number` overrides the PR. */
@@ -59,6 +65,7 @@ export function readEvent(env: NodeJS.ProcessEnv, prNumberInput: string): EventC
       merged: pr.merged === true,
       headRepoFullName: str(obj(head.repo).full_name),
       actor,
+      headTime: dateOf(pr.updated_at),
     };
   }
   if (name === 'workflow_run') {
@@ -75,6 +82,7 @@ export function readEvent(env: NodeJS.ProcessEnv, prNumberInput: string): EventC
       headRepoFullName: str(obj(run.head_repository).full_name),
       conclusion: str(run.conclusion),
       actor,
+      headTime: dateOf(obj(run.head_commit).timestamp) ?? dateOf(run.created_at),
     };
   }
   if (name === 'workflow_dispatch') {
@@ -150,6 +158,12 @@ function readPayload(path: string | undefined): Record<string, unknown> {
       `Could not read the event payload at GITHUB_EVENT_PATH "${path}": ${(e as Error).message}`,
     );
   }
+}
+
+function dateOf(v: unknown): Date | undefined {
+  if (typeof v !== 'string') return undefined;
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
 function obj(v: unknown): Record<string, unknown> {

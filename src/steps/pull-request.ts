@@ -1,7 +1,7 @@
 // The pull request a run acts on: from the event payload where it has it, else through the API.
 import type { RunContext } from '../app/context.js';
 import type { Ports } from '../app/ports.js';
-import { findPullForSha, getPull, type PullInfo } from '../github/pulls.js';
+import { compareCommits, findPullForSha, getPull, type PullInfo } from '../github/pulls.js';
 import { SettingsError } from '../settings/inputs.js';
 
 export interface PullRequestContext {
@@ -78,25 +78,50 @@ function fromPull(pr: PullInfo): PullRequestContext {
   };
 }
 
+/** Where the PR stands relative to this run's commit. */
+export type PullCheck =
+  | { state: 'closed' }
+  /** This run's commit is the PR's head, or ahead of what GitHub reports (its answer lags a push). */
+  | { state: 'current' }
+  /** The PR has moved on to a newer commit. */
+  | { state: 'moved'; headSha: string };
+
 /**
- * Reads the PR's current state on GitHub each time it is called; undefined when it cannot be read (no
- * token, API error). After the first failure it stops asking, so one outage is one warning.
+ * Reads the PR on GitHub each time it is called and tells whether this run's commit is still the one
+ * to deploy; undefined when GitHub cannot be asked (no token, an outage: after the first failure it
+ * stops asking, so one outage is one warning). When GitHub names another head, the compare API says
+ * which is newer: a run never stands down in favour of an older commit because GitHub's answer lagged.
  */
-export function pullStateReader(
+export function pullChecker(
   ctx: RunContext,
   ports: Ports,
-  number: number,
-): () => Promise<{ state: 'open' | 'closed'; headSha: string } | undefined> {
+  pr: Pick<PullRequestContext, 'number' | 'headSha'>,
+): () => Promise<PullCheck | undefined> {
   let broken = !ports.github;
+  const repo = { owner: ctx.owner, repo: ctx.repo };
   return async () => {
     if (broken || !ports.github) return undefined;
     try {
-      const pr = await getPull(ports.github, { owner: ctx.owner, repo: ctx.repo }, number);
-      return { state: pr.state, headSha: pr.headSha };
+      const now = await getPull(ports.github, repo, pr.number);
+      if (now.state === 'closed') return { state: 'closed' };
+      if (now.headSha === pr.headSha) return { state: 'current' };
+      const ours = await compareCommits(ports.github, repo, now.headSha, pr.headSha).catch((e: unknown) => {
+        ports.logger.debug(
+          `Could not compare ${now.headSha.slice(0, 7)} with ${pr.headSha.slice(0, 7)}: ${(e as Error).message}`,
+        );
+        return undefined;
+      });
+      if (ours === 'ahead') {
+        ports.logger.info(
+          `GitHub still names ${now.headSha.slice(0, 7)} as the head of PR #${pr.number}, but ${pr.headSha.slice(0, 7)} is newer: deploying it.`,
+        );
+        return { state: 'current' };
+      }
+      return { state: 'moved', headSha: now.headSha };
     } catch (e) {
       broken = true;
       ports.logger.warning(
-        `Could not read PR #${number} on GitHub (${(e as Error).message}); carrying on without checking whether it closed or moved on.`,
+        `Could not read PR #${pr.number} on GitHub (${(e as Error).message}); carrying on without checking whether it closed or moved on.`,
       );
       return undefined;
     }

@@ -16,6 +16,7 @@ import { containerImages, formatImageRef, splitImageRef, type ImageOverride } fr
 import type { KubeObject } from '../model/kube-object.js';
 import { objectId, objectKey, type ObjectId } from '../model/object-id.js';
 import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE } from '../model/labels.js';
+import { decodeRecord, mayClaim, type Claim } from '../model/records.js';
 import { guardManifests } from '../render/guard.js';
 import { rewriteHosts, type PreviewRoute } from '../render/hosts.js';
 import { renderManifests } from '../render/kustomize.js';
@@ -120,10 +121,12 @@ export interface ReleaseInput {
   podSecurity: PodSecurityLevel;
   /**
    * The commit this run deploys. Runs for the same PR record their commit on the namespace
-   * (kubestage.dev/head-sha) as they start applying; before each wave a run checks it is still the
-   * one recorded, and stops as superseded when a newer run has taken over.
+   * (kubestage.dev/head-sha) as they claim it — never over a newer commit (mayClaim) — and before each
+   * wave a run checks it is still the one recorded, stopping as superseded when a newer run took over.
    */
-  headSha?: string;
+  claim?: Claim;
+  /** Aborted when the run is cancelled: the release stops between waves and the wait ends. */
+  signal?: AbortSignal;
   /** Where the release answers, and the path to GET there before calling it ready. */
   probe?: { url: string; path: string; domain: string };
   deadline: Deadline;
@@ -132,7 +135,7 @@ export interface ReleaseInput {
 }
 
 export interface ReleaseOutcome {
-  status: 'ready' | 'failed' | 'superseded';
+  status: 'ready' | 'failed' | 'superseded' | 'cancelled';
   applied: AppliedObject[];
   pruned: ObjectId[];
   workloads: WorkloadState[];
@@ -150,6 +153,7 @@ export async function release(kube: KubeClient, input: ReleaseInput): Promise<Re
     return await releaseSteps(kube, input, outcome);
   } catch (e) {
     if (e instanceof SupersededError) return { ...outcome, status: 'superseded', supersededBy: e.by };
+    if (input.signal?.aborted) return { ...outcome, status: 'cancelled' };
     const message = e instanceof Error ? e.message : String(e);
     return { ...outcome, status: 'failed', message, diagnostics: message };
   }
@@ -172,16 +176,38 @@ async function releaseSteps(
     recreateTimeoutMs: deadline.remainingMs(),
     logger,
     group,
-    headSha: input.headSha,
+    claim: input.claim,
+    signal: input.signal,
     podSecurity: input.podSecurity,
   });
   outcome.applied = applied;
   outcome.pruned = pruned;
 
+  // The wait ends early when the run is cancelled, or when the namespace is being deleted (the PR
+  // was closed and its cleanup started): seconds, not the whole wait-timeout.
+  const stop = new AbortController();
+  const onCancel = (): void => stop.abort();
+  input.signal?.addEventListener('abort', onCancel, { once: true });
+  const deleted = watchForDeletion(kube, namespace, deadline, stop);
   const wait = await group(`Wait for workloads (timeout ${Math.round(deadline.remainingMs() / 1000)}s)`, () =>
-    waitForWorkloads(kube, { namespace, objects, timeoutMs: deadline.remainingMs(), logger }),
-  );
+    waitForWorkloads(kube, {
+      namespace,
+      objects,
+      timeoutMs: deadline.remainingMs(),
+      logger,
+      signal: stop.signal,
+    }),
+  ).finally(() => {
+    input.signal?.removeEventListener('abort', onCancel);
+    stop.abort();
+  });
   outcome.workloads = wait.workloads;
+  if (input.signal?.aborted) return { ...outcome, status: 'cancelled' };
+  if (await deleted) {
+    const message = `Namespace ${namespace} is being deleted (the PR was closed, or someone deleted it) while this run waited for it`;
+    logger.warning(message);
+    return { ...outcome, status: 'failed', message, diagnostics: message };
+  }
   // What the report will claim runs must be what the cluster holds (a mutating webhook or policy may
   // rewrite images): the live pod templates are compared with the render.
   const rewritten = imageMismatches(objects, wait.workloads, namespace);
@@ -241,8 +267,10 @@ export interface ApplyRenderedOptions {
   recreateTimeoutMs?: number;
   logger: Logger;
   group?: Group;
-  /** See ReleaseInput.headSha. */
-  headSha?: string;
+  /** See ReleaseInput.claim. */
+  claim?: Claim;
+  /** See ReleaseInput.signal. */
+  signal?: AbortSignal;
   /** Pod Security level the namespace enforces (its pod-security.kubernetes.io labels). */
   podSecurity?: PodSecurityLevel;
 }
@@ -261,7 +289,8 @@ export async function applyRendered(
   opts: ApplyRenderedOptions,
 ): Promise<{ applied: AppliedObject[]; pruned: ObjectId[]; createdNamespace: boolean }> {
   const group = opts.group ?? noGroup;
-  const { namespace, logger } = opts;
+  const { namespace, logger, claim } = opts;
+  if (claim) await claimNamespace(kube, namespace, claim, logger);
   const ns = await group(`Namespace ${namespace}`, () =>
     ensureNamespace(kube, {
       name: namespace,
@@ -280,7 +309,10 @@ export async function applyRendered(
       logger,
       freshNamespace: ns.created,
       recreateTimeoutMs: opts.recreateTimeoutMs,
-      beforeWave: opts.headSha ? (w) => stillOurs(kube, namespace, opts.headSha!, w) : undefined,
+      beforeWave: async (w) => {
+        if (opts.signal?.aborted) throw new Error('the run was cancelled');
+        if (claim) await stillOurs(kube, namespace, claim.headSha, w);
+      },
     }),
   );
   // A namespace created by this run holds nothing stale: there is nothing to prune.
@@ -296,6 +328,57 @@ export async function applyRendered(
         }),
       );
   return { applied, pruned, createdNamespace: ns.created };
+}
+
+/**
+ * A run never replaces a newer commit with an older one: when the namespace records another commit of
+ * the PR, mayClaim decides (GitHub's word when the run has it, else the events' times).
+ */
+async function claimNamespace(
+  kube: KubeClient,
+  namespace: string,
+  claim: Claim,
+  logger: Logger,
+): Promise<void> {
+  const ns = await kube.get<LiveObject>('v1', 'Namespace', namespace);
+  if (!ns || ns.metadata.deletionTimestamp) return;
+  const recorded = decodeRecord(ns.metadata);
+  const verdict = mayClaim(recorded, claim);
+  if (verdict === 'no') throw new SupersededError(recorded.headSha ?? '');
+  if (verdict === 'unknown') {
+    logger.warning(
+      `Namespace ${namespace} records ${recorded.headSha?.slice(0, 7)} and GitHub could not say whether ${claim.headSha.slice(0, 7)} is newer; deploying ${claim.headSha.slice(0, 7)}.`,
+    );
+  }
+}
+
+/**
+ * Resolves true when the namespace goes into deletion (or is gone) before `stop` is aborted. Without
+ * permission to watch namespaces it simply never fires: the wait then runs its course.
+ */
+async function watchForDeletion(
+  kube: KubeClient,
+  namespace: string,
+  deadline: Deadline,
+  stop: AbortController,
+): Promise<boolean> {
+  let deleted = false;
+  try {
+    await kube.observe(
+      'v1',
+      'Namespace',
+      { fieldSelector: `metadata.name=${namespace}`, timeoutMs: deadline.remainingMs(), signal: stop.signal },
+      (objects) => {
+        const ns = objects.get(namespace);
+        deleted = !ns || Boolean(ns.metadata.deletionTimestamp);
+        if (deleted) stop.abort();
+        return deleted;
+      },
+    );
+  } catch {
+    // No watch on namespaces (RBAC) or a broken stream: nothing to learn early.
+  }
+  return deleted;
 }
 
 async function stillOurs(kube: KubeClient, namespace: string, headSha: string, wave: number): Promise<void> {

@@ -39,6 +39,8 @@ export interface RunOptions {
   workspace?: string;
   token?: string;
   now?: () => Date;
+  /** Aborting it cancels the run, as SIGINT does in the action. */
+  signal?: AbortSignal;
 }
 
 export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<Bed> {
@@ -76,7 +78,7 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
       };
       // As main.ts does: the command's options are validated before any port is built.
       const input = actionInputs((n) => inputs[n] ?? '', env);
-      const { ctx, start } = prepareAction(input, env, o.now);
+      const { ctx, start } = prepareAction(input, env, { now: o.now, signal: o.signal });
       const log = recordingLogger();
       const masked: string[] = [];
       const ports = createPorts(connectionsOf(input, ctx), log, env, {
