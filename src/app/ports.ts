@@ -3,7 +3,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { createGitHubClient, type GitHubClient } from '../github/client.js';
 import { createKubeClient, type KubeClient } from '../kube/client.js';
-import { loadKubeConfig } from '../kube/kubeconfig.js';
+import { displayServer, loadKubeConfig } from '../kube/kubeconfig.js';
 import type { Logger } from '../logger.js';
 import { INPUT, type InputReader } from '../settings/inputs.js';
 import type { RunContext } from './context.js';
@@ -68,7 +68,7 @@ export function createPorts(conn: Connections, logger: Logger, env: NodeJS.Proce
         });
         if (conn.context) useContext(kc, conn.context);
         logger.info(
-          `Cluster credentials: ${source}; API server ${kc.getCurrentCluster()?.server ?? '(unknown)'}`,
+          `Cluster credentials: ${source}; API server ${displayServer(kc.getCurrentCluster()?.server ?? '(unknown)')}`,
         );
         kube = createKubeClient(kc, { logger });
       }

@@ -22,7 +22,7 @@ import {
   retryAfterOf,
   statusOf,
 } from './errors.js';
-import { allowPlainHttp } from './kubeconfig.js';
+import { allowPlainHttp, displayServer } from './kubeconfig.js';
 import type { KubeObject, KubeStatus, LiveObject, ObjectList } from './types.js';
 import { observe, type ObserveOptions } from './watch.js';
 
@@ -80,7 +80,7 @@ export class KubeClient {
       if (!isNetworkError(e) || e instanceof KubeApiError) throw e;
       // undici says only "fetch failed"; name the server, the low-level cause and what to check.
       throw new Error(
-        `Cannot reach the Kubernetes API server at ${this.server} (${method} ${path}): ${networkCause(e)}. ` +
+        `Cannot reach the Kubernetes API server at ${displayServer(this.server)} (${method} ${path}): ${networkCause(e)}. ` +
           "Check that the kubeconfig's server address is reachable from the runner (cluster up, firewall, VPN or private endpoint) " +
           'and that the kubeconfig input points at the cluster you mean.',
         { cause: e },
@@ -114,7 +114,9 @@ export class KubeClient {
       ctx.setHeaderParam('Content-Type', ro.contentType ?? 'application/json');
       ctx.setBody(typeof ro.body === 'string' ? ro.body : JSON.stringify(ro.body));
     }
-    await this.kc.applySecurityAuthentication(ctx);
+    await this.kc.applySecurityAuthentication(ctx).catch((e: unknown) => {
+      throw this.credentialsError(e);
+    });
     const fresh = ctx.getDispatcher();
     if (fresh !== undefined) {
       this.dispatcher ??= fresh;
@@ -130,7 +132,27 @@ export class KubeClient {
     try {
       status = JSON.parse(text) as KubeStatus;
     } catch {
-      status = { message: text.slice(0, 500), code: res.httpStatusCode };
+      // Not a Status (a proxy's HTML page, a load balancer's text): say what answered, not all of it.
+      const type = (res.headers['content-type'] ?? 'no content type').split(';')[0];
+      const excerpt = text
+        .replace(/<[^>]*>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim()
+        .slice(0, 120);
+      status = { message: `a ${type} reply${excerpt ? `: "${excerpt}"` : ''}`, code: res.httpStatusCode };
+    }
+    if (res.httpStatusCode === 401) {
+      const user = this.kc.getCurrentUser()?.name ?? '(none)';
+      throw new KubeApiError(
+        401,
+        `the Kubernetes API server at ${displayServer(this.server)} rejected the credentials of kubeconfig user "${user}" ` +
+          `(context "${this.kc.getCurrentContext()}"): HTTP 401 Unauthorized. The token or client certificate is wrong or has expired; ` +
+          'refresh the kubeconfig (e.g. the secret passed as `kubeconfig`) with current credentials.',
+        status,
+        res.headers,
+        method,
+        url.pathname,
+      );
     }
     throw new KubeApiError(
       res.httpStatusCode,
@@ -158,6 +180,48 @@ export class KubeClient {
   }
 
   // --- objects --------------------------------------------------------------------------------
+
+  /**
+   * Whether the server is a Kubernetes API server at all: a proxy or web server at the kubeconfig's
+   * address answers discovery with 404s, which would otherwise read as "this kind is not installed".
+   */
+  async verifyApiServer(): Promise<void> {
+    let answer: unknown;
+    try {
+      answer = await this.request(HttpMethod.GET, '/api');
+    } catch (e) {
+      if (statusOf(e) === 401 || statusOf(e) === 403) return; // a real API server that refuses us
+      throw new Error(
+        `${displayServer(this.server)} is not a Kubernetes API server: GET /api answered ${describeApiError(e)}. ` +
+          "Check the kubeconfig's server address (host, port and path; not the app's or a proxy's URL).",
+        { cause: e },
+      );
+    }
+    if ((answer as { kind?: unknown } | undefined)?.kind !== 'APIVersions') {
+      throw new Error(
+        `${displayServer(this.server)} is not a Kubernetes API server: GET /api answered 200 without an APIVersions document. ` +
+          "Check the kubeconfig's server address (host, port and path; not the app's or a proxy's URL).",
+      );
+    }
+  }
+
+  /** An authentication step that failed before the request: most often an exec plugin not installed. */
+  private credentialsError(e: unknown): Error {
+    const user = this.kc.getCurrentUser();
+    const exec = user?.exec as { command?: string; installHint?: string } | undefined;
+    const why = e instanceof Error ? e.message : String(e);
+    if (exec?.command) {
+      return new Error(
+        `kubeconfig user "${user?.name}" gets its credentials from the exec plugin "${exec.command}", which failed: ${why}. ` +
+          (exec.installHint?.trim() ||
+            `Install "${exec.command}" on the runner (and put it on PATH) before this step, or use a kubeconfig with a token.`),
+        { cause: e },
+      );
+    }
+    return new Error(`could not get credentials for kubeconfig user "${user?.name ?? '(none)'}": ${why}`, {
+      cause: e,
+    });
+  }
 
   /** The live object, or undefined when it does not exist. */
   async get<T = LiveObject>(

@@ -15,6 +15,9 @@ export class KubeApiError extends ApiException<KubeStatus> {
     readonly path: string,
   ) {
     super(code, message, body, headers);
+    // ApiException's own message appends the body and every header ("HTTP-Code: … Headers: {…}"),
+    // which would reach the log and the PR comment: keep the one line.
+    this.message = message;
     this.name = 'KubeApiError';
   }
 }
@@ -90,6 +93,8 @@ export function retryAfterOf(e: unknown): number | undefined {
 
 /** Short API-server message for an error: the Status message plus 422 field causes. */
 export function describeApiError(e: unknown): string {
+  // Rejected credentials: the client already said it in one line, naming the user and the fix.
+  if (e instanceof KubeApiError && e.code === 401) return e.message;
   if (e instanceof ApiException) {
     const body = e.body as KubeStatus | undefined;
     const msg = body?.message ?? (typeof e.body === 'string' ? e.body : '');

@@ -39,6 +39,16 @@ export function loadKubeConfig(input: LoadKubeConfigInput): LoadedKubeConfig {
       loadFromContent(kc, readFileSync(path, 'utf8'), source);
     } else {
       const decoded = decodeBase64(raw);
+      if ((decoded === undefined || !looksLikeYaml(decoded)) && looksLikePath(raw)) {
+        const path = resolvePath(raw, input.workspace);
+        throw new Error(
+          `the kubeconfig input names the file ${path}, which ${existsSync(path) ? 'is not a readable file' : 'does not exist'}` +
+            (isAbsolute(raw) || raw.startsWith('~/')
+              ? ''
+              : ` (relative paths are resolved against the workspace ${input.workspace ?? process.cwd()})`) +
+            '; check the path and that an earlier step wrote the file, or pass the kubeconfig content itself (e.g. `${{ secrets.KUBECONFIG }}`)',
+        );
+      }
       if (decoded === undefined || !looksLikeYaml(decoded)) {
         // Never echo the value: a mangled secret is still a secret.
         throw new Error(
@@ -84,6 +94,7 @@ export function loadKubeConfig(input: LoadKubeConfigInput): LoadedKubeConfig {
   }
 
   for (const secret of secretsOf(kc)) mask(secret);
+  moveServerCredentials(kc);
   allowPlainHttp(kc);
   validate(kc, source);
   return { kc, source };
@@ -95,6 +106,27 @@ function looksLikeYaml(s: string): boolean {
   return (
     /(^|\n)\s*(apiVersion|clusters|kind|current-context)\s*:/.test(s) || /^\s*\{[\s\S]*"clusters"/.test(s)
   );
+}
+
+/**
+ * A value meant as a file path (so naming it helps and reveals nothing): short, one line, and shaped
+ * like a path or a kubeconfig file name. Base64 can hold "/", but not these shapes.
+ */
+function looksLikePath(s: string): boolean {
+  if (s.length > 1024 || /\s/.test(s)) return false;
+  return /^(\/|\.{1,2}\/|~\/)/.test(s) || /(\.(ya?ml|json|conf|kubeconfig)|(^|\/)(kube)?config)$/i.test(s);
+}
+
+/** The server URL without a password (`https://user:***@host`), for logs and messages. */
+export function displayServer(server: string): string {
+  try {
+    const u = new URL(server);
+    if (!u.password) return server;
+    u.password = '***';
+    return u.toString().replace(/\/$/, server.endsWith('/') ? '/' : '');
+  } catch {
+    return server.replace(/\/\/([^/@:]+):[^/@]+@/, '//$1:***@');
+  }
 }
 
 function resolvePath(p: string, workspace: string | undefined): string {
@@ -157,7 +189,45 @@ function secretsOf(kc: KubeConfig): string[] {
     const execEnv = (u.exec as { env?: { name?: string; value?: unknown }[] } | undefined)?.env ?? [];
     for (const e of execEnv) add(e.value);
   }
+  // A password in a server URL (https://user:pass@host) is a credential too.
+  for (const c of kc.getClusters()) {
+    try {
+      add(decodeURIComponent(new URL(c.server).password));
+    } catch {
+      // Not a URL: validate() reports it.
+    }
+  }
   return out;
+}
+
+/**
+ * A server URL with a user and password (`https://admin:pass@host`): fetch refuses such URLs, so the
+ * credentials move to the users of that cluster that have none of their own (as basic auth, which is
+ * what the URL meant), and the server keeps only its address.
+ */
+function moveServerCredentials(kc: KubeConfig): void {
+  const moved = new Map<string, { username: string; password: string }>();
+  kc.clusters = kc.clusters.map((c) => {
+    let u: URL;
+    try {
+      u = new URL(c.server);
+    } catch {
+      return c;
+    }
+    if (!u.username && !u.password) return c;
+    moved.set(c.name, { username: decodeURIComponent(u.username), password: decodeURIComponent(u.password) });
+    u.username = '';
+    u.password = '';
+    return { ...c, server: u.toString().replace(/\/$/, '') };
+  });
+  if (!moved.size) return;
+  const userCluster = new Map(kc.contexts.map((ctx) => [ctx.user, ctx.cluster]));
+  kc.users = kc.users.map((user) => {
+    const creds = moved.get(userCluster.get(user.name) ?? '');
+    const hasOwn =
+      user.token || user.certData || user.certFile || user.exec || user.authProvider || user.username;
+    return creds && !hasOwn ? { ...user, ...creds } : user;
+  });
 }
 
 /**

@@ -260,7 +260,12 @@ export async function deleteNamespace(
       const existed = await client.delete('v1', 'Namespace', name, undefined, {
         propagationPolicy: 'Background',
       });
-      if (!existed) return { deleted: false, alreadyGone: true, objectsRemoved: 0 };
+      // It existed a moment ago: a 404 here is our own DELETE whose first reply was lost (the retry
+      // found it gone), or a deletion that finished at once — either way it went, with its objects.
+      if (!existed) {
+        logger.info(`Namespace ${name} is gone (${objectsRemoved} object(s) created by kubestage in it).`);
+        return { deleted: true, alreadyGone: false, objectsRemoved };
+      }
     } catch (e) {
       // A retried DELETE whose first reply was lost meets a namespace already Terminating, which
       // the API server answers 409 Conflict ("The system is ensuring all content is removed…"):

@@ -13,7 +13,7 @@ import { waitForWorkloads, type WorkloadState } from '../kube/wait.js';
 import type { Logger } from '../logger.js';
 import type { Deadline } from '../model/deadline.js';
 import { containerImages, formatImageRef, splitImageRef, type ImageOverride } from '../model/images.js';
-import type { KubeObject } from '../model/kube-object.js';
+import { apiGroup, isBuiltinGroup, type KubeObject } from '../model/kube-object.js';
 import { objectId, objectKey, type ObjectId } from '../model/object-id.js';
 import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE } from '../model/labels.js';
 import { decodeRecord, mayClaim, type Claim } from '../model/records.js';
@@ -108,6 +108,14 @@ export async function guardRendered(
   podSecurity: PodSecurityLevel = 'baseline',
 ): Promise<void> {
   await kube.preloadScopes(objects.map((o) => [o.apiVersion, o.kind] as [string, string]));
+  // A built-in kind the server does not know means the server is not a Kubernetes API server (a
+  // proxy, a wrong port) rather than a missing CRD: say that, not "install the CRD".
+  if (
+    objects.some(
+      (o) => isBuiltinGroup(apiGroup(o.apiVersion)) && kube.scopeOf(o.apiVersion, o.kind) === undefined,
+    )
+  )
+    await kube.verifyApiServer();
   guardManifests(objects, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind), { podSecurity });
 }
 
