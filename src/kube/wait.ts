@@ -15,7 +15,7 @@ import {
   type HealthStatus,
 } from '../model/health.js';
 import { containerImages } from '../model/images.js';
-import { formatObjectId, objectId, objectKey, type ObjectId } from '../model/object-id.js';
+import { formatObjectId, listSome, objectId, objectKey, type ObjectId } from '../model/object-id.js';
 import { collectDiagnostics, type Diagnostics } from './diagnostics.js';
 import type { KubeObject, LiveObject } from './types.js';
 
@@ -216,7 +216,7 @@ export async function waitForWorkloads(client: KubeClient, opts: WaitOptions): P
     return { ok, workloads };
   }
   const failing = workloads.filter((w) => !w.ready);
-  const pending = failing.map((w) => `${w.ref} (${w.state})`).join(', ');
+  const pending = listSome(failing.map((w) => `${w.ref} (${w.state})`));
   if (aborted) {
     logger.warning(`Aborted after ${seconds}s while waiting for ${pending}`);
     return { ok, workloads, aborted };

@@ -43,3 +43,12 @@ export function objectKey(id: ObjectId): string {
 export function sameObject(a: ObjectId, b: ObjectId): boolean {
   return objectKey(a) === objectKey(b);
 }
+
+/**
+ * `a, b, c and 247 more`: a list of objects for one line of a message, at most `max` named, so a
+ * failure of hundreds of objects stays a readable line (the log and summary tables have them all).
+ */
+export function listSome(items: readonly string[], max = 10): string {
+  if (items.length <= max) return items.join(', ');
+  return `${items.slice(0, max).join(', ')} and ${items.length - max} more`;
+}

@@ -146,6 +146,17 @@ export function requirePullRequest(event: EventContext): void {
   );
 }
 
+/** Why the event payload at GITHUB_EVENT_PATH cannot be used, or undefined when it can (or there is none). */
+export function eventPayloadProblem(env: NodeJS.ProcessEnv): string | undefined {
+  if (!env.GITHUB_EVENT_PATH) return undefined;
+  try {
+    readPayload(env.GITHUB_EVENT_PATH);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
 function readPayload(path: string | undefined): Record<string, unknown> {
   if (!path)
     throw new SettingsError(

@@ -125,6 +125,21 @@ test('an unknown command fails with the valid commands listed', async () => {
   );
 });
 
+test('an event file that is not JSON fails with an ::error:: naming the file, not a stack trace', async () => {
+  const run = await runAction({
+    inputs: inputs(),
+    repo: REPO,
+    eventName: 'pull_request',
+    payload: {},
+    rawPayload: '{"action": "opened", truncated',
+  });
+  expect(run.code).not.toBe(0);
+  expect(run.errors.join('\n')).toMatch(
+    /Could not read the event payload at GITHUB_EVENT_PATH ".*event\.json": .*JSON/,
+  );
+  expect(run.stderr).not.toMatch(/at .*\(.*:\d+:\d+\)/);
+});
+
 test('an event without a pull request fails naming the event and the ones that work', async () => {
   const run = await runAction({
     inputs: inputs(),

@@ -499,7 +499,8 @@ test("the preview's own Secret values are masked in the log", async () => {
   const ws = makeWorkspace(
     appManifests({
       extra:
-        'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-very-secret\ndata:\n  token: ' +
+        'apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2-very-secret\n' +
+        '  POSTGRES_USER: postgres\n  POSTGRES_DB: shop\n  POSTGRES_PORT: "5432"\n  MODE: preview\ndata:\n  token: ' +
         Buffer.from('tok-abcdef-123').toString('base64') +
         '\n',
     }),
@@ -512,6 +513,8 @@ test("the preview's own Secret values are masked in the log", async () => {
   });
   expect(result.ok).toBe(true);
   expect(masked).toEqual(expect.arrayContaining(['hunter2-very-secret', 'tok-abcdef-123']));
+  // Values too common to be secrets would blank out ordinary words all over the log and the comment.
+  for (const common of ['postgres', 'shop', '5432', 'preview']) expect(masked).not.toContain(common);
 });
 
 test('two racing runs for one PR end with the newer commit applied and one comment', async () => {

@@ -83,6 +83,8 @@ export interface RunActionOptions {
   inputs: Record<string, string>;
   eventName: string;
   payload: Json;
+  /** The event file's text as is, instead of `payload` (e.g. not JSON at all). */
+  rawPayload?: string;
   repo: string;
   env?: Record<string, string>;
   workspace?: string;
@@ -105,7 +107,7 @@ export async function runAction(o: RunActionOptions): Promise<ActionRun> {
   const eventPath = join(dir, 'event.json');
   const outputPath = join(dir, 'output');
   const summaryPath = join(dir, 'summary.md');
-  writeFileSync(eventPath, JSON.stringify(o.payload));
+  writeFileSync(eventPath, o.rawPayload ?? JSON.stringify(o.payload));
   writeFileSync(outputPath, '');
   writeFileSync(summaryPath, '');
   const env: Record<string, string> = {
