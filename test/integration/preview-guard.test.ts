@@ -1,0 +1,114 @@
+// The guard end to end: a pull request's manifests that would reach outside the preview are refused by the
+// preview command before any write, naming the object (or file), the field and the reason — over the emulators.
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pullRequestEvent } from '../support/action.js';
+import { REPO, startBed, type Bed } from '../support/bed.js';
+import { appManifests, writeFiles } from '../support/workspace.js';
+
+const SHA = 'c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3c3';
+const SECRET = 'runner-only-secret-7d1e';
+
+let bed: Bed;
+let parent: string;
+beforeEach(async () => {
+  bed = await startBed();
+  parent = mkdtempSync(join(tmpdir(), 'kubestage-guard-'));
+  // Another checkout's file, next to the workspace, as on a self-hosted runner.
+  writeFileSync(join(parent, 'secret.txt'), SECRET);
+  mkdirSync(join(parent, 'elsewhere'));
+  writeFileSync(
+    join(parent, 'elsewhere', 'kustomization.yaml'),
+    'configMapGenerator:\n  - {name: stolen, files: [../secret.txt]}\n',
+  );
+});
+afterEach(async () => {
+  await bed.close();
+  rmSync(parent, { recursive: true, force: true });
+  expect(bed.github.invalidRequests()).toEqual([]);
+});
+
+function workspace(files: Record<string, string>): string {
+  const ws = join(parent, 'ws');
+  writeFiles(ws, files);
+  return ws;
+}
+
+/** Runs preview for PR `n` on `ws`; returns what a user sees, having checked only GETs reached the cluster. */
+async function refused(n: number, ws: string, inputs: Record<string, string> = {}) {
+  bed.github.state.addPull({
+    repo: REPO,
+    number: n,
+    headSha: SHA,
+    headRef: `feature/${n}`,
+    title: `PR ${n}`,
+  });
+  const payload = pullRequestEvent({
+    action: 'opened',
+    repo: REPO,
+    number: n,
+    headSha: SHA,
+    headRef: `feature/${n}`,
+    title: `PR ${n}`,
+  });
+  const before = bed.kube.requests.length;
+  const { result, log } = await bed.run({ payload, workspace: ws, inputs: { manifests: 'k8s', ...inputs } });
+  expect(result.ok).toBe(false);
+  expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+  expect(bed.object('v1', 'Namespace', undefined, `pr-${n}`)).toBeUndefined();
+  const comment = bed.markerComments(n)[0]?.body ?? '';
+  for (const text of [result.failure ?? '', result.summary, log.text(), comment])
+    expect(text).not.toContain(SECRET);
+  return { failure: result.failure ?? '', comment };
+}
+
+describe('files from outside the repository', () => {
+  test('a configMapGenerator reading a file next to the workspace is refused, naming the file, field and reason', async () => {
+    const ws = workspace({
+      ...appManifests(),
+      'k8s/kustomization.yaml':
+        'resources: [app.yaml]\nconfigMapGenerator:\n  - {name: stolen, files: [../../secret.txt]}\n',
+    });
+    const { failure, comment } = await refused(41, ws);
+    expect(failure).toContain('k8s/kustomization.yaml: configMapGenerator[0].files[0] is "../../secret.txt"');
+    expect(failure).toMatch(/outside the repository/);
+    expect(comment).toContain('configMapGenerator[0].files[0]');
+  });
+
+  test('a committed symlink to a file next to the workspace is refused, naming the link and its target', async () => {
+    const ws = workspace({
+      ...appManifests(),
+      'k8s/kustomization.yaml':
+        'resources: [app.yaml]\nconfigMapGenerator:\n  - {name: stolen, files: [token.txt]}\n',
+    });
+    symlinkSync('../../secret.txt', join(ws, 'k8s', 'token.txt'));
+    const { failure } = await refused(42, ws);
+    expect(failure).toMatch(
+      /configMapGenerator\[0\]\.files\[0\] is "token\.txt": goes through a symlink to .*secret\.txt/,
+    );
+  });
+
+  test('resources: ../.. and a base elsewhere on the runner are refused together', async () => {
+    const ws = workspace({
+      ...appManifests(),
+      'k8s/kustomization.yaml': 'resources: [app.yaml, ../.., ../../elsewhere]\n',
+    });
+    const { failure } = await refused(43, ws);
+    expect(failure).toContain('k8s/kustomization.yaml: resources[1] is "../.."');
+    expect(failure).toContain('k8s/kustomization.yaml: resources[2] is "../../elsewhere"');
+  });
+
+  test('a plain-manifests directory that is a symlink to another checkout is refused', async () => {
+    const ws = workspace({ 'README.md': '#' });
+    writeFileSync(
+      join(parent, 'elsewhere', 'cm.yaml'),
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n',
+    );
+    symlinkSync('../elsewhere', join(ws, 'k8s'));
+    const { failure } = await refused(44, ws);
+    expect(failure).toMatch(
+      /the `manifests` input: manifests is "k8s": resolves through a symlink to .*elsewhere/,
+    );
+  });
+});
