@@ -320,12 +320,13 @@ class Copier {
       if (this.copied.has(d) || this.skip.some((s) => inside(s, d))) continue;
       this.copied.add(d);
       await mkdir(this.target(d), { recursive: true });
+      const copies: Promise<void>[] = []; // a directory's files at once: the copy is on the render's path
       for (const entry of await readdir(d, { withFileTypes: true })) {
         const from = path.join(d, entry.name);
         if (entry.isDirectory()) {
           if (!SKIPPED_DIRS.has(entry.name)) queue.push(from);
         } else if (entry.isFile()) {
-          await this.file(from, from);
+          copies.push(this.file(from, from));
         } else if (entry.isSymbolicLink()) {
           const real = await this.followLink(from);
           if (real === undefined) continue;
@@ -337,10 +338,11 @@ class Copier {
             );
             queue.push(real);
           } else {
-            await this.file(real, from);
+            copies.push(this.file(real, from));
           }
         }
       }
+      await Promise.all(copies);
     }
   }
 
@@ -378,9 +380,9 @@ class Copier {
   }
 
   private async file(real: string, at: string): Promise<void> {
-    const info = await lstat(real);
     this.files += 1;
-    this.bytes += info.size;
+    const { size } = await lstat(real);
+    this.bytes += size;
     if (this.files > COPY_LIMITS.files || this.bytes > COPY_LIMITS.bytes) {
       throw new Error(
         `The manifests directory holds more than ${COPY_LIMITS.files} files or ${COPY_LIMITS.bytes / 1024 / 1024} MiB ` +
