@@ -14,7 +14,8 @@ import { formatImageRef, splitImageRef, type ImageOverride } from '../model/imag
 import type { KubeObject } from '../model/kube-object.js';
 import type { ObjectId } from '../model/object-id.js';
 import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE } from '../model/labels.js';
-import { guardManifests } from '../render/guard.js';
+import type { Allowance } from '../render/allow.js';
+import { guardManifests, type GuardOptions } from '../render/guard.js';
 import { rewriteHosts } from '../render/hosts.js';
 import { containerImages, renderManifests } from '../render/kustomize.js';
 import { podSecurityLabels, type PodSecurityLevel } from '../render/pod-security.js';
@@ -33,6 +34,8 @@ export interface PrepareInput {
   /** Our labels, on every object and the namespace. */
   labels: Record<string, string>;
   podSecurity: PodSecurityLevel;
+  /** What the team lets through the guard (the `allow` input); nothing when absent. */
+  allow?: Allowance;
   logger: Logger;
   group?: Group;
 }
@@ -73,7 +76,11 @@ export async function prepareRelease(kube: () => KubeClient, input: PrepareInput
     return routed.objects;
   });
   // The guard judges the rendered output before any write reaches the cluster.
-  await guardRendered(kube(), objects, input.namespace, input.podSecurity);
+  await guardRendered(kube(), objects, input.namespace, {
+    podSecurity: input.podSecurity,
+    allow: input.allow,
+    host: input.host,
+  });
   const overrides = new Map(input.images.map((i) => [formatImageRef(i), i.name]));
   return { objects, images: imagesInUse(objects, overrides), secrets: secretValues(objects) };
 }
@@ -83,10 +90,13 @@ export async function guardRendered(
   kube: KubeClient,
   objects: KubeObject[],
   namespace: string,
-  podSecurity: PodSecurityLevel = 'baseline',
+  opts: GuardOptions = {},
 ): Promise<void> {
   await kube.preloadScopes(objects.map((o) => [o.apiVersion, o.kind] as [string, string]));
-  guardManifests(objects, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind), { podSecurity });
+  guardManifests(objects, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind), {
+    ...opts,
+    podSecurity: opts.podSecurity ?? 'baseline',
+  });
 }
 
 export interface ReleaseInput {

@@ -112,3 +112,28 @@ describe('files from outside the repository', () => {
     );
   });
 });
+
+describe('RBAC that grants outside identities', () => {
+  test('a RoleBinding to edit for every authenticated user and a kube-system ServiceAccount is refused, every reason listed', async () => {
+    const ws = workspace(
+      appManifests({
+        extra: `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: open-door }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: edit }
+subjects:
+  - { kind: Group, apiGroup: rbac.authorization.k8s.io, name: "system:authenticated" }
+  - { kind: ServiceAccount, name: robot, namespace: kube-system }
+`,
+      }),
+    );
+    const { failure, comment } = await refused(45, ws);
+    expect(failure).toContain('RoleBinding/open-door: roleRef is ClusterRole "edit"');
+    expect(failure).toContain('`allow: cluster-role:edit`');
+    expect(failure).toContain('RoleBinding/open-door: subjects[0] is Group "system:authenticated"');
+    expect(failure).toContain(
+      'RoleBinding/open-door: subjects[1] grants rights to ServiceAccount "kube-system/robot"',
+    );
+    expect(comment).toContain('open-door');
+  });
+});

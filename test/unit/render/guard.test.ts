@@ -1,9 +1,11 @@
 import type { KubeObject } from '../../../src/model/kube-object.js';
+import { parseAllow } from '../../../src/render/allow.js';
 import {
   builtinScope,
   combineScopes,
   GuardError,
   guardManifests,
+  type GuardOptions,
   isClusterAdminBinding,
   scopeFromList,
 } from '../../../src/render/guard.js';
@@ -32,9 +34,13 @@ function binding(
   });
 }
 
-function violations(objects: KubeObject[], scope = builtinScope): { object: string; reason: string }[] {
+function violations(
+  objects: KubeObject[],
+  scope = builtinScope,
+  opts: GuardOptions = {},
+): { object: string; reason: string }[] {
   try {
-    guardManifests(objects, NS, scope);
+    guardManifests(objects, NS, scope, opts);
     return [];
   } catch (e) {
     if (!(e instanceof GuardError)) throw e;
@@ -78,14 +84,12 @@ describe('builtinScope', () => {
 });
 
 describe('guardManifests', () => {
-  it('accepts namespaced objects in the preview namespace, incl. a RoleBinding to admin for a local ServiceAccount', () => {
+  it('accepts namespaced objects in the preview namespace, incl. a RoleBinding to its own Role for a local ServiceAccount', () => {
     const ok = [
       obj('apps/v1', 'Deployment', 'web'),
       obj('v1', 'Service', 'web'),
-      binding('RoleBinding', 'admin', [
-        { kind: 'ServiceAccount', name: 'web', namespace: NS },
-        { kind: 'User', name: 'alice' },
-      ]),
+      obj('rbac.authorization.k8s.io/v1', 'Role', 'web'),
+      binding('RoleBinding', 'web', [{ kind: 'ServiceAccount', name: 'web', namespace: NS }], 'Role'),
     ];
     expect(() => guardManifests(ok, NS, builtinScope)).not.toThrow();
   });
@@ -119,14 +123,54 @@ describe('guardManifests', () => {
       /binds the ClusterRole cluster-admin/,
     ],
     [
+      'a RoleBinding to admin',
+      binding('RoleBinding', 'admin', [{ kind: 'ServiceAccount', name: 'web', namespace: NS }]),
+      /roleRef is ClusterRole "admin": it lets its holders grant anything in the namespace to anyone, so a preview may never bind it/,
+    ],
+    [
+      'a RoleBinding to edit',
+      binding('RoleBinding', 'edit', [{ kind: 'ServiceAccount', name: 'web', namespace: NS }]),
+      /roleRef is ClusterRole "edit": its rules are set by the cluster's admins.* define a Role in the preview and bind that; or allow it with `allow: cluster-role:edit`/,
+    ],
+    [
+      'a RoleBinding to any ClusterRole not allowed',
+      binding('RoleBinding', 'secret-reader', [], 'ClusterRole'),
+      /roleRef is ClusterRole "secret-reader".*`allow: cluster-role:secret-reader`/,
+    ],
+    [
       'a RoleBinding granting a ServiceAccount of kube-system',
-      binding('RoleBinding', 'view', [{ kind: 'ServiceAccount', name: 'x', namespace: 'kube-system' }]),
-      /ServiceAccount "kube-system\/x" from another namespace/,
+      binding(
+        'RoleBinding',
+        'web',
+        [{ kind: 'ServiceAccount', name: 'x', namespace: 'kube-system' }],
+        'Role',
+      ),
+      /subjects\[0\] grants rights to ServiceAccount "kube-system\/x" from another namespace/,
     ],
     [
       'a RoleBinding with a ServiceAccount without namespace',
-      binding('RoleBinding', 'view', [{ kind: 'ServiceAccount', name: 'y' }]),
-      /ServiceAccount "y" without a namespace/,
+      binding('RoleBinding', 'web', [{ kind: 'ServiceAccount', name: 'y' }], 'Role'),
+      /subjects\[0\] is ServiceAccount "y" without a namespace/,
+    ],
+    [
+      'a RoleBinding granting every authenticated user',
+      binding('RoleBinding', 'web', [{ kind: 'Group', name: 'system:authenticated' }], 'Role'),
+      /subjects\[0\] is Group "system:authenticated": a Kubernetes system identity/,
+    ],
+    [
+      'a RoleBinding granting every ServiceAccount of the cluster',
+      binding('RoleBinding', 'web', [{ kind: 'Group', name: 'system:serviceaccounts' }], 'Role'),
+      /subjects\[0\] is Group "system:serviceaccounts"/,
+    ],
+    [
+      'a RoleBinding granting anonymous',
+      binding('RoleBinding', 'web', [{ kind: 'User', name: 'system:anonymous' }], 'Role'),
+      /subjects\[0\] is User "system:anonymous"/,
+    ],
+    [
+      'a RoleBinding granting a User',
+      binding('RoleBinding', 'web', [{ kind: 'User', name: 'alice@example.com' }], 'Role'),
+      /subjects\[0\] is User "alice@example.com": grants rights in the preview to an identity outside it.*`allow: users-and-groups`/,
     ],
   ])('refuses %s', (_what, o, reason) => {
     const v = violations([obj('v1', 'Service', 'fine'), o]);
@@ -172,6 +216,35 @@ describe('guardManifests', () => {
       ),
     ]);
     expect(message).toMatch(/A preview may contain only namespaced objects .* To fix:/s);
+  });
+});
+
+describe('guardManifests with allow', () => {
+  const sa = { kind: 'ServiceAccount', name: 'web', namespace: NS };
+  it('lets a ClusterRole the team names be bound, and Users and Groups when allowed', () => {
+    const objects = [
+      binding('RoleBinding', 'view', [sa, { kind: 'User', name: 'alice' }, { kind: 'Group', name: 'devs' }]),
+    ];
+    expect(violations(objects).map((v) => v.reason)).toHaveLength(3);
+    expect(
+      violations(objects, builtinScope, { allow: parseAllow('cluster-role:view\nusers-and-groups') }),
+    ).toEqual([]);
+  });
+
+  it('never lets system identities, other namespaces or cluster-admin through, whatever is allowed', () => {
+    const allow = parseAllow('cluster-role:view, users-and-groups');
+    const objects = [
+      binding('RoleBinding', 'cluster-admin', [sa]),
+      binding('RoleBinding', 'view', [
+        { kind: 'Group', name: 'system:unauthenticated' },
+        { kind: 'ServiceAccount', name: 'x', namespace: 'prod' },
+      ]),
+    ];
+    expect(violations(objects, builtinScope, { allow }).map((v) => v.reason)).toEqual([
+      expect.stringMatching(/cluster-admin/),
+      expect.stringMatching(/system:unauthenticated/),
+      expect.stringMatching(/"prod\/x" from another namespace/),
+    ]);
   });
 });
 

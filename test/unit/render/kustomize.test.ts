@@ -272,6 +272,7 @@ ${DEPLOYMENT}`,
       { object: 'ClusterRoleBinding/god-mode', reason: expect.stringMatching(/cluster-scoped/) },
       { object: 'ClusterRoleBinding/god-mode', reason: expect.stringMatching(/cluster-admin/) },
       { object: `Namespace/${NS}`, reason: expect.stringMatching(/is a Namespace/) },
+      { object: 'RoleBinding/peek', reason: expect.stringMatching(/roleRef is ClusterRole "view"/) },
       {
         object: 'RoleBinding/peek',
         reason: expect.stringMatching(/"kube-system\/robot" from another namespace/),
