@@ -82,6 +82,7 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       images: plan.images,
       labels: plan.labels,
       podSecurity: o.podSecurity,
+      allow: o.allow,
       logger: ports.logger,
       group: ports.group,
     });

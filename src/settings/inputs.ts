@@ -15,6 +15,7 @@ export const INPUT = {
   healthPath: 'health-path',
   ttl: 'ttl',
   podSecurity: 'pod-security',
+  allow: 'allow',
   comment: 'comment',
   deployment: 'deployment',
   deploymentEnvironment: 'deployment-environment',

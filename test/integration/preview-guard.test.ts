@@ -137,3 +137,37 @@ subjects:
     expect(comment).toContain('open-door');
   });
 });
+
+describe('the allow input', () => {
+  test('a RoleBinding to a ClusterRole is refused until the team allows that ClusterRole, then deployed', async () => {
+    const ws = workspace(
+      appManifests({
+        extra: `apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: { name: web-view }
+roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view }
+subjects: [{ kind: ServiceAccount, name: default, namespace: pr-46 }]
+`,
+      }),
+    );
+    const { failure } = await refused(46, ws);
+    expect(failure).toContain('RoleBinding/web-view: roleRef is ClusterRole "view"');
+    expect(failure).toContain('or allow it with `allow: cluster-role:view`');
+
+    const payload = pullRequestEvent({
+      action: 'synchronize',
+      repo: REPO,
+      number: 46,
+      headSha: SHA,
+      headRef: 'feature/46',
+      title: 'PR 46',
+    });
+    const { result } = await bed.run({
+      payload,
+      workspace: ws,
+      inputs: { manifests: 'k8s', allow: 'cluster-role:view' },
+    });
+    expect(result.failure).toBeUndefined();
+    expect(bed.object('rbac.authorization.k8s.io/v1', 'RoleBinding', 'pr-46', 'web-view')).toBeDefined();
+  });
+});
