@@ -4,6 +4,7 @@ import { apiGroup, objectRef, type KubeObject } from '../model/kube-object.js';
 import { NOTHING_ALLOWED, type Allowance } from './allow.js';
 import { podSecurityViolations, type PodSecurityLevel } from './pod-security.js';
 import { bindingViolations } from './rbac.js';
+import { trafficViolations } from './traffic.js';
 
 /** Is this kind namespaced? `undefined` = the cluster does not know the kind. */
 export type ScopeResolver = (apiVersion: string, kind: string) => boolean | undefined;
@@ -165,6 +166,10 @@ export interface GuardOptions {
  * - objects in any namespace other than `namespace`, or with none;
  * - bindings to a ClusterRole (cluster-admin and admin always; others unless `allow` names them), and binding
  *   subjects other than the preview's own ServiceAccounts (Users and Groups unless allowed; system:* never);
+ * - traffic that escapes the preview (traffic.ts): NodePort, LoadBalancer, externalIPs, ExternalName, hand-written
+ *   Endpoints, catch-all Ingresses, snippet annotations, auth URLs into the cluster, foreign Gateway listeners —
+ *   each unless `allow` names its class;
+ * - pods that break the Pod Security level (pod-security.ts).
  * Throws GuardError listing EVERY violation, one per line.
  */
 export function guardManifests(
@@ -176,6 +181,7 @@ export function guardManifests(
   const violations: GuardViolation[] = objects.flatMap((o) =>
     [
       ...violationsOf(o, namespace, scope, opts.allow),
+      ...trafficViolations(o, { namespace, host: opts.host ?? '', allow: opts.allow ?? NOTHING_ALLOWED }),
       ...podSecurityViolations(o, opts.podSecurity ?? 'privileged'),
     ].map((reason) => ({ object: objectRef(o), reason })),
   );
@@ -190,7 +196,8 @@ export function guardManifests(
       '(nothing was sent to the cluster):\n' +
       violations.map((v) => `  - ${v.object}: ${v.reason}`).join('\n') +
       `\nA preview may contain only namespaced objects of kinds the cluster knows, all in "${namespace}", ` +
-      'and no binding that grants outside identities or a ClusterRole the team did not allow. To fix: point the "manifests" input at an overlay without these objects ' +
+      'no binding that grants outside identities or a ClusterRole the team did not allow, and no traffic that escapes the ' +
+      'preview unless the `allow` input names it. To fix: point the "manifests" input at an overlay without these objects ' +
       '(e.g. a preview overlay that lists only your app), and install cluster-wide pieces (CRDs, ClusterRoles, ' +
       'namespaces) once per cluster outside the preview.' +
       podSecurity,

@@ -171,3 +171,75 @@ subjects: [{ kind: ServiceAccount, name: default, namespace: pr-46 }]
     expect(bed.object('rbac.authorization.k8s.io/v1', 'RoleBinding', 'pr-46', 'web-view')).toBeDefined();
   });
 });
+
+describe('traffic that escapes the preview', () => {
+  test('a NodePort, an Endpoints to the metadata service and a server-snippet are refused together, each with its allow value', async () => {
+    const ws = workspace(
+      appManifests({
+        extra: `apiVersion: v1
+kind: Service
+metadata: { name: web-node }
+spec: { type: NodePort, selector: { app: web }, ports: [{ port: 80, targetPort: 8080 }] }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: metadata }
+spec: { ports: [{ port: 80 }] }
+---
+apiVersion: v1
+kind: Endpoints
+metadata: { name: metadata }
+subsets: [{ addresses: [{ ip: 169.254.169.254 }], ports: [{ port: 80 }] }]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  annotations:
+    nginx.ingress.kubernetes.io/server-snippet: "location /steal { proxy_pass http://10.0.0.1; }"
+spec:
+  rules:
+    - host: shop.example.com
+      http: { paths: [{ path: /, pathType: Prefix, backend: { service: { name: web, port: { number: 80 } } } }] }
+`,
+      }),
+    );
+    const { failure, comment } = await refused(47, ws);
+    expect(failure).toContain('Service/web-node: spec.type is "NodePort"');
+    expect(failure).toContain('or allow it with `allow: node-port`');
+    expect(failure).toContain('Endpoints/metadata: subsets[].addresses is "169.254.169.254"');
+    expect(failure).toContain('or allow it with `allow: endpoints`');
+    expect(failure).toContain(
+      'Ingress/web: metadata.annotations["nginx.ingress.kubernetes.io/server-snippet"] is set',
+    );
+    expect(failure).not.toContain('Service/metadata'); // a Service without a selector is harmless on its own
+    expect(comment).toContain('web-node');
+  });
+
+  test('allow: node-port lets a NodePort Service through', async () => {
+    const ws = workspace(
+      appManifests({
+        extra:
+          'apiVersion: v1\nkind: Service\nmetadata: { name: web-node }\nspec: { type: NodePort, selector: { app: web }, ports: [{ port: 80 }] }\n',
+      }),
+    );
+    bed.github.state.addPull({ repo: REPO, number: 48, headSha: SHA, headRef: 'feature/48', title: 'PR 48' });
+    const payload = pullRequestEvent({
+      action: 'opened',
+      repo: REPO,
+      number: 48,
+      headSha: SHA,
+      headRef: 'feature/48',
+      title: 'PR 48',
+    });
+    const { result } = await bed.run({
+      payload,
+      workspace: ws,
+      inputs: { manifests: 'k8s', allow: 'node-port' },
+    });
+    expect(result.failure).toBeUndefined();
+    expect((bed.object('v1', 'Service', 'pr-48', 'web-node')?.spec as { type?: string }).type).toBe(
+      'NodePort',
+    );
+  });
+});

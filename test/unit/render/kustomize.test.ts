@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../../src/model/kube-object.js';
 import { objectRef } from '../../../src/model/kube-object.js';
+import { parseAllow } from '../../../src/render/allow.js';
 import { builtinScope, GuardError, guardManifests } from '../../../src/render/guard.js';
 import { KustomizeError, parseRendered, renderManifests } from '../../../src/render/kustomize.js';
 
@@ -129,7 +130,13 @@ describe('renderManifests on online-boutique', () => {
     expect(overlayYaml).toContain('namespace: pr-7');
     expect(overlayYaml).toMatch(/resources:\n {2}- \.\.?\//);
     expect(overlayYaml).toContain('includeSelectors: false');
-    expect(() => guardManifests(objects, NS, builtinScope)).not.toThrow();
+    // Its frontend-external is a LoadBalancer: a preview takes it only when the team allows it.
+    expect(() => guardManifests(objects, NS, builtinScope)).toThrow(
+      /Service\/frontend-external: spec.type is "LoadBalancer"/,
+    );
+    expect(() =>
+      guardManifests(objects, NS, builtinScope, { allow: parseAllow('load-balancer') }),
+    ).not.toThrow();
 
     expect(await snapshot(boutique)).toEqual(before);
     expect(await renderTemps(tempRoot)).toEqual([]);
