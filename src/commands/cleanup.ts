@@ -41,7 +41,7 @@ export async function runCleanupFor(
     deleted = await ports.group(`Delete namespace ${names.namespace}`, () =>
       deleteNamespace(ports.kube(), {
         name: names.namespace,
-        owner: { repoLabel: repoLabelValue(`${ctx.owner}/${ctx.repo}`) },
+        owner: { repoLabel: repoLabelValue(`${ctx.owner}/${ctx.repo}`), pr: pr.number },
         timeoutMs: startDeadline(o.waitTimeoutSeconds * 1000).remainingMs(),
         logger: log,
       }),

@@ -13,7 +13,7 @@ import type { Deadline } from '../model/deadline.js';
 import { formatImageRef, splitImageRef, type ImageOverride } from '../model/images.js';
 import type { KubeObject } from '../model/kube-object.js';
 import type { ObjectId } from '../model/object-id.js';
-import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE } from '../model/labels.js';
+import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE, LABEL_PR } from '../model/labels.js';
 import type { Allowance } from '../render/allow.js';
 import { guardManifests, type GuardOptions } from '../render/guard.js';
 import { rewriteHosts } from '../render/hosts.js';
@@ -239,7 +239,7 @@ export async function applyRendered(
       name: namespace,
       labels: { ...opts.labels, ...podSecurityLabels(opts.podSecurity ?? 'baseline') },
       annotations: opts.annotations,
-      owner: { repoLabel: opts.repoLabel },
+      owner: { repoLabel: opts.repoLabel, pr: prOf(opts.labels) },
       waitTerminatingMs: opts.waitTerminatingMs,
       logger,
       // Recorded on the namespace so that later runs prune (and cleanup counts) only these kinds.
@@ -268,6 +268,12 @@ export async function applyRendered(
         }),
       );
   return { applied, pruned, createdNamespace: ns.created };
+}
+
+/** The PR a preview's labels name (kubestage.dev/pr); undefined for stages. */
+function prOf(labels: Record<string, string>): number | undefined {
+  const pr = Number(labels[LABEL_PR]);
+  return Number.isSafeInteger(pr) && pr > 0 ? pr : undefined;
 }
 
 async function stillOurs(kube: KubeClient, namespace: string, headSha: string, wave: number): Promise<void> {

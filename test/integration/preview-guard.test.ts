@@ -243,3 +243,38 @@ spec:
     );
   });
 });
+
+describe('one namespace, two pull requests', () => {
+  test('with namespace-template {branch}, a second PR from a same-named branch neither takes over nor deletes the first one’s preview', async () => {
+    const inputs = { 'namespace-template': 'preview-{branch}', 'host-template': 'preview-{branch}.{domain}' };
+    const open = (n: number, action: 'opened' | 'closed' = 'opened') => {
+      const headSha = String(n).repeat(20); // two forks, two commits, one branch name
+      if (action === 'opened')
+        bed.github.state.addPull({ repo: REPO, number: n, headSha, headRef: 'fix', title: `PR ${n}` });
+      return pullRequestEvent({ action, repo: REPO, number: n, headSha, headRef: 'fix', title: `PR ${n}` });
+    };
+    const first = await bed.run({ payload: open(51), inputs });
+    expect(first.result.failure).toBeUndefined();
+    expect(
+      bed.object('v1', 'Namespace', undefined, 'preview-fix')?.metadata.labels?.['kubestage.dev/pr'],
+    ).toBe('51');
+
+    const before = bed.kube.requests.length;
+    const second = await bed.run({ payload: open(52), inputs });
+    expect(second.result.ok).toBe(false);
+    expect(second.result.failure).toContain('holds the preview of PR #51 (kubestage.dev/pr), not PR #52');
+    expect(second.result.failure).toContain('Put {number} in the `namespace-template` input');
+    expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+
+    bed.github.state.setPullState(REPO, 52, 'closed', false);
+    const cleanup = await bed.run({ payload: open(52, 'closed'), inputs: { ...inputs, command: 'cleanup' } });
+    expect(cleanup.result.ok).toBe(false);
+    expect(cleanup.result.failure).toContain(
+      'refusing to delete: namespace "preview-fix" holds the preview of PR #51',
+    );
+    expect(
+      bed.object('v1', 'Namespace', undefined, 'preview-fix')?.metadata.deletionTimestamp,
+    ).toBeUndefined();
+    expect(bed.objects('apps/v1', 'Deployment', 'preview-fix').length).toBeGreaterThan(0);
+  });
+});
