@@ -35,25 +35,23 @@ function workspace(files: Record<string, string>): string {
   return ws;
 }
 
+/** Runs preview for PR `n` (opened: added to GitHub first) on `ws`, its manifests in k8s/. */
+function preview(
+  n: number,
+  ws: string,
+  inputs: Record<string, string> = {},
+  action: 'opened' | 'synchronize' = 'opened',
+) {
+  const pull = { repo: REPO, number: n, headSha: SHA, headRef: `feature/${n}`, title: `PR ${n}` };
+  if (action === 'opened') bed.github.state.addPull(pull);
+  const payload = pullRequestEvent({ action, ...pull });
+  return bed.run({ payload, workspace: ws, inputs: { manifests: 'k8s', ...inputs } });
+}
+
 /** Runs preview for PR `n` on `ws`; returns what a user sees, having checked only GETs reached the cluster. */
 async function refused(n: number, ws: string, inputs: Record<string, string> = {}) {
-  bed.github.state.addPull({
-    repo: REPO,
-    number: n,
-    headSha: SHA,
-    headRef: `feature/${n}`,
-    title: `PR ${n}`,
-  });
-  const payload = pullRequestEvent({
-    action: 'opened',
-    repo: REPO,
-    number: n,
-    headSha: SHA,
-    headRef: `feature/${n}`,
-    title: `PR ${n}`,
-  });
   const before = bed.kube.requests.length;
-  const { result, log } = await bed.run({ payload, workspace: ws, inputs: { manifests: 'k8s', ...inputs } });
+  const { result, log } = await preview(n, ws, inputs);
   expect(result.ok).toBe(false);
   expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
   expect(bed.object('v1', 'Namespace', undefined, `pr-${n}`)).toBeUndefined();
@@ -154,19 +152,7 @@ subjects: [{ kind: ServiceAccount, name: default, namespace: pr-46 }]
     expect(failure).toContain('RoleBinding/web-view: roleRef is ClusterRole "view"');
     expect(failure).toContain('or allow it with `allow: cluster-role:view`');
 
-    const payload = pullRequestEvent({
-      action: 'synchronize',
-      repo: REPO,
-      number: 46,
-      headSha: SHA,
-      headRef: 'feature/46',
-      title: 'PR 46',
-    });
-    const { result } = await bed.run({
-      payload,
-      workspace: ws,
-      inputs: { manifests: 'k8s', allow: 'cluster-role:view' },
-    });
+    const { result } = await preview(46, ws, { allow: 'cluster-role:view' }, 'synchronize');
     expect(result.failure).toBeUndefined();
     expect(bed.object('rbac.authorization.k8s.io/v1', 'RoleBinding', 'pr-46', 'web-view')).toBeDefined();
   });
@@ -223,20 +209,7 @@ spec:
           'apiVersion: v1\nkind: Service\nmetadata: { name: web-node }\nspec: { type: NodePort, selector: { app: web }, ports: [{ port: 80 }] }\n',
       }),
     );
-    bed.github.state.addPull({ repo: REPO, number: 48, headSha: SHA, headRef: 'feature/48', title: 'PR 48' });
-    const payload = pullRequestEvent({
-      action: 'opened',
-      repo: REPO,
-      number: 48,
-      headSha: SHA,
-      headRef: 'feature/48',
-      title: 'PR 48',
-    });
-    const { result } = await bed.run({
-      payload,
-      workspace: ws,
-      inputs: { manifests: 'k8s', allow: 'node-port' },
-    });
+    const { result } = await preview(48, ws, { allow: 'node-port' });
     expect(result.failure).toBeUndefined();
     expect((bed.object('v1', 'Service', 'pr-48', 'web-node')?.spec as { type?: string }).type).toBe(
       'NodePort',

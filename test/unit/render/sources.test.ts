@@ -7,6 +7,7 @@ import path from 'node:path';
 import { objectRef } from '../../../src/model/kube-object.js';
 import { KustomizeError, renderManifests } from '../../../src/render/kustomize.js';
 import { COPY_LIMITS, isRemoteReference, SourceError } from '../../../src/render/sources.js';
+import { writeFiles } from '../../support/workspace.js';
 
 const NS = 'pr-7';
 const SECRET = 'runner-only-secret-0f3c';
@@ -30,12 +31,7 @@ afterEach(async () => {
   await rm(tmp, { recursive: true, force: true });
 });
 
-async function write(files: Record<string, string>): Promise<void> {
-  for (const [name, text] of Object.entries(files)) {
-    await mkdir(path.dirname(path.join(ws, name)), { recursive: true });
-    await writeFile(path.join(ws, name), text);
-  }
-}
+const write = (files: Record<string, string>): void => writeFiles(ws, files);
 
 function render(manifests = 'k8s', tempRoot?: string) {
   return renderManifests({ workspace: ws, manifests, namespace: NS, images: [], labels: {}, tempRoot });
@@ -119,7 +115,7 @@ describe('references that leave the repository are refused before kustomize runs
       /URL or remote base/,
     ],
   ])('%s', async (_what, kustomization, field, reason) => {
-    await write({ 'README.md': '#', 'k8s/kustomization.yaml': kustomization, 'k8s/cm.yaml': CM });
+    write({ 'README.md': '#', 'k8s/kustomization.yaml': kustomization, 'k8s/cm.yaml': CM });
     const error = await refusal();
     expect(error.violations[0]).toMatchObject({ file: 'k8s/kustomization.yaml' });
     expect(error.message).toContain(`k8s/kustomization.yaml: ${field}`);
@@ -127,7 +123,7 @@ describe('references that leave the repository are refused before kustomize runs
   });
 
   it('follows bases inside the repository and judges their references too, listing every refusal', async () => {
-    await write({
+    write({
       'k8s/kustomization.yaml': 'resources: [../base, ../../elsewhere]\n',
       'base/kustomization.yaml':
         'resources: [cm.yaml]\nconfigMapGenerator:\n  - {name: s, envs: [../../secret.txt]}\n',
@@ -141,7 +137,7 @@ describe('references that leave the repository are refused before kustomize runs
   });
 
   it('refuses a committed file symlink to outside, naming the link and its target', async () => {
-    await write({ 'k8s/kustomization.yaml': 'configMapGenerator:\n  - {name: s, files: [token.txt]}\n' });
+    write({ 'k8s/kustomization.yaml': 'configMapGenerator:\n  - {name: s, files: [token.txt]}\n' });
     await symlink('../../secret.txt', path.join(ws, 'k8s', 'token.txt'));
     const error = await refusal();
     expect(error.message).toContain('configMapGenerator[0].files[0] is "token.txt"');
@@ -149,7 +145,7 @@ describe('references that leave the repository are refused before kustomize runs
   });
 
   it('refuses a symlink to outside in a kustomization directory even when nothing names it', async () => {
-    await write({ 'k8s/kustomization.yaml': 'resources: [cm.yaml]\n', 'k8s/cm.yaml': CM });
+    write({ 'k8s/kustomization.yaml': 'resources: [cm.yaml]\n', 'k8s/cm.yaml': CM });
     await symlink(path.join(tmp, 'secret.txt'), path.join(ws, 'k8s', 'notes.txt'));
     const error = await refusal();
     expect(error.violations).toEqual([
@@ -163,7 +159,7 @@ describe('references that leave the repository are refused before kustomize runs
   });
 
   it('refuses a directory symlink to outside used as a base', async () => {
-    await write({ 'k8s/kustomization.yaml': 'resources: [shared]\n' });
+    write({ 'k8s/kustomization.yaml': 'resources: [shared]\n' });
     await symlink('../../elsewhere', path.join(ws, 'k8s', 'shared'));
     const error = await refusal();
     expect(error.message).toMatch(
@@ -180,7 +176,7 @@ describe('references that leave the repository are refused before kustomize runs
   });
 
   it('refuses a plain manifest that is a symlink to outside', async () => {
-    await write({ 'k8s/cm.yaml': CM });
+    write({ 'k8s/cm.yaml': CM });
     await writeFile(path.join(tmp, 'stolen.yaml'), CM.replace('app', 'stolen'));
     await symlink('../../stolen.yaml', path.join(ws, 'k8s', 'stolen.yaml'));
     const error = await refusal();
@@ -190,7 +186,7 @@ describe('references that leave the repository are refused before kustomize runs
 
 describe('what stays inside the repository renders as before', () => {
   it('follows file and directory symlinks inside the repository, resolving .. from the target as kustomize does', async () => {
-    await write({
+    write({
       'deploy/base/kustomization.yaml':
         'resources: [cm.yaml]\nconfigMapGenerator:\n  - {name: settings, files: [settings.txt]}\n',
       'deploy/base/cm.yaml': CM,
@@ -211,7 +207,7 @@ describe('what stays inside the repository renders as before', () => {
   });
 
   it('shows kustomize’s messages with the workspace’s paths, not the copy’s', async () => {
-    await write({ 'k8s/kustomization.yaml': 'resources: [missing.yaml]\n' });
+    write({ 'k8s/kustomization.yaml': 'resources: [missing.yaml]\n' });
     const tempRoot = path.join(tmp, 'temp');
     await mkdir(tempRoot);
     const error = (await render('k8s', tempRoot).catch((e: unknown) => e)) as KustomizeError;
@@ -225,7 +221,7 @@ describe('what stays inside the repository renders as before', () => {
     const saved = COPY_LIMITS.files;
     COPY_LIMITS.files = 3;
     try {
-      await write({
+      write({
         'kustomization.yaml': 'resources: [a.yaml]\n',
         'a.yaml': CM,
         'b.txt': '',
