@@ -15,6 +15,7 @@
 // kustomize then runs with LoadRestrictionsRootOnly on the copy, so it reads only what was copied.
 import {
   copyFile,
+  link,
   lstat,
   mkdir,
   readdir,
@@ -391,6 +392,8 @@ class Copier {
           'manifests (not the repository root), and move large files out of the kustomization directories.',
       );
     }
-    await copyFile(real, this.target(at));
+    // A hard link is a copy that costs no bytes (the same regular file, never a symlink); across file
+    // systems, or where the kernel protects hard links, the bytes are copied.
+    await link(real, this.target(at)).catch(() => copyFile(real, this.target(at)));
   }
 }
