@@ -20,6 +20,7 @@ import {
   MANAGED_BY,
   PREVIEW_ENVIRONMENT,
 } from '../src/model/labels.js';
+import { parseAllow } from '../src/render/allow.js';
 import { renderManifests } from '../src/render/kustomize.js';
 import { distEntry, node24, repoRoot, sharedDir } from '../test/support/action.js';
 
@@ -143,7 +144,7 @@ async function compare(
     const ours = async (objects: KubeObject[]) => {
       const t0 = performance.now();
       // The same code path as the preview command (src/steps/release.ts).
-      await guardRendered(client, objects, nsOurs);
+      await guardRendered(client, objects, nsOurs, { allow: parseAllow('load-balancer') }); // Online Boutique's frontend-external
       await applyRendered(client, objects, {
         namespace: nsOurs,
         labels,

@@ -66,6 +66,7 @@ export const REGISTRY: Record<Command, CommandSpec> = {
       INPUT.healthPath,
       INPUT.ttl,
       INPUT.podSecurity,
+      INPUT.allow,
       INPUT.comment,
       INPUT.deployment,
       INPUT.prNumber,

@@ -46,7 +46,7 @@ export async function runCleanupFor(
     deleted = await ports.group(`Delete namespace ${names.namespace}`, () =>
       deleteNamespace(ports.kube(), {
         name: names.namespace,
-        owner: { repoLabel },
+        owner: { repoLabel, pr: pr.number },
         timeoutMs: startDeadline(o.waitTimeoutSeconds * 1000).remainingMs(),
         logger: log,
       }),

@@ -92,6 +92,7 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       images: plan.images,
       labels: plan.labels,
       podSecurity: o.podSecurity,
+      allow: o.allow,
       logger: ports.logger,
       group: ports.group,
     });
@@ -267,6 +268,7 @@ async function conclude(
   await publisher.comment(previewComment(concluded, secrets));
   try {
     await updateRecord(ports.kube(), names.namespace, pr.headSha, {
+      pr: pr.number,
       state: concluded.outcome === 'ready' ? 'ready' : 'failed',
       commentId: publisher.commentId,
       deploymentId: publisher.deploymentId,
@@ -299,7 +301,10 @@ async function cancelled(
   await publisher.deploymentStatus('error', `Cancelled before ${report.pr.headSha.slice(0, 7)} was ready`);
   await publisher.comment(previewComment(done, secrets));
   try {
-    await updateRecord(ports.kube(), report.names.namespace, report.pr.headSha, { state: 'cancelled' });
+    await updateRecord(ports.kube(), report.names.namespace, report.pr.headSha, {
+      pr: report.pr.number,
+      state: 'cancelled',
+    });
   } catch (e) {
     ports.logger.debug(`Could not record the cancellation: ${(e as Error).message}`);
   }

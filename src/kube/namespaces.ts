@@ -2,9 +2,11 @@
 // namespace of the same name that someone else owns is an error, never something we adopt or delete.
 import {
   ANNOTATION_APPLIED_KINDS,
+  ANNOTATION_PR,
   LABEL_ENVIRONMENT,
   LABEL_INSTANCE,
   LABEL_MANAGED_BY,
+  LABEL_PR,
   LABEL_REPO,
   MANAGED_BY,
   PREVIEW_ENVIRONMENT,
@@ -24,6 +26,11 @@ import type { Condition, LiveObject } from './types.js';
 export interface NamespaceOwner {
   /** Our `kubestage.dev/repo` value (repoLabelValue of owner/repo). */
   repoLabel: string;
+  /**
+   * The pull request whose preview this is. A namespace that records another PR (kubestage.dev/pr) is not
+   * ours to update or delete: a template such as {branch} can give two PRs the same namespace.
+   */
+  pr?: number;
 }
 
 /** The live namespace, or undefined when there is none. */
@@ -72,6 +79,15 @@ export function ownershipProblem(ns: LiveObject, owner: NamespaceOwner): string 
       `namespace "${name}" belongs to repo "${repo ?? '<unset>'}" (${LABEL_REPO}), not "${owner.repoLabel}"; ` +
       `two repositories are creating previews with the same namespace names on this cluster. ` +
       `Give one of them a distinct namespace template (for example "{repo}-pr-{number}")`
+    );
+  }
+  const recorded = ns.metadata.annotations?.[ANNOTATION_PR] ?? labels[LABEL_PR];
+  if (owner.pr !== undefined && recorded !== undefined && recorded !== String(owner.pr)) {
+    return (
+      `namespace "${name}" holds the preview of PR #${recorded} (${ANNOTATION_PR}), not PR #${owner.pr}: ` +
+      "the namespace template gives both pull requests the same namespace (as {branch} does for two forks' branches " +
+      `of the same name), and kubestage never takes over or deletes another pull request's preview. ` +
+      'Put {number} in the `namespace-template` input (for example "pr-{number}" or "{branch}-{number}")'
     );
   }
   return undefined;

@@ -7,7 +7,7 @@ import type { LiveObject } from './types.js';
 
 /**
  * Merges `update` into the namespace's record, but only while the namespace still records `headSha`
- * (a newer run that took over keeps its own record). Conditional on the resourceVersion read, so a
+ * (a newer run that took over keeps its own record) and, when `update.pr` is set, that PR. Conditional on the resourceVersion read, so a
  * run that takes over between the read and the write wins. Returns whether it was written.
  */
 export async function updateRecord(
@@ -18,7 +18,10 @@ export async function updateRecord(
 ): Promise<boolean> {
   const ns = await kube.get<LiveObject>('v1', 'Namespace', namespace);
   if (!ns || ns.metadata.deletionTimestamp) return false;
-  if (decodeRecord(ns.metadata).headSha !== headSha) return false;
+  const recorded = decodeRecord(ns.metadata);
+  if (recorded.headSha !== headSha) return false;
+  // Two PRs can share a namespace (a {branch} template) and even a commit: never write over another PR's record.
+  if (update.pr !== undefined && recorded.pr !== undefined && recorded.pr !== update.pr) return false;
   try {
     await kube.request(HttpMethod.PATCH, `/api/v1/namespaces/${encodeURIComponent(namespace)}`, {
       body: {

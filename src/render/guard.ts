@@ -1,7 +1,10 @@
 // The isolation policy: what a preview may contain. Judged on kustomize's OUTPUT, because kustomize's
 // namespace transformer rewrites namespaces, renames Namespace objects and rewrites some binding subjects.
 import { apiGroup, objectRef, type KubeObject } from '../model/kube-object.js';
+import { NOTHING_ALLOWED, type Allowance } from './allow.js';
 import { podSecurityViolations, type PodSecurityLevel } from './pod-security.js';
+import { bindingViolations } from './rbac.js';
+import { trafficViolations } from './traffic.js';
 
 /** Is this kind namespaced? `undefined` = the cluster does not know the kind. */
 export type ScopeResolver = (apiVersion: string, kind: string) => boolean | undefined;
@@ -115,32 +118,15 @@ export function combineScopes(...resolvers: ScopeResolver[]): ScopeResolver {
   };
 }
 
-const RBAC_GROUP = 'rbac.authorization.k8s.io';
-
-interface RoleRef {
-  kind?: unknown;
-  name?: unknown;
-}
-interface Subject {
-  kind?: unknown;
-  name?: unknown;
-  namespace?: unknown;
-}
-
-function isBinding(o: KubeObject): boolean {
-  return (
-    apiGroup(o.apiVersion) === RBAC_GROUP && (o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')
-  );
-}
-
-/** A RoleBinding or ClusterRoleBinding whose roleRef is the ClusterRole `cluster-admin`. */
-export function isClusterAdminBinding(o: KubeObject): boolean {
-  const ref = o.roleRef as RoleRef | undefined;
-  return isBinding(o) && ref?.kind === 'ClusterRole' && ref.name === 'cluster-admin';
-}
+export { isClusterAdminBinding } from './rbac.js';
 
 /** The reasons one object may not be part of the preview in `namespace`; empty when it may. */
-export function violationsOf(o: KubeObject, namespace: string, scope: ScopeResolver): string[] {
+export function violationsOf(
+  o: KubeObject,
+  namespace: string,
+  scope: ScopeResolver,
+  allow: Allowance = NOTHING_ALLOWED,
+): string[] {
   const reasons: string[] = [];
   const namespaced = scope(o.apiVersion, o.kind);
   if (namespaced === undefined) {
@@ -162,48 +148,42 @@ export function violationsOf(o: KubeObject, namespace: string, scope: ScopeResol
         '(kustomize sets it) or exclude the object from the preview overlay',
     );
   }
-  if (isBinding(o)) {
-    if (isClusterAdminBinding(o)) {
-      reasons.push(
-        'binds the ClusterRole cluster-admin; a preview may not grant cluster-admin — bind a Role with only the permissions the app needs',
-      );
-    }
-    const subjects = Array.isArray(o.subjects) ? (o.subjects as Subject[]) : [];
-    for (const s of subjects) {
-      if (s?.kind !== 'ServiceAccount') continue;
-      const name = typeof s.name === 'string' ? s.name : '?';
-      if (s.namespace === undefined || s.namespace === '') {
-        reasons.push(`has subject ServiceAccount "${name}" without a namespace; set it to "${namespace}"`);
-      } else if (s.namespace !== namespace) {
-        reasons.push(
-          `grants rights to ServiceAccount "${String(s.namespace)}/${name}" from another namespace; ` +
-            `subjects must be ServiceAccounts in "${namespace}"`,
-        );
-      }
-    }
-  }
+  reasons.push(...bindingViolations(o, namespace, allow));
   return reasons;
+}
+
+export interface GuardOptions {
+  podSecurity?: PodSecurityLevel;
+  /** What the team lets through (the `allow` input); nothing by default. */
+  allow?: Allowance;
+  /** The preview's host ('' or absent: it has none), which Gateway listeners may claim. */
+  host?: string;
 }
 
 /**
  * Refuses, before anything is sent to the cluster, a rendered preview that would reach outside its namespace:
  * - kinds the cluster does not know (a missing CRD), and cluster-scoped kinds (Namespace, ClusterRole, CRDs, …);
  * - objects in any namespace other than `namespace`, or with none;
- * - RoleBindings/ClusterRoleBindings to the ClusterRole `cluster-admin`;
- * - binding subjects that are ServiceAccounts of another namespace (or with no namespace).
- * Bindings to `admin`/`edit`/`view` by a RoleBinding are allowed: a RoleBinding confines them to the preview namespace.
+ * - bindings to a ClusterRole (cluster-admin and admin always; others unless `allow` names them), and binding
+ *   subjects other than the preview's own ServiceAccounts (Users and Groups unless allowed; system:* never);
+ * - traffic that escapes the preview (traffic.ts): NodePort, LoadBalancer, externalIPs, ExternalName, hand-written
+ *   Endpoints, catch-all Ingresses, snippet annotations, auth URLs into the cluster, foreign Gateway listeners —
+ *   each unless `allow` names its class;
+ * - pods that break the Pod Security level (pod-security.ts).
  * Throws GuardError listing EVERY violation, one per line.
  */
 export function guardManifests(
   objects: KubeObject[],
   namespace: string,
   scope: ScopeResolver,
-  opts: { podSecurity?: PodSecurityLevel } = {},
+  opts: GuardOptions = {},
 ): void {
   const violations: GuardViolation[] = objects.flatMap((o) =>
-    [...violationsOf(o, namespace, scope), ...podSecurityViolations(o, opts.podSecurity ?? 'privileged')].map(
-      (reason) => ({ object: objectRef(o), reason }),
-    ),
+    [
+      ...violationsOf(o, namespace, scope, opts.allow),
+      ...trafficViolations(o, { namespace, host: opts.host ?? '', allow: opts.allow ?? NOTHING_ALLOWED }),
+      ...podSecurityViolations(o, opts.podSecurity ?? 'privileged'),
+    ].map((reason) => ({ object: objectRef(o), reason })),
   );
   if (violations.length === 0) return;
   const podSecurity = violations.some((v) => v.reason.includes('Pod Security level'))
@@ -216,7 +196,8 @@ export function guardManifests(
       '(nothing was sent to the cluster):\n' +
       violations.map((v) => `  - ${v.object}: ${v.reason}`).join('\n') +
       `\nA preview may contain only namespaced objects of kinds the cluster knows, all in "${namespace}", ` +
-      'and no binding to cluster-admin. To fix: point the "manifests" input at an overlay without these objects ' +
+      'no binding that grants outside identities or a ClusterRole the team did not allow, and no traffic that escapes the ' +
+      'preview unless the `allow` input names it. To fix: point the "manifests" input at an overlay without these objects ' +
       '(e.g. a preview overlay that lists only your app), and install cluster-wide pieces (CRDs, ClusterRoles, ' +
       'namespaces) once per cluster outside the preview.' +
       podSecurity,

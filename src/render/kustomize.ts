@@ -2,12 +2,13 @@
 // are never touched and what we apply is exactly what kustomize would produce.
 import { execFile } from 'node:child_process';
 import { constants as fsConstants } from 'node:fs';
-import { access, copyFile, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, realpath, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CORE_SCHEMA, defineScalarTag, dump, loadAll, timestampTag, YAMLException } from 'js-yaml';
 import { containerImages, formatImageRef, type ImageOverride } from '../model/images.js';
 import { checkKubeObject, type KubeObject } from '../model/kube-object.js';
+import { copySources } from './sources.js';
 
 export interface RenderOptions {
   /** The checked-out repository (GITHUB_WORKSPACE). */
@@ -27,7 +28,7 @@ export interface RenderOptions {
   annotations?: Record<string, string>;
   /** The render command, run with the overlay directory appended. Default: `kustomize build` if on PATH, else `kubectl kustomize`. */
   kustomizeCommand?: string[];
-  /** Where the temp overlay goes (default: the OS temp dir). Must be reachable from the manifests by a relative path. */
+  /** Where the temp dir (the copy of the sources and the overlay) goes (default: the OS temp dir). */
   tempRoot?: string;
 }
 
@@ -39,7 +40,7 @@ export interface RenderResult {
   unusedImages: ImageOverride[];
 }
 
-/** kustomize itself failed; `stderr` is its own message, verbatim. */
+/** kustomize itself failed; `stderr` is its own message, with paths in the copy shown as the workspace's. */
 export class KustomizeError extends Error {
   constructor(
     message: string,
@@ -50,21 +51,21 @@ export class KustomizeError extends Error {
   }
 }
 
-const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
-const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 const OUTPUT_LIMIT = 256 * 1024 * 1024;
 
 /**
  * Renders `manifests` for one namespace:
  *
- * 1. A fresh temp dir gets a generated `kustomization.yaml` whose only resource is the user's directory,
- *    reached by a RELATIVE path (kustomize refuses absolute paths in `resources`), setting `namespace`,
- *    `images` and `labels` (`includeSelectors: false`, `includeTemplates: true`).
- * 2. A directory without a kustomization but with plain manifests (`*.yaml`, `*.yml`, `*.json`, top level
- *    only, like `kubectl apply -f DIR`) is rendered too: those files are COPIED into the temp dir next to
- *    a generated base kustomization listing them, because kustomize only loads files that sit under the
- *    kustomization's own directory.
- * 3. kustomize runs; its output is parsed, empty documents dropped and `List`s flattened.
+ * 1. The repository's files that kustomize can need are COPIED into a fresh temp dir (sources.ts): the
+ *    directories of every kustomization reachable from `manifests`, symlinks followed only inside the
+ *    repository; a reference that leaves the repository (a path, a symlink, a URL, Helm) is refused
+ *    before kustomize runs. A directory without a kustomization but with plain manifests (`*.yaml`,
+ *    `*.yml`, `*.json`, top level only, like `kubectl apply -f DIR`) has those files copied and a
+ *    generated kustomization listing them.
+ * 2. A generated `kustomization.yaml` next to the copy has the copy of `manifests` as its only resource,
+ *    setting `namespace`, `images` and `labels` (`includeSelectors: false`, `includeTemplates: true`).
+ * 3. kustomize runs on it with LoadRestrictionsRootOnly; its output is parsed, empty documents dropped and
+ *    `List`s flattened; paths of the copy in its messages are shown as the workspace's.
  * The temp dir is removed whatever happens.
  */
 export async function renderManifests(opts: RenderOptions): Promise<RenderResult> {
@@ -74,17 +75,23 @@ export async function renderManifests(opts: RenderOptions): Promise<RenderResult
   if (command.length === 0) throw new Error('kustomizeCommand is empty; give e.g. ["kubectl", "kustomize"].');
 
   const tempRoot = opts.tempRoot ?? tmpdir();
-  const work = await mkdtemp(path.join(tempRoot, 'kubestage-render-'));
+  const work = await realpath(await mkdtemp(path.join(tempRoot, 'kubestage-render-')));
   try {
+    const sources = await copySources({
+      workspace: opts.workspace,
+      manifests: opts.manifests,
+      into: path.join(work, 'repo'),
+      skip: [work],
+    });
+    if (sources.plainManifests) await writePlainKustomization(sources.dir, sources.plainManifests, opts);
     const overlayDir = path.join(work, 'overlay');
     await mkdir(overlayDir);
-    const base = (await hasKustomization(dir))
-      ? dir
-      : await copyPlainManifests(dir, path.join(work, 'base'), opts);
-    const overlayYaml = overlayKustomization(overlayDir, base, opts);
+    const overlayYaml = overlayKustomization(overlayDir, sources.dir, opts);
     await writeFile(path.join(overlayDir, 'kustomization.yaml'), overlayYaml);
 
-    const stdout = await runKustomize(command, overlayDir, dir);
+    const toUser = (text: string): string =>
+      text.split(sources.root).join(sources.workspace).split(overlayDir).join('<kubestage overlay>');
+    const stdout = await runKustomize(command, overlayDir, dir, toUser);
     const objects = parseRendered(stdout, command).map((o) => withAnnotations(o, opts.annotations));
     return { objects, overlayYaml, unusedImages: findUnusedImages(objects, opts.images) };
   } finally {
@@ -108,42 +115,23 @@ async function checkManifestsDir(dir: string, opts: RenderOptions): Promise<void
   }
 }
 
-async function hasKustomization(dir: string): Promise<boolean> {
-  const names = new Set(await readdir(dir));
-  return KUSTOMIZATION_FILES.some((f) => names.has(f));
-}
-
-async function copyPlainManifests(dir: string, baseDir: string, opts: RenderOptions): Promise<string> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const files = entries
-    .filter((e) => e.isFile() && MANIFEST_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
-    .map((e) => e.name)
-    .sort();
+async function writePlainKustomization(copy: string, files: string[], opts: RenderOptions): Promise<void> {
   if (files.length === 0) {
     throw new Error(
-      `Manifests directory "${opts.manifests}" (${dir}) has no kustomization.yaml and no *.yaml, *.yml or *.json manifests. ` +
+      `Manifests directory "${opts.manifests}" (${path.resolve(opts.workspace, opts.manifests)}) has no kustomization.yaml and no *.yaml, *.yml or *.json manifests. ` +
         'Point the "manifests" input at your Kubernetes manifests, or create a kustomization.yaml there, e.g.:\n' +
         'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - service.yaml',
     );
   }
-  await mkdir(baseDir);
-  await Promise.all(files.map((f) => copyFile(path.join(dir, f), path.join(baseDir, f))));
   await writeFile(
-    path.join(baseDir, 'kustomization.yaml'),
+    path.join(copy, 'kustomization.yaml'),
     dump({ apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization', resources: files }),
   );
-  return baseDir;
 }
 
 function overlayKustomization(overlayDir: string, base: string, opts: RenderOptions): string {
+  // Both in the render's temp dir: always reachable by a relative path, which is all kustomize takes.
   const relative = path.relative(overlayDir, base);
-  if (path.isAbsolute(relative)) {
-    // Only on Windows across drives: there is no relative path, and kustomize will not take an absolute one.
-    throw new Error(
-      `Cannot reach the manifests at ${base} from the temp dir ${overlayDir} by a relative path (different drives?). ` +
-        'Set RUNNER_TEMP/TMPDIR (or the tempRoot option) to a directory on the same drive as the workspace.',
-    );
-  }
   const kustomization: Record<string, unknown> = {
     apiVersion: 'kustomize.config.k8s.io/v1beta1',
     kind: 'Kustomization',
@@ -155,7 +143,8 @@ function overlayKustomization(overlayDir: string, base: string, opts: RenderOpti
     kustomization.labels = [{ pairs: { ...opts.labels }, includeSelectors: false, includeTemplates: true }];
   }
   return (
-    "# Generated by kubestage; the user's own files are referenced, never edited.\n" + dump(kustomization)
+    "# Generated by kubestage; a copy of the repository's own files is referenced, never the files themselves.\n" +
+    dump(kustomization)
   );
 }
 
@@ -180,13 +169,19 @@ async function findOnPath(program: string): Promise<boolean> {
   return false;
 }
 
-function runKustomize(command: string[], overlayDir: string, userDir: string): Promise<string> {
+function runKustomize(
+  command: string[],
+  overlayDir: string,
+  userDir: string,
+  toUser: (text: string) => string,
+): Promise<string> {
   const [program, ...args] = command;
   const shown = [...command, '<overlay>'].join(' ');
   return new Promise((resolve, reject) => {
     execFile(
       program,
-      [...args, overlayDir],
+      // The default, said out loud: a kustomization may read files only from its own directory tree.
+      [...args, '--load-restrictor', 'LoadRestrictionsRootOnly', overlayDir],
       { maxBuffer: OUTPUT_LIMIT, encoding: 'utf8', windowsHide: true },
       (error, stdout, stderr) => {
         if (error === null) {
@@ -204,14 +199,14 @@ function runKustomize(command: string[], overlayDir: string, userDir: string): P
           );
           return;
         }
-        const message = stderr.trim() || error.message;
+        const message = toUser(stderr.trim() || error.message);
         if (/unknown field "includeTemplates"|unknown command "kustomize"/.test(message)) {
           // Our generated overlay, not the user's files, is what this kustomize cannot read.
           reject(
             new KustomizeError(
               `The kustomize in "${shown}" is too old for kubestage's generated overlay (${message.split('\n')[0]}). ` +
                 'kubestage needs kubectl ≥ 1.24 (kustomize ≥ 4.5): update kubectl on the runner, e.g. with `azure/setup-kubectl@v4`.',
-              stderr,
+              toUser(stderr),
             ),
           );
           return;
@@ -223,7 +218,7 @@ function runKustomize(command: string[], overlayDir: string, userDir: string): P
               'reproduce it locally with "kubectl kustomize ' +
               userDir +
               '".',
-            stderr,
+            toUser(stderr),
           ),
         );
       },

@@ -15,6 +15,7 @@ export const INPUT = {
   healthPath: 'health-path',
   ttl: 'ttl',
   podSecurity: 'pod-security',
+  allow: 'allow',
   comment: 'comment',
   deployment: 'deployment',
   deploymentEnvironment: 'deployment-environment',
@@ -105,6 +106,12 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     help: 'token for comments and deployments',
     default: '${{ github.token }}',
     arg: 'TOKEN',
+  },
+  [INPUT.allow]: {
+    help: 'what previews may do that the guard refuses by default (node-port, load-balancer, cluster-role:<name>, …)',
+    default: '',
+    arg: 'CLASS',
+    lines: true,
   },
   [INPUT.app]: {
     help: 'name of the app, when a PR previews several (a monorepo): its own namespace, comment and environment',

@@ -3,6 +3,7 @@
 import { isAbsolute } from 'node:path';
 import type { RunContext } from '../app/context.js';
 import { parseImages } from '../model/images.js';
+import { parseAllow, type Allowance } from '../render/allow.js';
 import type { PodSecurityLevel } from '../render/pod-security.js';
 import type { NamingOptions } from '../steps/names.js';
 import { requirePullRequest } from './event.js';
@@ -33,6 +34,8 @@ export interface PreviewOptions extends PublishOptions {
   healthPath: string;
   ttlSeconds: number;
   podSecurity: PodSecurityLevel;
+  /** What the guard lets through that it refuses by default (the `allow` input). */
+  allow: Allowance;
 }
 
 export function parsePreviewOptions(input: InputReader, ctx: RunContext): PreviewOptions {
@@ -57,6 +60,7 @@ export function parsePreviewOptions(input: InputReader, ctx: RunContext): Previe
     healthPath: inputOr(input, INPUT.healthPath),
     ttlSeconds: positiveDuration(inputOr(input, INPUT.ttl), INPUT.ttl),
     podSecurity: podSecurityLevel(inputOr(input, INPUT.podSecurity)),
+    allow: allowInput(input(INPUT.allow) ?? ''),
     ...parsePublish(input),
   };
   if (options.healthPath && !options.healthPath.startsWith('/')) {
@@ -70,6 +74,14 @@ export function parsePreviewOptions(input: InputReader, ctx: RunContext): Previe
     );
   }
   return options;
+}
+
+function allowInput(text: string): Allowance {
+  try {
+    return parseAllow(text);
+  } catch (e) {
+    throw new SettingsError(`The \`${INPUT.allow}\` input: ${(e as Error).message}.`);
+  }
 }
 
 /** `comment` and `deployment`, which need a token to be on. */

@@ -15,9 +15,10 @@ import type { Deadline } from '../model/deadline.js';
 import { containerImages, formatImageRef, splitImageRef, type ImageOverride } from '../model/images.js';
 import { apiGroup, isBuiltinGroup, type KubeObject } from '../model/kube-object.js';
 import { listSome, objectId, objectKey, type ObjectId } from '../model/object-id.js';
-import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE } from '../model/labels.js';
+import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE, LABEL_PR } from '../model/labels.js';
 import { decodeRecord, mayClaim, type Claim } from '../model/records.js';
-import { guardManifests } from '../render/guard.js';
+import type { Allowance } from '../render/allow.js';
+import { guardManifests, type GuardOptions } from '../render/guard.js';
 import { rewriteHosts, type PreviewRoute } from '../render/hosts.js';
 import { renderManifests } from '../render/kustomize.js';
 import { podSecurityLabels, type PodSecurityLevel } from '../render/pod-security.js';
@@ -36,6 +37,8 @@ export interface PrepareInput {
   /** Our labels, on every object and the namespace. */
   labels: Record<string, string>;
   podSecurity: PodSecurityLevel;
+  /** What the team lets through the guard (the `allow` input); nothing when absent. */
+  allow?: Allowance;
   logger: Logger;
   group?: Group;
 }
@@ -88,7 +91,11 @@ export async function prepareRelease(kube: () => KubeClient, input: PrepareInput
     return routed;
   });
   // The guard judges the rendered output before any write reaches the cluster.
-  await guardRendered(kube(), objects, input.namespace, input.podSecurity);
+  await guardRendered(kube(), objects, input.namespace, {
+    podSecurity: input.podSecurity,
+    allow: input.allow,
+    host: input.host,
+  });
   const overrides = new Map(input.images.map((i) => [formatImageRef(i), i.name]));
   await refuseClaimedHosts(kube(), input.namespace, routes, logger);
   return {
@@ -105,7 +112,7 @@ export async function guardRendered(
   kube: KubeClient,
   objects: KubeObject[],
   namespace: string,
-  podSecurity: PodSecurityLevel = 'baseline',
+  opts: GuardOptions = {},
 ): Promise<void> {
   await kube.preloadScopes(objects.map((o) => [o.apiVersion, o.kind] as [string, string]));
   // A built-in kind the server does not know means the server is not a Kubernetes API server (a
@@ -116,7 +123,10 @@ export async function guardRendered(
     )
   )
     await kube.verifyApiServer();
-  guardManifests(objects, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind), { podSecurity });
+  guardManifests(objects, namespace, (apiVersion, kind) => kube.scopeOf(apiVersion, kind), {
+    ...opts,
+    podSecurity: opts.podSecurity ?? 'baseline',
+  });
 }
 
 export interface ReleaseInput {
@@ -304,7 +314,7 @@ export async function applyRendered(
       name: namespace,
       labels: { ...opts.labels, ...podSecurityLabels(opts.podSecurity ?? 'baseline') },
       annotations: opts.annotations,
-      owner: { repoLabel: opts.repoLabel },
+      owner: { repoLabel: opts.repoLabel, pr: prOf(opts.labels) },
       waitTerminatingMs: opts.waitTerminatingMs,
       logger,
       // Recorded on the namespace so that later runs prune (and cleanup counts) only these kinds.
@@ -387,6 +397,12 @@ async function watchForDeletion(
     // No watch on namespaces (RBAC) or a broken stream: nothing to learn early.
   }
   return deleted;
+}
+
+/** The PR a preview's labels name (kubestage.dev/pr); undefined for stages. */
+function prOf(labels: Record<string, string>): number | undefined {
+  const pr = Number(labels[LABEL_PR]);
+  return Number.isSafeInteger(pr) && pr > 0 ? pr : undefined;
 }
 
 async function stillOurs(kube: KubeClient, namespace: string, headSha: string, wave: number): Promise<void> {

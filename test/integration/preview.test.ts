@@ -702,6 +702,7 @@ test('preview of Online Boutique (11 services) in a PR namespace', async () => {
       images:
         'us-central1-docker.pkg.dev/online-boutique-ci/microservices-demo/frontend=ghcr.io/acme/frontend',
       'wait-timeout': '30',
+      allow: 'load-balancer', // its frontend-external
     },
   });
   expect(result.failure).toBeUndefined();

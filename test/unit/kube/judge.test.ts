@@ -217,6 +217,22 @@ describe('namespace ownership', () => {
       ),
     ).toMatch(/namespace "pr-7" belongs to repo "other.repo" \(kubestage.dev\/repo\), not "acme.shop"/);
   });
+  test('a namespace recorded for another PR is refused, naming both PRs and the fix; the same PR or no record passes', () => {
+    const ours = { 'app.kubernetes.io/managed-by': 'kubestage', 'kubestage.dev/repo': 'acme.shop' };
+    const recorded = (pr: string): LiveObject => ({
+      metadata: {
+        name: 'preview-fix',
+        labels: { ...ours, 'kubestage.dev/pr': pr },
+        annotations: { 'kubestage.dev/pr': pr },
+      },
+    });
+    expect(ownershipProblem(recorded('5'), { repoLabel: 'acme.shop', pr: 7 })).toMatch(
+      /namespace "preview-fix" holds the preview of PR #5 \(kubestage.dev\/pr\), not PR #7: .* Put \{number\} in the `namespace-template` input/,
+    );
+    expect(ownershipProblem(recorded('7'), { repoLabel: 'acme.shop', pr: 7 })).toBeUndefined();
+    expect(ownershipProblem(recorded('5'), { repoLabel: 'acme.shop' })).toBeUndefined(); // stages name no PR
+    expect(ownershipProblem(ns(ours), { repoLabel: 'acme.shop', pr: 7 })).toBeUndefined();
+  });
   test('another manager is named', () => {
     expect(
       ownershipProblem(ns({ 'app.kubernetes.io/managed-by': 'helm' }), { repoLabel: 'acme.shop' }),

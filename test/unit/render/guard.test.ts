@@ -1,9 +1,12 @@
 import type { KubeObject } from '../../../src/model/kube-object.js';
+import { parseAllow } from '../../../src/render/allow.js';
+import { isInternalUrl } from '../../../src/render/traffic.js';
 import {
   builtinScope,
   combineScopes,
   GuardError,
   guardManifests,
+  type GuardOptions,
   isClusterAdminBinding,
   scopeFromList,
 } from '../../../src/render/guard.js';
@@ -32,9 +35,13 @@ function binding(
   });
 }
 
-function violations(objects: KubeObject[], scope = builtinScope): { object: string; reason: string }[] {
+function violations(
+  objects: KubeObject[],
+  scope = builtinScope,
+  opts: GuardOptions = {},
+): { object: string; reason: string }[] {
   try {
-    guardManifests(objects, NS, scope);
+    guardManifests(objects, NS, scope, opts);
     return [];
   } catch (e) {
     if (!(e instanceof GuardError)) throw e;
@@ -78,14 +85,12 @@ describe('builtinScope', () => {
 });
 
 describe('guardManifests', () => {
-  it('accepts namespaced objects in the preview namespace, incl. a RoleBinding to admin for a local ServiceAccount', () => {
+  it('accepts namespaced objects in the preview namespace, incl. a RoleBinding to its own Role for a local ServiceAccount', () => {
     const ok = [
       obj('apps/v1', 'Deployment', 'web'),
       obj('v1', 'Service', 'web'),
-      binding('RoleBinding', 'admin', [
-        { kind: 'ServiceAccount', name: 'web', namespace: NS },
-        { kind: 'User', name: 'alice' },
-      ]),
+      obj('rbac.authorization.k8s.io/v1', 'Role', 'web'),
+      binding('RoleBinding', 'web', [{ kind: 'ServiceAccount', name: 'web', namespace: NS }], 'Role'),
     ];
     expect(() => guardManifests(ok, NS, builtinScope)).not.toThrow();
   });
@@ -119,14 +124,54 @@ describe('guardManifests', () => {
       /binds the ClusterRole cluster-admin/,
     ],
     [
+      'a RoleBinding to admin',
+      binding('RoleBinding', 'admin', [{ kind: 'ServiceAccount', name: 'web', namespace: NS }]),
+      /roleRef is ClusterRole "admin": it lets its holders grant anything in the namespace to anyone, so a preview may never bind it/,
+    ],
+    [
+      'a RoleBinding to edit',
+      binding('RoleBinding', 'edit', [{ kind: 'ServiceAccount', name: 'web', namespace: NS }]),
+      /roleRef is ClusterRole "edit": its rules are set by the cluster's admins.* define a Role in the preview and bind that; or allow it with `allow: cluster-role:edit`/,
+    ],
+    [
+      'a RoleBinding to any ClusterRole not allowed',
+      binding('RoleBinding', 'secret-reader', [], 'ClusterRole'),
+      /roleRef is ClusterRole "secret-reader".*`allow: cluster-role:secret-reader`/,
+    ],
+    [
       'a RoleBinding granting a ServiceAccount of kube-system',
-      binding('RoleBinding', 'view', [{ kind: 'ServiceAccount', name: 'x', namespace: 'kube-system' }]),
-      /ServiceAccount "kube-system\/x" from another namespace/,
+      binding(
+        'RoleBinding',
+        'web',
+        [{ kind: 'ServiceAccount', name: 'x', namespace: 'kube-system' }],
+        'Role',
+      ),
+      /subjects\[0\] grants rights to ServiceAccount "kube-system\/x" from another namespace/,
     ],
     [
       'a RoleBinding with a ServiceAccount without namespace',
-      binding('RoleBinding', 'view', [{ kind: 'ServiceAccount', name: 'y' }]),
-      /ServiceAccount "y" without a namespace/,
+      binding('RoleBinding', 'web', [{ kind: 'ServiceAccount', name: 'y' }], 'Role'),
+      /subjects\[0\] is ServiceAccount "y" without a namespace/,
+    ],
+    [
+      'a RoleBinding granting every authenticated user',
+      binding('RoleBinding', 'web', [{ kind: 'Group', name: 'system:authenticated' }], 'Role'),
+      /subjects\[0\] is Group "system:authenticated": a Kubernetes system identity/,
+    ],
+    [
+      'a RoleBinding granting every ServiceAccount of the cluster',
+      binding('RoleBinding', 'web', [{ kind: 'Group', name: 'system:serviceaccounts' }], 'Role'),
+      /subjects\[0\] is Group "system:serviceaccounts"/,
+    ],
+    [
+      'a RoleBinding granting anonymous',
+      binding('RoleBinding', 'web', [{ kind: 'User', name: 'system:anonymous' }], 'Role'),
+      /subjects\[0\] is User "system:anonymous"/,
+    ],
+    [
+      'a RoleBinding granting a User',
+      binding('RoleBinding', 'web', [{ kind: 'User', name: 'alice@example.com' }], 'Role'),
+      /subjects\[0\] is User "alice@example.com": grants rights in the preview to an identity outside it.*`allow: users-and-groups`/,
     ],
   ])('refuses %s', (_what, o, reason) => {
     const v = violations([obj('v1', 'Service', 'fine'), o]);
@@ -172,6 +217,231 @@ describe('guardManifests', () => {
       ),
     ]);
     expect(message).toMatch(/A preview may contain only namespaced objects .* To fix:/s);
+  });
+});
+
+describe('traffic that escapes the preview', () => {
+  const HOST = 'pr-7.preview.example.com';
+  const svc = (spec: object) =>
+    obj('v1', 'Service', 'web', NS, { spec: { selector: { app: 'web' }, ...spec } });
+  const ingress = (spec: object, annotations: Record<string, string> = {}) => ({
+    ...obj('networking.k8s.io/v1', 'Ingress', 'web', NS, { spec }),
+    metadata: { name: 'web', namespace: NS, annotations },
+  });
+  const rule = {
+    host: HOST,
+    http: {
+      paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'web', port: { number: 80 } } } }],
+    },
+  };
+  const gw = (listeners: object[]) =>
+    obj('gateway.networking.k8s.io/v1', 'Gateway', 'gw', NS, { spec: { gatewayClassName: 'x', listeners } });
+  const scope = combineScopes(
+    scopeFromList(
+      ['Gateway', 'TLSRoute', 'TCPRoute', 'HTTPRoute'].map((kind) => ({
+        group: 'gateway.networking.k8s.io',
+        kind,
+        namespaced: true,
+      })),
+    ),
+    builtinScope,
+  );
+
+  it.each<[string, KubeObject, string, RegExp]>([
+    [
+      'a NodePort Service',
+      svc({ type: 'NodePort' }),
+      'node-port',
+      /^spec.type is "NodePort": opens the Service on a port of every node.*use a ClusterIP Service.*; or allow it with `allow: node-port`$/,
+    ],
+    [
+      'a LoadBalancer Service',
+      svc({ type: 'LoadBalancer' }),
+      'load-balancer',
+      /^spec.type is "LoadBalancer": gives the preview an external address/,
+    ],
+    [
+      'an ExternalName Service',
+      svc({ type: 'ExternalName', externalName: 'kubernetes.default.svc' }),
+      'external-name',
+      /^spec.type is "ExternalName" \(spec.externalName "kubernetes.default.svc"\)/,
+    ],
+    [
+      'externalIPs',
+      svc({ externalIPs: ['10.0.0.1'] }),
+      'external-ips',
+      /^spec.externalIPs is "10.0.0.1": takes the traffic for those addresses/,
+    ],
+    [
+      'hand-written Endpoints',
+      obj('v1', 'Endpoints', 'api', NS, {
+        subsets: [{ addresses: [{ ip: '169.254.169.254' }], ports: [{ port: 80 }] }],
+      }),
+      'endpoints',
+      /^subsets\[\]\.addresses is "169.254.169.254": a hand-written Endpoints sends a Service's traffic wherever it says.*the cloud metadata service/,
+    ],
+    [
+      'a hand-written EndpointSlice',
+      obj('discovery.k8s.io/v1', 'EndpointSlice', 'api-1', NS, {
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['10.96.0.1'] }],
+      }),
+      'endpoints',
+      /^endpoints\[\]\.addresses is "10.96.0.1": a hand-written EndpointSlice/,
+    ],
+    [
+      'an Ingress with only a defaultBackend',
+      ingress({ defaultBackend: { service: { name: 'web', port: { number: 80 } } } }),
+      'catch-all-ingress',
+      /^spec.defaultBackend is "web" with no spec.rules: a catch-all/,
+    ],
+    [
+      'a server-snippet',
+      ingress(
+        { rules: [rule] },
+        { 'nginx.ingress.kubernetes.io/server-snippet': 'location /x { proxy_pass http://10.0.0.1; }' },
+      ),
+      'snippet-annotations',
+      /^metadata.annotations\["nginx.ingress.kubernetes.io\/server-snippet"\] is set: raw NGINX configuration would run inside the shared ingress controller/,
+    ],
+    [
+      'a configuration-snippet',
+      ingress({ rules: [rule] }, { 'nginx.ingress.kubernetes.io/configuration-snippet': 'x' }),
+      'snippet-annotations',
+      /configuration-snippet/,
+    ],
+    [
+      'an auth-snippet',
+      ingress({ rules: [rule] }, { 'nginx.ingress.kubernetes.io/auth-snippet': 'x' }),
+      'snippet-annotations',
+      /auth-snippet/,
+    ],
+    [
+      'a stream-snippet',
+      ingress({ rules: [rule] }, { 'nginx.ingress.kubernetes.io/stream-snippet': 'x' }),
+      'snippet-annotations',
+      /stream-snippet/,
+    ],
+    [
+      'an auth-url into kube-system',
+      ingress(
+        { rules: [rule] },
+        { 'nginx.ingress.kubernetes.io/auth-url': 'http://oauth.kube-system.svc.cluster.local/auth' },
+      ),
+      'internal-urls',
+      /^metadata.annotations\["nginx.ingress.kubernetes.io\/auth-url"\] is "http:\/\/oauth.kube-system.svc.cluster.local\/auth": the shared ingress controller would send requests to an address inside the cluster/,
+    ],
+    [
+      'a mirror-target at the metadata service',
+      ingress(
+        { rules: [rule] },
+        { 'nginx.ingress.kubernetes.io/mirror-target': 'http://169.254.169.254$request_uri' },
+      ),
+      'internal-urls',
+      /mirror-target/,
+    ],
+    [
+      'a Gateway listener without a hostname',
+      gw([{ name: 'http', port: 80, protocol: 'HTTP' }]),
+      'gateway-listeners',
+      /^spec.listeners\[0\] \("http"\) has no hostname: it would take every host.*set its hostname to "pr-7.preview.example.com"/,
+    ],
+    [
+      'a Gateway listener for another host',
+      gw([{ name: 'https', port: 443, protocol: 'HTTPS', hostname: 'shop.example.com' }]),
+      'gateway-listeners',
+      /^spec.listeners\[0\].hostname is "shop.example.com": traffic for a host that is not the preview's.*claim only the preview host "pr-7.preview.example.com"/,
+    ],
+    [
+      'a TLSRoute for another host',
+      obj('gateway.networking.k8s.io/v1alpha2', 'TLSRoute', 't', NS, {
+        spec: { hostnames: ['shop.example.com'] },
+      }),
+      'gateway-listeners',
+      /^spec.hostnames is "shop.example.com": a TLSRoute may claim only the preview host/,
+    ],
+    [
+      'a TCPRoute',
+      obj('gateway.networking.k8s.io/v1alpha2', 'TCPRoute', 't', NS, {
+        spec: { parentRefs: [{ name: 'shared', namespace: 'infra' }] },
+      }),
+      'gateway-listeners',
+      /takes a whole port of the Gateway/,
+    ],
+  ])('refuses %s, unless allowed', (_what, o, allowValue, reason) => {
+    const refused = violations([o], scope, { host: HOST });
+    expect(refused).toHaveLength(1);
+    expect(refused[0].reason).toMatch(reason);
+    expect(refused[0].reason).toContain(`or allow it with \`allow: ${allowValue}\``);
+    expect(violations([o], scope, { host: HOST, allow: parseAllow(allowValue) })).toEqual([]);
+  });
+
+  it('lets ordinary traffic through: ClusterIP and headless Services, Ingress rules, a listener for the preview host, auth at a Service of the preview', () => {
+    const objects = [
+      svc({}),
+      svc({ type: 'ClusterIP', clusterIP: 'None' }),
+      ingress(
+        { rules: [rule], tls: [{ hosts: [HOST], secretName: 'wild' }] },
+        {
+          'nginx.ingress.kubernetes.io/rewrite-target': '/',
+          'nginx.ingress.kubernetes.io/auth-url': `http://oauth2-proxy.${NS}.svc.cluster.local/oauth2/auth`,
+        },
+      ),
+      gw([{ name: 'https', port: 443, protocol: 'HTTPS', hostname: HOST }]),
+    ];
+    expect(violations(objects, scope, { host: HOST })).toEqual([]);
+  });
+
+  it('refuses every Gateway listener of a preview without a host', () => {
+    const v = violations([gw([{ name: 'h', port: 80, protocol: 'HTTP', hostname: HOST }])], scope, {
+      host: '',
+    });
+    expect(v[0].reason).toMatch(/a preview without a host \(the `domain` input is empty\) may claim none/);
+  });
+});
+
+describe('isInternalUrl', () => {
+  it.each<[string, boolean]>([
+    ['http://10.0.0.1/auth', true],
+    ['http://169.254.169.254/latest', true],
+    ['http://[::1]/', true],
+    ['http://localhost:8080/', true],
+    ['http://oauth/', true],
+    ['http://oauth.kube-system.svc/', true],
+    ['http://oauth.kube-system.svc.cluster.local/', true],
+    ['http://metadata.google.internal/', true],
+    ['not a url', true],
+    [`http://oauth.${NS}.svc.cluster.local/auth`, false],
+    ['https://auth.example.com/oauth2/auth', false],
+  ])('%s → %s', (url, internal) => expect(isInternalUrl(url, NS)).toBe(internal));
+});
+
+describe('guardManifests with allow', () => {
+  const sa = { kind: 'ServiceAccount', name: 'web', namespace: NS };
+  it('lets a ClusterRole the team names be bound, and Users and Groups when allowed', () => {
+    const objects = [
+      binding('RoleBinding', 'view', [sa, { kind: 'User', name: 'alice' }, { kind: 'Group', name: 'devs' }]),
+    ];
+    expect(violations(objects).map((v) => v.reason)).toHaveLength(3);
+    expect(
+      violations(objects, builtinScope, { allow: parseAllow('cluster-role:view\nusers-and-groups') }),
+    ).toEqual([]);
+  });
+
+  it('never lets system identities, other namespaces or cluster-admin through, whatever is allowed', () => {
+    const allow = parseAllow('cluster-role:view, users-and-groups');
+    const objects = [
+      binding('RoleBinding', 'cluster-admin', [sa]),
+      binding('RoleBinding', 'view', [
+        { kind: 'Group', name: 'system:unauthenticated' },
+        { kind: 'ServiceAccount', name: 'x', namespace: 'prod' },
+      ]),
+    ];
+    expect(violations(objects, builtinScope, { allow }).map((v) => v.reason)).toEqual([
+      expect.stringMatching(/cluster-admin/),
+      expect.stringMatching(/system:unauthenticated/),
+      expect.stringMatching(/"prod\/x" from another namespace/),
+    ]);
   });
 });
 

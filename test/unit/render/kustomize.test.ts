@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '../../../src/model/kube-object.js';
 import { objectRef } from '../../../src/model/kube-object.js';
+import { parseAllow } from '../../../src/render/allow.js';
 import { builtinScope, GuardError, guardManifests } from '../../../src/render/guard.js';
 import { KustomizeError, parseRendered, renderManifests } from '../../../src/render/kustomize.js';
 
@@ -129,7 +130,13 @@ describe('renderManifests on online-boutique', () => {
     expect(overlayYaml).toContain('namespace: pr-7');
     expect(overlayYaml).toMatch(/resources:\n {2}- \.\.?\//);
     expect(overlayYaml).toContain('includeSelectors: false');
-    expect(() => guardManifests(objects, NS, builtinScope)).not.toThrow();
+    // Its frontend-external is a LoadBalancer: a preview takes it only when the team allows it.
+    expect(() => guardManifests(objects, NS, builtinScope)).toThrow(
+      /Service\/frontend-external: spec.type is "LoadBalancer"/,
+    );
+    expect(() =>
+      guardManifests(objects, NS, builtinScope, { allow: parseAllow('load-balancer') }),
+    ).not.toThrow();
 
     expect(await snapshot(boutique)).toEqual(before);
     expect(await renderTemps(tempRoot)).toEqual([]);
@@ -176,7 +183,9 @@ describe('renderManifests on temp fixtures', () => {
       () => undefined,
       (e: Error) => e,
     );
-    expect(err?.message).toMatch(/security; file .*secret\.txt' is not in or below/);
+    expect(err?.message).toMatch(
+      /configMapGenerator\[0\]\.files\[0\] is "\.\.\/secret\.txt": is outside the kustomization’s own directory k8s\//,
+    );
     expect(err?.message).not.toContain('runner-only-secret');
   });
 
@@ -270,6 +279,7 @@ ${DEPLOYMENT}`,
       { object: 'ClusterRoleBinding/god-mode', reason: expect.stringMatching(/cluster-scoped/) },
       { object: 'ClusterRoleBinding/god-mode', reason: expect.stringMatching(/cluster-admin/) },
       { object: `Namespace/${NS}`, reason: expect.stringMatching(/is a Namespace/) },
+      { object: 'RoleBinding/peek', reason: expect.stringMatching(/roleRef is ClusterRole "view"/) },
       {
         object: 'RoleBinding/peek',
         reason: expect.stringMatching(/"kube-system\/robot" from another namespace/),

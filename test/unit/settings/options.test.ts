@@ -116,6 +116,12 @@ test.each([
     {},
     'The `pod-security` input is "lenient"; expected one of privileged, baseline, restricted',
   ],
+  [
+    { allow: 'load-balancer\nhost-network' },
+    {},
+    'The `allow` input: "host-network" is not something a preview can be allowed; valid values: node-port, load-balancer,',
+  ],
+  [{ allow: 'cluster-role:admin' }, {}, 'The `allow` input: "cluster-role:admin" cannot be allowed'],
   [{}, { GITHUB_REPOSITORY: '' }, 'GITHUB_REPOSITORY is "", expected "owner/repo"'],
   [{}, { GITHUB_EVENT_NAME: 'push' }, 'triggered by the "push" event, which carries no pull request'],
   [
