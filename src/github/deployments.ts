@@ -4,7 +4,8 @@
 // list endpoint, so we never page through other tools' deployments) and payload `{ kubestage: { pr } }`
 // (so a PR number can be checked even if someone reuses the environment name). deactivateDeployments
 // touches only deployments carrying that task.
-import type { GitHubClient } from './client.js';
+import { randomUUID } from 'node:crypto';
+import { httpStatus, type GitHubClient } from './client.js';
 import type { RepoRef } from './pulls.js';
 
 export const DEPLOYMENT_TASK = 'deploy:kubestage';
@@ -40,38 +41,66 @@ export function truncateDescription(text: string, max: number = DESCRIPTION_MAX)
   return `${[...flat].slice(0, max - 1).join('')}…`;
 }
 
-/** Creates a deployment and returns its id. Never waits on status checks, never merges anything. */
+/**
+ * Creates a deployment and returns its id. Never waits on status checks, never merges anything.
+ *
+ * A POST is not repeated blindly: when its reply is lost (a dropped connection, a 5xx from a proxy
+ * after GitHub did the work) a retry would make a second deployment. Each call carries a nonce in its
+ * payload; after such a failure the deployments of that ref are searched for it first, and only when
+ * it is not there is the deployment created again.
+ */
 export async function createDeployment(
   client: GitHubClient,
   repo: RepoRef,
   opts: CreateDeploymentOptions,
 ): Promise<number> {
+  const nonce = randomUUID();
   const payload: Record<string, unknown> = { ...(opts.payload ?? {}) };
-  if (opts.prNumber !== undefined) payload.kubestage = { pr: opts.prNumber };
-  const response = await client.rest.repos.createDeployment({
-    owner: repo.owner,
-    repo: repo.repo,
-    ref: opts.ref,
-    task: DEPLOYMENT_TASK,
-    environment: opts.environment,
-    description: truncateDescription(opts.description ?? `kubestage ${opts.environment}`),
-    // auto_merge would merge the base branch into the PR head; required_contexts: [] stops GitHub from
-    // refusing the deployment while the PR's own checks (including this job) are still running.
-    auto_merge: false,
-    required_contexts: [],
-    transient_environment: opts.transient ?? true,
-    production_environment: opts.production ?? false,
-    payload,
-  });
-  const data = response.data as { id?: number; message?: string };
-  if (typeof data.id !== 'number') {
-    throw new Error(
-      `GitHub did not create a deployment of ${opts.ref} to ${opts.environment} in ${repo.owner}/${repo.repo} ` +
-        `(HTTP ${response.status}: ${data.message ?? 'no id in the reply'}). Check that the ref exists and ` +
-        `that the token has \`deployments: write\`.`,
-    );
+  payload.kubestage = { ...(opts.prNumber !== undefined ? { pr: opts.prNumber } : {}), nonce };
+  const create = async (): Promise<number> => {
+    const response = await client.rest.repos.createDeployment({
+      owner: repo.owner,
+      repo: repo.repo,
+      ref: opts.ref,
+      task: DEPLOYMENT_TASK,
+      environment: opts.environment,
+      description: truncateDescription(opts.description ?? `kubestage ${opts.environment}`),
+      // auto_merge would merge the base branch into the PR head; required_contexts: [] stops GitHub from
+      // refusing the deployment while the PR's own checks (including this job) are still running.
+      auto_merge: false,
+      required_contexts: [],
+      transient_environment: opts.transient ?? true,
+      production_environment: opts.production ?? false,
+      payload,
+      request: { retries: 0 },
+    });
+    const data = response.data as { id?: number; message?: string };
+    if (typeof data.id !== 'number') {
+      throw new Error(
+        `GitHub did not create a deployment of ${opts.ref} to ${opts.environment} in ${repo.owner}/${repo.repo} ` +
+          `(HTTP ${response.status}: ${data.message ?? 'no id in the reply'}). Check that the ref exists and ` +
+          `that the token has \`deployments: write\`.`,
+      );
+    }
+    return data.id;
+  };
+  try {
+    return await create();
+  } catch (e) {
+    const status = httpStatus(e);
+    // A 4xx is GitHub's considered answer: nothing was created.
+    if (status !== undefined && status < 500) throw e;
+    const existing = await client.paginate(client.rest.repos.listDeployments, {
+      owner: repo.owner,
+      repo: repo.repo,
+      ref: opts.ref,
+      environment: opts.environment,
+      task: DEPLOYMENT_TASK,
+      per_page: 100,
+    });
+    const ours = existing.find((d) => payloadField(d.payload, 'nonce') === nonce);
+    return ours ? ours.id : create();
   }
-  return data.id;
 }
 
 export async function setDeploymentStatus(
@@ -92,6 +121,12 @@ export async function setDeploymentStatus(
 }
 
 function payloadPr(payload: unknown): number | undefined {
+  const pr = payloadField(payload, 'pr');
+  return typeof pr === 'number' ? pr : undefined;
+}
+
+/** A field of the `kubestage` object in a deployment's payload (GitHub may return it as a string). */
+function payloadField(payload: unknown, field: string): unknown {
   let p = payload;
   if (typeof p === 'string') {
     try {
@@ -101,8 +136,8 @@ function payloadPr(payload: unknown): number | undefined {
     }
   }
   if (typeof p !== 'object' || p === null) return undefined;
-  const k = (p as { kubestage?: { pr?: unknown } }).kubestage;
-  return typeof k?.pr === 'number' ? k.pr : undefined;
+  const k = (p as { kubestage?: Record<string, unknown> }).kubestage;
+  return typeof k === 'object' && k !== null ? k[field] : undefined;
 }
 
 /**

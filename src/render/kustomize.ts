@@ -199,7 +199,7 @@ function runKustomize(
           );
           return;
         }
-        const message = toUser(stderr.trim() || error.message);
+        const message = readableKustomizeError(toUser(stderr.trim() || error.message));
         if (/unknown field "includeTemplates"|unknown command "kustomize"/.test(message)) {
           // Our generated overlay, not the user's files, is what this kustomize cannot read.
           reject(
@@ -218,12 +218,32 @@ function runKustomize(
               'reproduce it locally with "kubectl kustomize ' +
               userDir +
               '".',
-            toUser(stderr),
+            readableKustomizeError(toUser(stderr)),
           ),
         );
       },
     );
   });
+}
+
+/**
+ * kustomize's message as a person should read it: without kubectl's klog prefix
+ * (`E1130 19:20:47.96 25226 run.go:72] "command failed" err="…"`), with the quoting undone, and with
+ * secretGenerator/configMapGenerator literals redacted — kustomize quotes a malformed literal whole
+ * (`invalid literal source DB_PASSWORD:hunter2`), and this text reaches the log, the summary and the PR.
+ */
+export function readableKustomizeError(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => {
+      const klog = /^[EWIF]\d{4} [\d:.]+\s+\d+ [\w.-]+:\d+\] "command failed" err="(.*)"\s*$/.exec(line);
+      return klog
+        ? (klog[1] ?? '').replace(/\\"/g, '"').replace(/\\\\/g, '\\')
+        : line.replace(/^error: /, '');
+    })
+    .join('\n')
+    .replace(/literal sources \[[^\]]*\]/g, 'literal sources [<redacted>]')
+    .replace(/invalid literal source [^,\n]*/g, 'invalid literal source <redacted>');
 }
 
 /**

@@ -843,3 +843,24 @@ describe('what the preview claims to run is what runs', () => {
     expect(bed.markerComments(36)[0].body).toContain('Preview failed');
   });
 });
+
+test('a kustomize error reads as kustomize wrote it, names the user file, and never quotes a generator literal', async () => {
+  const ws = makeWorkspace({
+    'k8s/kustomization.yaml':
+      'resources:\n  - app.yaml\nsecretGenerator:\n  - name: db\n    literals:\n      - DB_PASSWORD:hunter2-very-secret\n',
+    'k8s/app.yaml': appManifests()['k8s/app.yaml']!,
+  });
+  openPull(37);
+  const { result, log } = await bed.run({ payload: event(37), workspace: ws, inputs: { manifests: 'k8s' } });
+  expect(result.ok).toBe(false);
+  expect(result.failure).toContain('invalid literal source <redacted>');
+  for (const text of [
+    result.failure ?? '',
+    result.summary,
+    log.text(),
+    bed.markerComments(37)[0]?.body ?? '',
+  ]) {
+    expect(text).not.toContain('hunter2-very-secret');
+    expect(text).not.toMatch(/run\.go:\d+\]/);
+  }
+});

@@ -8,7 +8,12 @@ import type { KubeObject } from '../../../src/model/kube-object.js';
 import { objectRef } from '../../../src/model/kube-object.js';
 import { parseAllow } from '../../../src/render/allow.js';
 import { builtinScope, GuardError, guardManifests } from '../../../src/render/guard.js';
-import { KustomizeError, parseRendered, renderManifests } from '../../../src/render/kustomize.js';
+import {
+  KustomizeError,
+  parseRendered,
+  readableKustomizeError,
+  renderManifests,
+} from '../../../src/render/kustomize.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const boutique = path.join(repoRoot, '..', 'shared', 'fixtures', 'online-boutique');
@@ -421,5 +426,27 @@ describe('parseRendered', () => {
       base: { x: 1 },
       merged: { '<<': { x: 1 }, y: 2 },
     });
+  });
+});
+
+describe('readableKustomizeError', () => {
+  it("drops kubectl's klog prefix and keeps kustomize's own words", () => {
+    expect(
+      readableKustomizeError(
+        `E1130 19:20:48.027662   25232 run.go:72] "command failed" err="accumulating resources: accumulation err='accumulating resources from 'missing.yaml': no such file'"`,
+      ),
+    ).toBe(
+      "accumulating resources: accumulation err='accumulating resources from 'missing.yaml': no such file'",
+    );
+  });
+
+  it('never repeats a generator literal, which may be a password', () => {
+    const text = readableKustomizeError(
+      'E1130 19:20:47.966443   25226 run.go:72] "command failed" err="loading KV pairs: literal sources [DB_PASSWORD:hunter2-very-secret]: invalid literal source DB_PASSWORD:hunter2-very-secret, expected key=value"',
+    );
+    expect(text).not.toContain('hunter2');
+    expect(text).toBe(
+      'loading KV pairs: literal sources [<redacted>]: invalid literal source <redacted>, expected key=value',
+    );
   });
 });
