@@ -1,8 +1,9 @@
+import { recordingLogger } from '../../support/logger.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createGitHubClient } from '../../../src/github/client.js';
 import { getPull } from '../../../src/github/pulls.js';
-import { FULL, REPO, TOKEN, client, recordingLogger, sha, useEmulator } from './helpers.js';
+import { FULL, REPO, TOKEN, client, sha, useEmulator } from './helpers.js';
 
 const { emu } = useEmulator();
 
@@ -28,7 +29,7 @@ test('a secondary rate limit is waited out (Retry-After honoured) with a warning
   const pull = await getPull(client(emu(), logger), REPO, 12);
   expect(pull.number).toBe(12);
   expect(pullRequests()).toBe(2);
-  expect(logger.warnings()).toEqual([
+  expect(logger.warnings).toEqual([
     expect.stringMatching(/secondary rate limit hit on GET .*retrying in 2s/),
   ]);
   // Scaled by waitScale 0.001: 2 s become 2 ms, so the test does not sleep.
@@ -56,7 +57,7 @@ test('a secondary rate limit that never lifts gives up after the retry budget', 
     /HTTP 403 .*after 3 attempts: You have exceeded a secondary rate limit/,
   );
   expect(pullRequests()).toBe(3);
-  expect(logger.warnings().at(-1)).toMatch(/giving up after 3 attempts/);
+  expect(logger.warnings.at(-1)).toMatch(/giving up after 3 attempts/);
 });
 
 test('the API URL comes from GITHUB_API_URL when no base URL is given', async () => {

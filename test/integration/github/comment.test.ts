@@ -1,8 +1,9 @@
+import { recordingLogger } from '../../support/logger.js';
 import { COMMENT_MARKER } from '../../../src/model/labels.js';
 import { findMarkedComment, upsertComment } from '../../../src/github/comment.js';
 import { GITHUB_COMMENT_MAX } from '../../../src/report/markdown.js';
 import { renderPreviewComment } from '../../../src/report/comment.js';
-import { FULL, REPO, client, recordingLogger, sha, useEmulator } from './helpers.js';
+import { FULL, REPO, client, sha, useEmulator } from './helpers.js';
 
 const { emu } = useEmulator();
 const PR = 12;
@@ -126,10 +127,8 @@ test('a read-only token (fork PR) skips the comment with a warning instead of fa
 
   expect(result).toEqual({ skipped: true, reason: expect.stringContaining('read-only') });
   expect(emu().state.comments(FULL, PR)).toHaveLength(0);
-  expect(logger.warnings()).toHaveLength(1);
-  expect(logger.warnings()[0]).toMatch(
-    /read-only for PRs from forks; use pull_request_target or workflow_run/,
-  );
+  expect(logger.warnings).toHaveLength(1);
+  expect(logger.warnings[0]).toMatch(/read-only for PRs from forks; use pull_request_target or workflow_run/);
 });
 
 test('a failed preview with 200 KB of diagnostics is posted under GitHub’s limit and accepted', async () => {

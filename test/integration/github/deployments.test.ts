@@ -1,10 +1,11 @@
+import { recordingLogger } from '../../support/logger.js';
 import {
   DEPLOYMENT_TASK,
   createDeployment,
   deactivateDeployments,
   setDeploymentStatus,
 } from '../../../src/github/deployments.js';
-import { FULL, REPO, client, recordingLogger, sha, useEmulator } from './helpers.js';
+import { FULL, REPO, client, sha, useEmulator } from './helpers.js';
 
 const { emu } = useEmulator();
 const HEAD = sha('head-12');

@@ -4,22 +4,6 @@ import { startGitHubEmulator, type GitHubEmulator } from '../../emulators/github
 import { createGitHubClient, type GitHubClient } from '../../../src/github/client.js';
 import type { Logger } from '../../../src/logger.js';
 
-export interface RecordingLogger extends Logger {
-  lines: { level: 'info' | 'warning' | 'debug'; msg: string }[];
-  warnings(): string[];
-}
-
-export function recordingLogger(): RecordingLogger {
-  const lines: RecordingLogger['lines'] = [];
-  return {
-    lines,
-    info: (msg) => lines.push({ level: 'info', msg }),
-    warning: (msg) => lines.push({ level: 'warning', msg }),
-    debug: (msg) => lines.push({ level: 'debug', msg }),
-    warnings: () => lines.filter((l) => l.level === 'warning').map((l) => l.msg),
-  };
-}
-
 export const REPO = { owner: 'acme', repo: 'shop' };
 export const FULL = `${REPO.owner}/${REPO.repo}`;
 export const TOKEN = 'ghs_test_write_token';

@@ -1,5 +1,6 @@
+import { recordingLogger } from '../../support/logger.js';
 import { findPullForSha, getPull } from '../../../src/github/pulls.js';
-import { FULL, REPO, client, recordingLogger, sha, useEmulator } from './helpers.js';
+import { FULL, REPO, client, sha, useEmulator } from './helpers.js';
 
 const { emu } = useEmulator();
 
