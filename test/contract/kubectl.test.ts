@@ -1,7 +1,16 @@
 // Contract: the real kubectl works against the target cluster (the Kubernetes API emulator unless
 // KUBESTAGE_TEST_KUBECONFIG points at a real one) for every command our users and CI logs rely on.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubeTarget, repoRoot, streamKubectl, type KubeTarget } from '../support/kube-target.js';
+import {
+  ADMIN_CLIENT_CERT,
+  ADMIN_CLIENT_KEY,
+  CA_CERT,
+  ROGUE_CLIENT_CERT,
+  ROGUE_CLIENT_KEY,
+} from '../emulators/kube/index.js';
+import { kubeTarget, repoRoot, runKubectl, streamKubectl, type KubeTarget } from '../support/kube-target.js';
 
 const boutique = join(repoRoot, '..', 'shared', 'fixtures', 'online-boutique');
 
@@ -58,6 +67,10 @@ spec:
 `;
 }
 
+/** What kubectl prints on a 401: during discovery, or later when discovery was cached. */
+const UNAUTHORIZED =
+  /error: You must be logged in to the server \((Unauthorized|the server has asked for the client to provide credentials)\)/;
+
 describe('kubectl against the target cluster', () => {
   let target: KubeTarget;
 
@@ -80,6 +93,36 @@ describe('kubectl against the target cluster', () => {
     expect(r.stdout).toMatch(/^NAME\s+STATUS\s+AGE/);
     expect(r.stdout).toMatch(/^default\s+Active\s+/m);
     expect(r.stdout).toMatch(/^kube-system\s+Active\s+/m);
+  });
+
+  it('a wrong token or a client certificate the cluster CA did not sign is Unauthorized (401)', async () => {
+    const wrong = await target.kubectl(['get', 'namespaces', '--token=not-a-valid-token']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(UNAUTHORIZED);
+    if (target.real) return; // the rogue certificate below is the emulator's
+    const dir = mkdtempSync(join(tmpdir(), 'kubestage-certs-'));
+    const b64 = (pem: string) => Buffer.from(pem).toString('base64');
+    // A kubeconfig whose user has a client certificate and no token.
+    const asUser = (user: string, cert: string, key: string) => {
+      const path = join(dir, `${user}.kubeconfig`);
+      writeFileSync(
+        path,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: c, cluster: {server: "${target.emulator!.url}", certificate-authority-data: ${b64(CA_CERT)}}}]`,
+          `users: [{name: u, user: {client-certificate-data: ${b64(cert)}, client-key-data: ${b64(key)}}}]`,
+          'contexts: [{name: c, context: {cluster: c, user: u}}]',
+          'current-context: c',
+        ].join('\n'),
+      );
+      return runKubectl(path, join(dir, `${user}-cache`), ['get', 'namespaces']);
+    };
+    const rogue = await asUser('rogue', ROGUE_CLIENT_CERT, ROGUE_CLIENT_KEY);
+    expect(rogue.stderr).toMatch(UNAUTHORIZED);
+    const admin = await asUser('admin', ADMIN_CLIENT_CERT, ADMIN_CLIENT_KEY);
+    expect(admin.stderr).toBe('');
+    expect(admin.stdout).toMatch(/^default\s+Active/m);
   });
 
   it('kubectl create namespace, configmap and secret (typed clients, protobuf bodies)', async () => {

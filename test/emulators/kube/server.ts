@@ -13,8 +13,11 @@ import {
   openapiV3Root,
   VERSION_INFO,
 } from './discovery.js';
+import { Authenticator } from './auth.js';
+import { CA_CERT } from './tls.js';
 import { forbiddenError, type Faults } from './faults.js';
 import { isReviewType } from './builtins.js';
+import { reviewAnswer } from './reviews.js';
 import { applyDefaults, carryJobSelector, generateJobSelector } from './defaults.js';
 import {
   jsonEqual,
@@ -174,6 +177,10 @@ export class KubeApiServer {
   /** Changes with every CRD change, so that kubectl re-reads the OpenAPI documents. */
   private openapiHash = 1;
   serverAddress = '127.0.0.1:0';
+  /** Who may call: bearer tokens the server accepts (the kubeconfig's is added at start). */
+  readonly auth = new Authenticator();
+  /** Who made each request in flight (for the reviews that answer about the caller). */
+  private readonly users = new WeakMap<IncomingMessage, string>();
   podLogs: PodLogSource | undefined;
 
   constructor(
@@ -207,6 +214,7 @@ export class KubeApiServer {
     });
     try {
       const body = await readBody(req);
+      this.users.set(req, this.auth.authenticate(req, method, url.pathname, url.search));
       const delay = (this.options.latencyMs ?? 0) + this.faults.delay();
       if (delay > 0) await sleep(delay);
       const fault = this.faults.decide(method, url.pathname, url.search);
@@ -376,7 +384,14 @@ export class KubeApiServer {
 
     if (isReviewType(t)) {
       if (method !== 'POST' || name !== undefined) throw methodNotAllowed();
-      return send(201, reviewAnswer(t, body, contentType));
+      let spec: unknown;
+      try {
+        if (contentType === PROTOBUF_CONTENT_TYPE) spec = decodeAccessReviewSpec(body);
+        else spec = (parseObject(body, contentType) as unknown as Record<string, unknown>).spec;
+      } catch {
+        spec = {};
+      }
+      return send(201, reviewAnswer(t, isMap(spec) ? spec : {}, this.users.get(req) ?? '', this.auth));
     }
 
     if (method === 'POST') {
@@ -886,7 +901,7 @@ export class KubeApiServer {
             'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
         },
       },
-      data: { 'ca.crt': EMULATOR_CA_PEM },
+      data: { 'ca.crt': CA_CERT },
     });
   }
 
@@ -1563,44 +1578,6 @@ export class KubeApiServer {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
-
-/** A fixed, self-signed CA certificate standing in for the cluster's root CA. */
-const EMULATOR_CA_PEM = `-----BEGIN CERTIFICATE-----
-MIIBjzCCATWgAwIBAgIURIardt0NyBujAEf6fx4mqR7LV3wwCgYIKoZIzj0EAwIw
-FTETMBEGA1UEAwwKa3ViZXJuZXRlczAeFw0yNjExMjMwNzI5MThaFw0zNjExMjAw
-NzI5MThaMBUxEzARBgNVBAMMCmt1YmVybmV0ZXMwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAAStu8EH6Tf0IDrFvYXSfm3NecEiY77ZJfSX/kdakEQ3i4qaXwATqxEM
-9elNqjbs+nGvBNFPJkgpBiD1/fRahva4o2MwYTAdBgNVHQ4EFgQUZE2IM/aFUcwA
-sntR3H5jnDM23KswHwYDVR0jBBgwFoAUZE2IM/aFUcwAsntR3H5jnDM23KswDwYD
-VR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAqQwCgYIKoZIzj0EAwIDSAAwRQIg
-JvwdG/X51L/rtA99EcJ2XtJYLHrAf6FwfeXBj7DBg7gCIQCuO9BHtnV+iS+wmEBW
-YWe+pqjdNfpfYrtdETzH0aMjgw==
------END CERTIFICATE-----
-`;
-
-/** The answer to a SelfSubjectAccessReview / SelfSubjectRulesReview: everything is allowed. */
-function reviewAnswer(t: ResourceType, body: Buffer, contentType: string): unknown {
-  let spec: unknown = {};
-  try {
-    if (contentType === PROTOBUF_CONTENT_TYPE) spec = decodeAccessReviewSpec(body);
-    else {
-      const v = parseObject(body, contentType) as unknown as Record<string, unknown>;
-      if (isMap(v.spec)) spec = v.spec;
-    }
-  } catch {
-    spec = {};
-  }
-  const head = { kind: t.kind, apiVersion: apiVersionOf(t), metadata: {}, spec };
-  if (t.plural === 'selfsubjectaccessreviews') return { ...head, status: { allowed: true } };
-  return {
-    ...head,
-    status: {
-      resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
-      nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
-      incomplete: false,
-    },
-  };
-}
 
 function withoutManagedTimes(o: KObject): unknown {
   const { uid: _u, creationTimestamp: _c, generation: _g, resourceVersion: _r, ...meta } = o.metadata;
