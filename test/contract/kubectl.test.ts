@@ -125,6 +125,29 @@ describe('kubectl against the target cluster', () => {
     expect(admin.stdout).toMatch(/^default\s+Active/m);
   });
 
+  it('api-resources lists the built-in kinds of a v1.32 server with their short names and scope', async () => {
+    const r = await target.kubectl(['api-resources', '--no-headers']);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split('\n').map((l) => l.trim().split(/\s+/));
+    const row = (name: string, group: string) =>
+      rows.find((c) => c[0] === name && c.includes(group))?.join(' ');
+    expect(row('storageclasses', 'storage.k8s.io/v1')).toBe(
+      'storageclasses sc storage.k8s.io/v1 false StorageClass',
+    );
+    expect(row('persistentvolumes', 'v1')).toBe('persistentvolumes pv v1 false PersistentVolume');
+    expect(row('horizontalpodautoscalers', 'autoscaling/v2')).toBe(
+      'horizontalpodautoscalers hpa autoscaling/v2 true HorizontalPodAutoscaler',
+    );
+    expect(row('ingressclasses', 'networking.k8s.io/v1')).toBe(
+      'ingressclasses networking.k8s.io/v1 false IngressClass',
+    );
+    expect(row('tokenreviews', 'authentication.k8s.io/v1')).toBe(
+      'tokenreviews authentication.k8s.io/v1 false TokenReview',
+    );
+    const sc = await target.kubectl(['get', 'sc', 'does-not-exist']);
+    expect(sc.stderr).toContain('storageclasses.storage.k8s.io "does-not-exist" not found');
+  });
+
   it('kubectl create namespace, configmap and secret (typed clients, protobuf bodies)', async () => {
     const ns = target.namespace('create');
     expect((await target.kubectl(['create', 'namespace', ns])).stdout).toContain(`namespace/${ns} created`);

@@ -348,8 +348,11 @@ export class KubeApiServer {
     record: RequestRecord,
   ): Promise<void> {
     const { type: t, namespace: ns, name, sub } = r;
-    const send = (code: number, b: unknown) => this.send(res, record, code, b);
+    // Objects are stored at the preferred version; answers name the version that was asked for.
+    const send = (code: number, b: unknown) =>
+      this.send(res, record, code, isMap(b) && b.kind === t.kind ? { ...b, apiVersion: apiVersionOf(t) } : b);
     if (sub && !(t.subresources ?? []).includes(sub)) throw resourceNotFound();
+    if (!sub && !(t.verbs ?? []).includes(verbOf(method, name, q))) throw methodNotAllowed();
     const ctx = this.writeCtx(req, q);
     const contentType = (req.headers['content-type'] ?? 'application/json')
       .split(';')[0]
@@ -622,10 +625,11 @@ export class KubeApiServer {
     res.flushHeaders();
     const write = (type: string, o: unknown) => {
       if (res.writableEnded || res.destroyed) return;
+      const asked = isMap(o) && o.kind === t.kind ? { ...o, apiVersion: apiVersionOf(t) } : o;
       const object =
         table && isMap(o) && type !== 'BOOKMARK' && type !== 'ERROR'
-          ? renderTable(t, [o as KObject], {}, q, crdColumns)
-          : o;
+          ? renderTable(t, [asked as KObject], {}, q, crdColumns)
+          : asked;
       res.write(JSON.stringify({ type, object }) + '\n');
     };
     // Keys the client currently believes match, to turn "left the selector" into DELETED as the
@@ -1578,6 +1582,26 @@ export class KubeApiServer {
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
+
+/** The API verb of a request on a resource (not a subresource). */
+function verbOf(method: string, name: string | undefined, q: Query): string {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      if (q.get('watch') === '1' || q.get('watch') === 'true') return 'watch';
+      return name === undefined ? 'list' : 'get';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return name === undefined ? 'deletecollection' : 'delete';
+    default:
+      return method.toLowerCase();
+  }
+}
 
 function withoutManagedTimes(o: KObject): unknown {
   const { uid: _u, creationTimestamp: _c, generation: _g, resourceVersion: _r, ...meta } = o.metadata;
