@@ -455,6 +455,59 @@ describe('kubectl against the target cluster', () => {
     );
   });
 
+  it("refuses to change immutable fields (Deployment selector, Service clusterIP, Ingress without pathType) with the server's 422", async () => {
+    const ns = target.namespace('immutable');
+    expect((await target.kubectl(['apply', '-f', '-'], { input: manifests(ns, 1, 'x') })).code).toBe(0);
+    const moved = manifests(ns, 1, 'x')
+      .split('---\n')
+      .find((d) => d.includes('kind: Deployment'))!
+      .replaceAll('app: web', 'app: web2');
+    for (const args of [['apply'], ['apply', '--server-side', '--force-conflicts']]) {
+      const r = await target.kubectl([...args, '-f', '-'], { input: moved });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        'spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"web2"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable',
+      );
+    }
+    const ip = await target.kubectl([
+      '-n',
+      ns,
+      'patch',
+      'service',
+      'web',
+      '-p',
+      '{"spec":{"clusterIP":"10.96.222.222"}}',
+    ]);
+    expect(ip.stderr).toContain(
+      'The Service "web" is invalid: spec.clusterIPs[0]: Invalid value: []string{"10.96.222.222"}: may not change once set',
+    );
+    const ingress = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: ${ns}
+spec:
+  rules:
+  - host: Shop.example.com
+    http:
+      paths:
+      - path: /
+        backend:
+          service:
+            name: web
+            port:
+              number: 80
+`;
+    const ing = await target.kubectl(['apply', '-f', '-'], { input: ingress });
+    expect(ing.stderr).toContain('The Ingress "web" is invalid:');
+    expect(ing.stderr).toContain(
+      'spec.rules[0].host: Invalid value: "Shop.example.com": a lowercase RFC 1123 subdomain',
+    );
+    expect(ing.stderr).toContain(
+      'spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified',
+    );
+  });
+
   it('prints server-side columns for CronJobs and LoadBalancer services', async () => {
     const ns = target.namespace('tables');
     expect((await target.kubectl(['create', 'namespace', ns])).code).toBe(0);
