@@ -214,15 +214,37 @@ export function isReviewType(t: Pick<ResourceType, 'verbs'>): boolean {
   return t.verbs?.length === 1 && t.verbs[0] === 'create';
 }
 
-/** The emulator's single node, Ready, as a kind/kubeadm control-plane node reports itself. */
-export function emulatorNode(name: string, kubeletVersion: string): KObject {
+export interface Taint {
+  key: string;
+  value?: string;
+  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+/** The emulator's nodes: how many, and what each offers (the scheduler fits pods into this). */
+export interface NodeOptions {
+  /** Default 1 (kind's single control-plane node). */
+  count?: number;
+  /** Allocatable resources of each node; default 8 CPU, 16318856Ki memory, 110 pods. */
+  allocatable?: { cpu?: string; memory?: string; pods?: string };
+  /** Extra labels on every node. */
+  labels?: Record<string, string>;
+  taints?: Taint[];
+}
+
+/** A Ready node as a kind/kubeadm node reports itself; `index` picks its name suffix and IP. */
+export function emulatorNode(
+  name: string,
+  kubeletVersion: string,
+  opts: NodeOptions = {},
+  index = 0,
+): KObject {
   const resources = {
-    cpu: '8',
+    cpu: opts.allocatable?.cpu ?? '8',
     'ephemeral-storage': '102626232Ki',
     'hugepages-1Gi': '0',
     'hugepages-2Mi': '0',
-    memory: '16318856Ki',
-    pods: '110',
+    memory: opts.allocatable?.memory ?? '16318856Ki',
+    pods: opts.allocatable?.pods ?? '110',
   };
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const condition = (type: string, status: string, reason: string, message: string) => ({
@@ -244,17 +266,22 @@ export function emulatorNode(name: string, kubeletVersion: string): KObject {
         'kubernetes.io/arch': 'amd64',
         'kubernetes.io/hostname': name,
         'kubernetes.io/os': 'linux',
-        'node-role.kubernetes.io/control-plane': '',
+        ...(index === 0 ? { 'node-role.kubernetes.io/control-plane': '' } : {}),
+        ...opts.labels,
       },
       annotations: {
         'node.alpha.kubernetes.io/ttl': '0',
         'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
       },
     },
-    spec: { podCIDR: '10.244.0.0/24', podCIDRs: ['10.244.0.0/24'] },
+    spec: {
+      podCIDR: `10.244.${index}.0/24`,
+      podCIDRs: [`10.244.${index}.0/24`],
+      ...(opts.taints?.length ? { taints: opts.taints } : {}),
+    },
     status: {
       addresses: [
-        { type: 'InternalIP', address: '172.18.0.2' },
+        { type: 'InternalIP', address: `172.18.0.${2 + index}` },
         { type: 'Hostname', address: name },
       ],
       allocatable: { ...resources },

@@ -9,7 +9,7 @@ import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Authenticator } from './auth.js';
-import { BUILTIN_TYPES, emulatorNode } from './builtins.js';
+import { BUILTIN_TYPES, emulatorNode, type NodeOptions } from './builtins.js';
 import { NODE_NAME } from './controllers/runtime.js';
 import { VERSION_INFO } from './discovery.js';
 import { startControllers, type ControllerOptions, type Controllers } from './controllers.js';
@@ -18,6 +18,7 @@ import { KubeApiServer, type RequestRecord } from './server.js';
 import { Store } from './store.js';
 import { CA_CERT, SERVER_CERT, SERVER_KEY } from './tls.js';
 
+export type { NodeOptions, Taint } from './builtins.js';
 export { Faults, type FaultKind, type FaultRule, type FaultShares } from './faults.js';
 export type { RequestRecord } from './server.js';
 export type { Controllers, ControllerOptions } from './controllers.js';
@@ -31,6 +32,8 @@ export interface KubeEmulatorOptions {
   /** How long an emptied Terminating namespace lingers before it is gone (ms, default 50). */
   namespaceDeletionDelayMs?: number;
   controllers?: Partial<ControllerOptions>;
+  /** The nodes pods are scheduled onto (default: one, as kind has). */
+  nodes?: NodeOptions;
   /** How many past changes a watch can resume from before it gets 410 Expired (default 20000). */
   watchHistoryLimit?: number;
 }
@@ -119,17 +122,35 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
     },
   });
-  store.create(store.findType('', 'v1', 'nodes')!, emulatorNode(NODE_NAME, VERSION_INFO.gitVersion));
-  // The node's heartbeat lease, as `kubectl describe node` shows it.
-  store.create(store.findType('coordination.k8s.io', 'v1', 'leases')!, {
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: { name: NODE_NAME, namespace: 'kube-node-lease' },
-    spec: {
-      holderIdentity: NODE_NAME,
-      leaseDurationSeconds: 40,
-      renewTime: new Date().toISOString().replace(/Z$/, '000Z'),
+  for (let i = 0; i < (options.nodes?.count ?? 1); i++) {
+    const name = i === 0 ? NODE_NAME : `${NODE_NAME}-${i + 1}`;
+    store.create(
+      store.findType('', 'v1', 'nodes')!,
+      emulatorNode(name, VERSION_INFO.gitVersion, options.nodes, i),
+    );
+    // The node's heartbeat lease, as `kubectl describe node` shows it.
+    store.create(store.findType('coordination.k8s.io', 'v1', 'leases')!, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace: 'kube-node-lease' },
+      spec: {
+        holderIdentity: name,
+        leaseDurationSeconds: 40,
+        renewTime: new Date().toISOString().replace(/Z$/, '000Z'),
+      },
+    });
+  }
+  // kind's default StorageClass (local-path-provisioner): claims bind when a pod uses them.
+  store.create(store.findType('storage.k8s.io', 'v1', 'storageclasses')!, {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: {
+      name: 'standard',
+      annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
     },
+    provisioner: 'rancher.io/local-path',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'WaitForFirstConsumer',
   });
   const controllers = startControllers(store, options.controllers);
   api.podLogs = controllers;

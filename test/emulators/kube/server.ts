@@ -13,6 +13,7 @@ import {
   openapiV3Root,
   VERSION_INFO,
 } from './discovery.js';
+import { admitClaim } from './admission.js';
 import { Authenticator } from './auth.js';
 import { CA_CERT } from './tls.js';
 import { forbiddenError, type Faults } from './faults.js';
@@ -772,6 +773,9 @@ export class KubeApiServer {
       delete o.metadata[k];
     }
     if (hasStatusSubresource(t) && !isCrdType(t)) delete o.status;
+    // SetDefaults_PersistentVolume(Claim): a new volume or claim starts Pending.
+    if (!t.group && (t.kind === 'PersistentVolumeClaim' || t.kind === 'PersistentVolume'))
+      o.status = { phase: 'Pending' };
     if (isNamespaceType(t)) {
       o.metadata.labels = { ...(o.metadata.labels ?? {}), 'kubernetes.io/metadata.name': o.metadata.name! };
       o.spec = { ...(isMap(o.spec) ? o.spec : {}), finalizers: ['kubernetes'] };
@@ -779,6 +783,10 @@ export class KubeApiServer {
     }
     if (isCrdType(t)) o.status = crdStatus(o);
     if (!t.group && t.kind === 'Service') this.defaultService(o);
+    if (!t.group && t.kind === 'PersistentVolumeClaim') {
+      const classes = this.store.findType('storage.k8s.io', 'v1', 'storageclasses');
+      admitClaim(o, classes ? this.store.list(classes) : []);
+    }
     applyDefaults(t, o);
     if (t.group === 'batch' && t.kind === 'Job') {
       // The uid exists before PrepareForCreate in the real server; the store keeps this one.

@@ -7,7 +7,7 @@
 // the same state are no-ops.
 import { createHash } from 'node:crypto';
 import type { KObject } from '../store.js';
-import { HOST_IP, NODE_NAME, nowTime, type Runtime } from './runtime.js';
+import { HOST_IP, nowTime, type Runtime } from './runtime.js';
 import { controllerRef } from './runtime.js';
 import { type Condition, type Container, type PodSpec, qosClass, setCondition } from './util.js';
 
@@ -24,6 +24,8 @@ interface Terminated {
 
 interface CSim {
   name: string;
+  /** An init container: runs to completion, in order, before the app containers start. */
+  init: boolean;
   image: string;
   mode: Mode;
   state: CState;
@@ -46,8 +48,9 @@ interface PodSim {
   /** Run-to-completion pods of a Job give up on an unpullable image (see pullFailed). */
   jobOwned: boolean;
   containers: CSim[];
-  init: Container[];
+  init: CSim[];
   podIP: string;
+  hostIP: string;
   startTime: string;
   gaveUp: boolean;
   deleting: boolean;
@@ -86,7 +89,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
 
   const event = (sim: PodSim, type: 'Normal' | 'Warning', reason: string, message: string, c?: CSim) => {
     const pod = podObject(sim);
-    if (pod) rt.event(pod, type, reason, message, 'kubelet', c ? `spec.containers{${c.name}}` : undefined);
+    const list = c?.init ? 'initContainers' : 'containers';
+    if (pod) rt.event(pod, type, reason, message, 'kubelet', c ? `spec.${list}{${c.name}}` : undefined);
   };
 
   /** Exponential back-off as the kubelet's: 10s doubling to 5 min, scaled; never below readyDelay. */
@@ -124,8 +128,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
     if (c.mode === 'crash') {
       c.logs.push(`Error: cannot start ${c.name}: simulated crash (image "${c.image}")`, 'exit status 1');
       after(sim, Math.max(1, rt.options.readyDelayMs / 2), () => crash(sim, c));
-    } else if (sim.restartPolicy !== 'Always') {
-      c.logs.push('Working...');
+    } else if (c.init || sim.restartPolicy !== 'Always') {
+      c.logs.push(c.init ? 'Initializing...' : 'Working...');
       after(sim, Math.max(1, rt.options.readyDelayMs / 2), () => complete(sim, c));
     } else {
       c.logs.push(`Listening on 0.0.0.0:${c.port ?? 8080}`, 'Ready to serve requests');
@@ -143,6 +147,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
     };
     if (sim.restartPolicy === 'Never') {
       c.state = 'failed';
+      // A failed init container of a pod that never restarts fails the pod.
+      if (c.init) sim.gaveUp = true;
       write(sim);
       return;
     }
@@ -164,6 +170,14 @@ export function registerKubelet(rt: Runtime): Kubelet {
     c.state = 'completed';
     c.logs.push('Completed successfully');
     write(sim);
+    if (c.init) advance(sim);
+  };
+
+  /** The next init container, in order; once all completed, the app containers all at once. */
+  const advance = (sim: PodSim) => {
+    const next = sim.init.find((c) => c.state !== 'completed');
+    if (next) return pull(sim, next);
+    for (const c of sim.containers) pull(sim, c);
   };
 
   const pull = (sim: PodSim, c: CSim) => {
@@ -192,36 +206,36 @@ export function registerKubelet(rt: Runtime): Kubelet {
     });
   };
 
+  const simOf = (c: Container, init: boolean): CSim => {
+    const image = c.image ?? '';
+    const { failImagePattern, crashImagePattern } = rt.options;
+    const mode: Mode = failImagePattern.test(image) ? 'pull' : crashImagePattern.test(image) ? 'crash' : 'ok';
+    return {
+      name: c.name,
+      init,
+      image,
+      mode,
+      state: 'creating',
+      restartCount: 0,
+      backoffSeconds: 0,
+      backoffStep: 0,
+      logs: [],
+      port: c.ports?.[0]?.containerPort,
+    };
+  };
+
   const begin = (pod: KObject) => {
     const spec = (pod.spec ?? { containers: [] }) as PodSpec;
-    const { failImagePattern, crashImagePattern } = rt.options;
     const sim: PodSim = {
       uid: pod.metadata.uid ?? '',
       ns: pod.metadata.namespace ?? '',
       name: pod.metadata.name ?? '',
       restartPolicy: spec.restartPolicy ?? 'Always',
       jobOwned: controllerRef(pod)?.kind === 'Job',
-      init: spec.initContainers ?? [],
-      containers: (spec.containers ?? []).map((c) => {
-        const image = c.image ?? '';
-        const mode: Mode = failImagePattern.test(image)
-          ? 'pull'
-          : crashImagePattern.test(image)
-            ? 'crash'
-            : 'ok';
-        return {
-          name: c.name,
-          image,
-          mode,
-          state: 'creating',
-          restartCount: 0,
-          backoffSeconds: 0,
-          backoffStep: 0,
-          logs: [],
-          port: c.ports?.[0]?.containerPort,
-        };
-      }),
+      init: (spec.initContainers ?? []).map((c) => simOf(c, true)),
+      containers: (spec.containers ?? []).map((c) => simOf(c, false)),
       podIP: allocIp(),
+      hostIP: hostIPOf(rt, spec.nodeName),
       startTime: nowTime(),
       gaveUp: false,
       deleting: false,
@@ -229,24 +243,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
     };
     sims.set(sim.uid, sim);
     byName.set(`${sim.ns}/${sim.name}`, sim.uid);
-    if (spec.nodeName !== NODE_NAME) {
-      // The scheduler's bind; pods created by our controllers come bound already.
-      rt.mutate('Pod', sim.ns, sim.name, (p) => {
-        if (p.metadata.uid !== sim.uid) return false;
-        (p.spec as PodSpec).nodeName = NODE_NAME;
-      });
-    }
-    const bound = rt.get('Pod', sim.ns, sim.name);
-    if (bound)
-      rt.event(
-        bound,
-        'Normal',
-        'Scheduled',
-        `Successfully assigned ${sim.ns}/${sim.name} to ${NODE_NAME}`,
-        'default-scheduler',
-      );
     write(sim);
-    for (const c of sim.containers) pull(sim, c);
+    advance(sim);
   };
 
   /** A pod marked for deletion: the kubelet stops it and confirms, unless finalizers hold it. */
@@ -292,6 +290,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
     const phase = (pod.status as { phase?: string } | undefined)?.phase;
     // A finished pod (from before the controllers started) stays as it is.
     if (phase === 'Succeeded' || phase === 'Failed') return;
+    // Only the kubelet of the node the scheduler bound the pod to runs it.
+    if (!(pod.spec as PodSpec | undefined)?.nodeName) return;
     begin(pod);
   });
 
@@ -299,15 +299,20 @@ export function registerKubelet(rt: Runtime): Kubelet {
     podLog(namespace, pod, container) {
       const sim = sims.get(byName.get(`${namespace}/${pod}`) ?? '');
       if (!sim) return undefined;
-      // Init containers ran to completion before the pod's containers started (see renderStatus).
-      const init = container ? sim.init.find((x) => x.name === container) : undefined;
-      if (init)
-        return `Starting ${init.name} (image ${init.image ?? ''})\nInitializing...\nCompleted successfully\n`;
-      const c = container ? sim.containers.find((x) => x.name === container) : sim.containers[0];
+      const c = container
+        ? [...sim.init, ...sim.containers].find((x) => x.name === container)
+        : sim.containers[0];
       if (!c || c.logs.length === 0) return undefined;
       return c.logs.join('\n') + '\n';
     },
   };
+}
+
+/** The InternalIP of the node a pod runs on. */
+function hostIPOf(rt: Runtime, node: string | undefined): string {
+  const n = node ? rt.get('Node', '', node) : undefined;
+  const addresses = (n?.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses;
+  return addresses?.find((a) => a.type === 'InternalIP')?.address ?? HOST_IP;
 }
 
 function pullError(image: string): string {
@@ -422,8 +427,8 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
   const status: Record<string, unknown> = {
     phase,
     conditions: conds,
-    hostIP: HOST_IP,
-    hostIPs: [{ ip: HOST_IP }],
+    hostIP: sim.hostIP,
+    hostIPs: [{ ip: sim.hostIP }],
     podIP: sim.podIP,
     podIPs: [{ ip: sim.podIP }],
     startTime: sim.startTime,

@@ -32,6 +32,9 @@ export const HOST_IP = '172.18.0.2';
 /** apiVersion of every kind the controllers read or write. */
 const API_VERSIONS: Record<string, string> = {
   Namespace: 'v1',
+  Node: 'v1',
+  PersistentVolume: 'v1',
+  StorageClass: 'storage.k8s.io/v1',
   Pod: 'v1',
   Service: 'v1',
   Endpoints: 'v1',
@@ -47,6 +50,9 @@ const API_VERSIONS: Record<string, string> = {
 /** Kinds kept in the cache (Events are written, never read back in bulk). */
 const CACHED = new Set([
   'Namespace',
+  'Node',
+  'PersistentVolumeClaim',
+  'StorageClass',
   'Pod',
   'Service',
   'Endpoints',
@@ -201,6 +207,13 @@ export class Runtime {
     return m ? [...m.values()] : [];
   }
 
+  /** Cached objects of a kind in every namespace (read-only). */
+  listAll(kind: string): KObject[] {
+    const out: KObject[] = [];
+    for (const byName of this.cache.get(kind)?.values() ?? []) out.push(...byName.values());
+    return out;
+  }
+
   /** Cached objects of `kind` in `ns` whose controller ownerReference has `uid`. */
   owned(kind: string, ns: string, uid: string | undefined): KObject[] {
     if (!uid) return [];
@@ -296,7 +309,8 @@ export class Runtime {
       resourceVersion: involved.metadata.resourceVersion,
     };
     if (fieldPath) ref.fieldPath = fieldPath;
-    const host = component === 'kubelet' ? NODE_NAME : undefined;
+    const node = (involved.spec as { nodeName?: string } | undefined)?.nodeName;
+    const host = component === 'kubelet' ? (node ?? NODE_NAME) : undefined;
     const created = this.create('Event', {
       apiVersion: 'v1',
       kind: 'Event',
