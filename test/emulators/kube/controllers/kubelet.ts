@@ -31,6 +31,7 @@ interface CSim {
   state: CState;
   restartCount: number;
   startedAt?: string;
+  finishedAt?: string;
   containerID?: string;
   lastTerminated?: Terminated;
   /** Seconds of the current back-off, shown in the CrashLoopBackOff message. */
@@ -168,6 +169,7 @@ export function registerKubelet(rt: Runtime): Kubelet {
 
   const complete = (sim: PodSim, c: CSim) => {
     c.state = 'completed';
+    c.finishedAt = nowTime();
     c.logs.push('Completed successfully');
     write(sim);
     if (c.init) advance(sim);
@@ -354,7 +356,7 @@ function containerState(sim: PodSim, c: CSim): Record<string, unknown> {
           exitCode: 0,
           reason: 'Completed',
           startedAt: c.startedAt,
-          finishedAt: nowTime(),
+          finishedAt: c.finishedAt ?? nowTime(),
           containerID: c.containerID,
         },
       };
@@ -373,8 +375,10 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
     containerStatuses?: { name: string; state?: unknown }[];
   };
   const cs = sim.containers;
+  const incompleteInit = sim.init.filter((c) => c.state !== 'completed').map((c) => c.name);
   let phase: string;
   if (sim.gaveUp) phase = 'Failed';
+  else if (incompleteInit.length) phase = 'Pending';
   else if (cs.length && cs.every((c) => c.state === 'completed')) phase = 'Succeeded';
   else if (cs.length && cs.every((c) => c.state === 'completed' || c.state === 'failed')) phase = 'Failed';
   else if (cs.some((c) => c.startedAt === undefined)) phase = 'Pending';
@@ -386,7 +390,19 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
   let conds = prev.conditions ?? [];
   const opt = { probeTime: true };
   conds = setCondition(conds, { type: 'PodReadyToStartContainers', status: 'True' }, now, opt);
-  conds = setCondition(conds, { type: 'Initialized', status: 'True' }, now, opt);
+  conds = setCondition(
+    conds,
+    incompleteInit.length
+      ? {
+          type: 'Initialized',
+          status: 'False',
+          reason: 'ContainersNotInitialized',
+          message: `containers with incomplete status: [${incompleteInit.join(' ')}]`,
+        }
+      : { type: 'Initialized', status: 'True' },
+    now,
+    opt,
+  );
   const readyCond: Condition =
     phase === 'Succeeded'
       ? { type: 'Ready', status: 'False', reason: 'PodCompleted' }
@@ -406,7 +422,8 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
 
   const prevStates = new Map((prev.containerStatuses ?? []).map((s) => [s.name, s.state]));
   const containerStatuses = cs.map((c) => {
-    let state = containerState(sim, c);
+    // App containers wait for the init containers, as PodInitializing.
+    let state = incompleteInit.length ? { waiting: { reason: 'PodInitializing' } } : containerState(sim, c);
     // Keep the first finishedAt: re-rendering must not move it.
     if (c.state === 'completed' && prevStates.has(c.name)) {
       const old = prevStates.get(c.name) as { terminated?: unknown } | undefined;
@@ -436,15 +453,14 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
   if (sim.init.length) {
     status.initContainerStatuses = sim.init.map((c) => ({
       name: c.name,
-      state: {
-        terminated: { exitCode: 0, reason: 'Completed', startedAt: sim.startTime, finishedAt: sim.startTime },
-      },
-      lastState: {},
-      ready: true,
-      restartCount: 0,
-      image: c.image ?? '',
-      imageID: imageID(c.image ?? ''),
-      started: false,
+      state: containerState(sim, c),
+      lastState: c.lastTerminated ? { terminated: c.lastTerminated } : {},
+      ready: c.state === 'completed',
+      restartCount: c.restartCount,
+      image: c.image,
+      imageID: c.containerID ? imageID(c.image) : '',
+      ...(c.containerID ? { containerID: c.containerID } : {}),
+      started: c.state === 'running',
     }));
   }
   status.containerStatuses = containerStatuses;
