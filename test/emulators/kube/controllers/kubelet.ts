@@ -39,6 +39,10 @@ interface CSim {
   backoffStep: number;
   logs: string[];
   port?: number;
+  /** readinessProbe.initialDelaySeconds (0 without a probe). */
+  probeDelaySeconds: number;
+  /** False while the readiness probe has not passed since the container (re)started. */
+  probed: boolean;
 }
 
 interface PodSim {
@@ -134,6 +138,14 @@ export function registerKubelet(rt: Runtime): Kubelet {
       after(sim, Math.max(1, rt.options.readyDelayMs / 2), () => complete(sim, c));
     } else {
       c.logs.push(`Listening on 0.0.0.0:${c.port ?? 8080}`, 'Ready to serve requests');
+      // The readiness probe first runs after its initialDelaySeconds; until it passes, not ready.
+      if (c.probeDelaySeconds > 0) {
+        c.probed = false;
+        after(sim, rt.scaled(c.probeDelaySeconds), () => {
+          c.probed = true;
+          write(sim);
+        });
+      }
     }
     write(sim);
   };
@@ -223,6 +235,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
       backoffStep: 0,
       logs: [],
       port: c.ports?.[0]?.containerPort,
+      probeDelaySeconds: init ? 0 : readinessDelay(c),
+      probed: true,
     };
   };
 
@@ -310,6 +324,15 @@ export function registerKubelet(rt: Runtime): Kubelet {
   };
 }
 
+function isReady(c: CSim): boolean {
+  return c.state === 'running' && c.mode === 'ok' && c.probed;
+}
+
+function readinessDelay(c: Container): number {
+  const probe = c.readinessProbe as { initialDelaySeconds?: number } | undefined;
+  return typeof probe?.initialDelaySeconds === 'number' ? probe.initialDelaySeconds : 0;
+}
+
 /** The InternalIP of the node a pod runs on. */
 function hostIPOf(rt: Runtime, node: string | undefined): string {
   const n = node ? rt.get('Node', '', node) : undefined;
@@ -384,8 +407,8 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
   else if (cs.some((c) => c.startedAt === undefined)) phase = 'Pending';
   else phase = 'Running';
 
-  const ready = cs.every((c) => c.state === 'running' && c.mode === 'ok');
-  const notReady = cs.filter((c) => !(c.state === 'running' && c.mode === 'ok')).map((c) => c.name);
+  const ready = cs.every((c) => isReady(c));
+  const notReady = cs.filter((c) => !isReady(c)).map((c) => c.name);
   const now = nowTime();
   let conds = prev.conditions ?? [];
   const opt = { probeTime: true };
@@ -433,7 +456,7 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
       name: c.name,
       state,
       lastState: c.lastTerminated ? { terminated: c.lastTerminated } : {},
-      ready: c.state === 'running' && c.mode === 'ok',
+      ready: isReady(c),
       restartCount: c.restartCount,
       image: c.image,
       imageID: c.containerID ? imageID(c.image) : '',
