@@ -14,6 +14,7 @@ import {
   VERSION_INFO,
 } from './discovery.js';
 import { admitClaim } from './admission.js';
+import { namespacePolicy, violations, violationText, warningHeader, warnings } from './podsecurity.js';
 import { Authenticator } from './auth.js';
 import { CA_CERT } from './tls.js';
 import { forbiddenError, type Faults } from './faults.js';
@@ -351,7 +352,16 @@ export class KubeApiServer {
     const { type: t, namespace: ns, name, sub } = r;
     // Objects are stored at the preferred version; answers name the version that was asked for.
     const send = (code: number, b: unknown) =>
-      this.send(res, record, code, isMap(b) && b.kind === t.kind ? { ...b, apiVersion: apiVersionOf(t) } : b);
+      this.send(
+        res,
+        record,
+        code,
+        isMap(b) && b.kind === t.kind ? { ...b, apiVersion: apiVersionOf(t) } : b,
+        // Pod Security warnings on writes of pods and workloads, as `kubectl` prints them.
+        method !== 'GET' && method !== 'DELETE' && isMap(b) && b.kind === t.kind
+          ? this.podSecurityWarnings(t, b as KObject)
+          : {},
+      );
     if (sub && !(t.subresources ?? []).includes(sub)) throw resourceNotFound();
     if (!sub && !(t.verbs ?? []).includes(verbOf(method, name, q))) throw methodNotAllowed();
     const ctx = this.writeCtx(req, q);
@@ -754,6 +764,27 @@ export class KubeApiServer {
     }
   }
 
+  /** Pod Security admission in enforce mode: a pod that violates the namespace's level is refused. */
+  private admitPodSecurity(t: ResourceType, o: KObject): void {
+    if (t.group !== '' || t.kind !== 'Pod' || !o.metadata.namespace) return;
+    const nsType = this.store.findType('', 'v1', 'namespaces')!;
+    const policy = namespacePolicy(this.store.get(nsType, undefined, o.metadata.namespace)).enforce;
+    const found = policy && isMap(o.spec) ? violations(o.spec, policy) : [];
+    if (policy && found.length)
+      throw forbidden(t, o.metadata.name ?? o.metadata.generateName ?? '', violationText(policy, found));
+  }
+
+  private podSecurityWarnings(t: ResourceType, o: KObject): Record<string, string> {
+    if (!o.metadata.namespace || !t.namespaced) return {};
+    const nsType = this.store.findType('', 'v1', 'namespaces')!;
+    const found = warnings(
+      t.kind,
+      o,
+      namespacePolicy(this.store.get(nsType, undefined, o.metadata.namespace)),
+    );
+    return found.length ? { Warning: found.map(warningHeader).join(', ') } : {};
+  }
+
   private validate(t: ResourceType, o: KObject): void {
     const errs = validateObject(t, o);
     if (errs.length) throw invalid(t, o.metadata.name ?? '', errs);
@@ -870,6 +901,7 @@ export class KubeApiServer {
     this.checkBodyNamespace(t, ns, o);
     this.admitNamespace(t, ns, o.metadata.name ?? '');
     this.validate(t, o);
+    this.admitPodSecurity(t, o);
     if (o.metadata.resourceVersion) {
       throw badRequest('resourceVersion should not be set on objects to be created');
     }
@@ -1164,6 +1196,7 @@ export class KubeApiServer {
         if (sub) throw notFound(t, name);
         this.admitNamespace(t, ns, name);
         this.validate(t, applied);
+        this.admitPodSecurity(t, applied);
         result = serverSideApply(undefined, applied, opts);
         const prepared = this.prepareNew(t, result.object);
         return { code: 201, object: this.commitCreate(t, prepared, ctx) };

@@ -310,6 +310,18 @@ export function registerDeployments(rt: Runtime): void {
       p.timer = rt.after(p.at + deadlineMs - now + 1, () => rt.enqueue('Deployment', ns, name));
     }
 
+    // The new ReplicaSet's ReplicaFailure shows on the Deployment too (syncRolloutStatus).
+    const rsFailure = (
+      (rt.get('ReplicaSet', ns, rsName)?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []
+    ).find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+    conds = rsFailure
+      ? setCondition(
+          conds,
+          { type: 'ReplicaFailure', status: 'True', reason: rsFailure.reason, message: rsFailure.message },
+          stamp,
+          { updateTime: true },
+        )
+      : conds.filter((c) => c.type !== 'ReplicaFailure');
     const revision = rt.get('ReplicaSet', ns, rsName)?.metadata.annotations?.[REVISION];
     rt.mutate('Deployment', ns, name, (o) => {
       if (o.metadata.uid !== uid) return false;
@@ -395,9 +407,18 @@ function reconcileReplicaSet(rt: Runtime, ns: string, name: string, readySince: 
   const desired = spec.replicas ?? 1;
   const active = rt.owned('Pod', ns, uid).filter(podActive);
   const canCreate = !rs.metadata.deletionTimestamp && !rt.namespaceTerminating(ns);
+  let failure: string | undefined;
   if (active.length < desired && canCreate) {
     for (let i = active.length; i < desired; i++) {
-      const pod = rt.create('Pod', podFromTemplate(rs, `${name}-${randomSuffix()}`, spec.template, {}));
+      const wanted = podFromTemplate(rs, `${name}-${randomSuffix()}`, spec.template, {});
+      // The API server may refuse the pod (Pod Security): the controller records why and retries.
+      failure = rt.podSecurityDenial(wanted, `${name}-`);
+      if (failure) {
+        rt.event(rs, 'Warning', 'FailedCreate', `Error creating: ${failure}`, 'replicaset-controller');
+        rt.after(rt.scaled(10), () => rt.enqueue('ReplicaSet', ns, name));
+        break;
+      }
+      const pod = rt.create('Pod', wanted);
       if (!pod) continue;
       rt.event(
         rs,
@@ -440,10 +461,23 @@ function reconcileReplicaSet(rt: Runtime, ns: string, name: string, readySince: 
   const ready = readyPods.length;
   rt.mutate('ReplicaSet', ns, name, (o) => {
     if (o.metadata.uid !== uid) return false;
+    const prev = ((o.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).filter(
+      (c) => c.type === 'ReplicaFailure',
+    );
+    const conditions = failure
+      ? setCondition(
+          prev,
+          { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure },
+          nowTime(),
+        )
+      : active.length >= desired
+        ? []
+        : prev;
     o.status = {
       replicas: pods.length,
       ...omitEmpty({ fullyLabeledReplicas: pods.length, readyReplicas: ready, availableReplicas: available }),
       observedGeneration: o.metadata.generation,
+      ...(conditions.length ? { conditions } : {}),
     };
   });
 }

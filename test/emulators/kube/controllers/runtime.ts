@@ -6,6 +6,7 @@
 // re-entrantly. Reconcilers read the cache (no cloning of whole namespaces) and write through the
 // store, which keeps 300 quickly created objects cheap.
 import { randomBytes } from 'node:crypto';
+import { namespacePolicy, violations, violationText } from '../podsecurity.js';
 import { Store, StoreError, clone, type KObject, type ResourceType, type StoreEvent } from '../store.js';
 
 export interface ControllerOptions {
@@ -228,6 +229,19 @@ export class Runtime {
     if (!n) return false;
     const status = n.status as { phase?: string } | undefined;
     return status?.phase === 'Terminating' || Boolean(n.metadata.deletionTimestamp);
+  }
+
+  /**
+   * Pod Security admission for a pod a controller is about to create: the API server's 403
+   * message (`pods "web-7d9f8-" is forbidden: violates PodSecurity …`), or undefined if allowed.
+   * `name` is what the request names (a generateName prefix for ReplicaSets, DaemonSets, Jobs).
+   */
+  podSecurityDenial(pod: KObject, name: string): string | undefined {
+    const policy = namespacePolicy(this.get('Namespace', '', pod.metadata.namespace ?? '')).enforce;
+    const found = policy && pod.spec ? violations(pod.spec as Record<string, unknown>, policy) : [];
+    return policy && found.length
+      ? `pods "${name}" is forbidden: ${violationText(policy, found)}`
+      : undefined;
   }
 
   /** Creates unless the namespace is terminating; an object that already exists is not an error. */
