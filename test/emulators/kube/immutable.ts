@@ -2,6 +2,7 @@
 // (ValidateDeploymentUpdate & co., ValidateServiceUpdate, ValidatePersistentVolumeClaimUpdate,
 // ValidatePodUpdate of k8s.io/kubernetes pkg/apis/*/validation). Real Forbidden messages for PVC and
 // Pod specs end with a Go cmp diff of the two specs; the emulator stops before the diff.
+import { quantity } from './controllers/util.js';
 import { isMap, jsonEqual } from './patch.js';
 import type { FieldError } from './status.js';
 import type { KObject, ResourceType } from './store.js';
@@ -89,25 +90,6 @@ function serviceErrors(before: JsonMap, after: JsonMap): FieldError[] {
   return [];
 }
 
-const STORAGE_UNITS: Record<string, number> = {
-  '': 1,
-  k: 1e3,
-  M: 1e6,
-  G: 1e9,
-  T: 1e12,
-  P: 1e15,
-  Ki: 2 ** 10,
-  Mi: 2 ** 20,
-  Gi: 2 ** 30,
-  Ti: 2 ** 40,
-  Pi: 2 ** 50,
-};
-
-function bytes(q: unknown): number {
-  const m = /^([0-9.]+)([a-zA-Z]*)$/.exec(String(q ?? '0'));
-  return m ? Number(m[1]) * (STORAGE_UNITS[m[2]] ?? 1) : 0;
-}
-
 function claimErrors(live: KObject, before: JsonMap, after: JsonMap): FieldError[] {
   const bound = isMap(live.status) && live.status.phase === 'Bound';
   const requests = (s: JsonMap) =>
@@ -125,7 +107,7 @@ function claimErrors(live: KObject, before: JsonMap, after: JsonMap): FieldError
   const errs: FieldError[] = [];
   if (!jsonEqual(stripUndefined(oldClone), stripUndefined(newClone)))
     errs.push({ type: 'FieldValueForbidden', field: 'spec', body: `Forbidden: ${PVC_UPDATABLE}` });
-  if (bytes(requests(after)?.storage) < bytes(requests(before)?.storage)) {
+  if (quantity(requests(after)?.storage) < quantity(requests(before)?.storage)) {
     errs.push({
       type: 'FieldValueForbidden',
       field: 'spec.resources.requests.storage',
