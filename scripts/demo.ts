@@ -9,6 +9,8 @@ import { distEntry, pullRequestEvent, runAction, type ActionRun } from '../test/
 
 const REPO = 'acme/shop';
 const PR = 42;
+/** The workflow's GITHUB_TOKEN, registered with the GitHub emulator (unknown tokens get 401). */
+const DEMO_TOKEN = 'ghs_demo_token_0123456789';
 const SHA1 = '1f3e5a7c9b2d4f6a8c0e1a3b5d7f9e2c4a6b8d0f';
 const SHA2 = '7b9d1f3a5c7e9b1d3f5a7c9e1b3d5f7a9c1e3b5d';
 
@@ -33,6 +35,7 @@ async function play(kube: KubeEmulator, github: GitHubEmulator): Promise<void> {
   console.log(`Kubernetes API emulator at ${kube.url} (kubeconfig ${kube.kubeconfigPath})`);
   console.log(`GitHub REST emulator at ${github.url}`);
   github.state.addRepo(REPO);
+  github.state.setToken(DEMO_TOKEN, { permissions: 'write' });
   const pull = github.state.addPull({
     repo: REPO,
     number: PR,
@@ -57,7 +60,7 @@ async function play(kube: KubeEmulator, github: GitHubEmulator): Promise<void> {
       'ghcr.io/kubestage/example-api=ghcr.io/acme/shop-api',
     ].join('\n'),
     'wait-timeout': '60',
-    'github-token': 'ghs_demo_token_0123456789',
+    'github-token': DEMO_TOKEN,
   };
   const env = { GITHUB_API_URL: github.url };
 

@@ -10,12 +10,15 @@ const REPO = 'octo-org/storefront';
 const SHA1 = 'c0ffee0c0ffee0c0ffee0c0ffee0c0ffee0c0ffe';
 const SHA2 = 'decade0decade0decade0decade0decade0decad';
 
+const GITHUB_TOKEN = 'ghs_action_test_token_000000000001';
+
 let kube: KubeEmulator;
 let github: GitHubEmulator;
 beforeAll(async () => {
   kube = await startKubeEmulator({ namespaceDeletionDelayMs: 20, controllers: { readyDelayMs: 30 } });
   github = await startGitHubEmulator();
   github.state.addRepo(REPO);
+  github.state.setToken(GITHUB_TOKEN, { permissions: 'write' });
 });
 afterAll(async () => {
   await Promise.allSettled([kube.close(), github.close()]);
@@ -29,7 +32,7 @@ function inputs(extra: Record<string, string> = {}): Record<string, string> {
     domain: 'preview.example.com',
     images: 'ghcr.io/kubestage/example-web=ghcr.io/octo-org/web',
     'wait-timeout': '30',
-    'github-token': 'ghs_action_test_token_000000000001',
+    'github-token': GITHUB_TOKEN,
     ...extra,
   };
 }

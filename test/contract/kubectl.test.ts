@@ -1,7 +1,16 @@
 // Contract: the real kubectl works against the target cluster (the Kubernetes API emulator unless
 // KUBESTAGE_TEST_KUBECONFIG points at a real one) for every command our users and CI logs rely on.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubeTarget, repoRoot, streamKubectl, type KubeTarget } from '../support/kube-target.js';
+import {
+  ADMIN_CLIENT_CERT,
+  ADMIN_CLIENT_KEY,
+  CA_CERT,
+  ROGUE_CLIENT_CERT,
+  ROGUE_CLIENT_KEY,
+} from '../emulators/kube/index.js';
+import { kubeTarget, repoRoot, runKubectl, streamKubectl, type KubeTarget } from '../support/kube-target.js';
 
 const boutique = join(repoRoot, '..', 'shared', 'fixtures', 'online-boutique');
 
@@ -58,6 +67,10 @@ spec:
 `;
 }
 
+/** What kubectl prints on a 401: during discovery, or later when discovery was cached. */
+const UNAUTHORIZED =
+  /error: You must be logged in to the server \((Unauthorized|the server has asked for the client to provide credentials)\)/;
+
 describe('kubectl against the target cluster', () => {
   let target: KubeTarget;
 
@@ -80,6 +93,59 @@ describe('kubectl against the target cluster', () => {
     expect(r.stdout).toMatch(/^NAME\s+STATUS\s+AGE/);
     expect(r.stdout).toMatch(/^default\s+Active\s+/m);
     expect(r.stdout).toMatch(/^kube-system\s+Active\s+/m);
+  });
+
+  it('a wrong token or a client certificate the cluster CA did not sign is Unauthorized (401)', async () => {
+    const wrong = await target.kubectl(['get', 'namespaces', '--token=not-a-valid-token']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(UNAUTHORIZED);
+    if (target.real) return; // the rogue certificate below is the emulator's
+    const dir = mkdtempSync(join(tmpdir(), 'kubestage-certs-'));
+    const b64 = (pem: string) => Buffer.from(pem).toString('base64');
+    // A kubeconfig whose user has a client certificate and no token.
+    const asUser = (user: string, cert: string, key: string) => {
+      const path = join(dir, `${user}.kubeconfig`);
+      writeFileSync(
+        path,
+        [
+          'apiVersion: v1',
+          'kind: Config',
+          `clusters: [{name: c, cluster: {server: "${target.emulator!.url}", certificate-authority-data: ${b64(CA_CERT)}}}]`,
+          `users: [{name: u, user: {client-certificate-data: ${b64(cert)}, client-key-data: ${b64(key)}}}]`,
+          'contexts: [{name: c, context: {cluster: c, user: u}}]',
+          'current-context: c',
+        ].join('\n'),
+      );
+      return runKubectl(path, join(dir, `${user}-cache`), ['get', 'namespaces']);
+    };
+    const rogue = await asUser('rogue', ROGUE_CLIENT_CERT, ROGUE_CLIENT_KEY);
+    expect(rogue.stderr).toMatch(UNAUTHORIZED);
+    const admin = await asUser('admin', ADMIN_CLIENT_CERT, ADMIN_CLIENT_KEY);
+    expect(admin.stderr).toBe('');
+    expect(admin.stdout).toMatch(/^default\s+Active/m);
+  });
+
+  it('api-resources lists the built-in kinds of a v1.32 server with their short names and scope', async () => {
+    const r = await target.kubectl(['api-resources', '--no-headers']);
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split('\n').map((l) => l.trim().split(/\s+/));
+    const row = (name: string, group: string) =>
+      rows.find((c) => c[0] === name && c.includes(group))?.join(' ');
+    expect(row('storageclasses', 'storage.k8s.io/v1')).toBe(
+      'storageclasses sc storage.k8s.io/v1 false StorageClass',
+    );
+    expect(row('persistentvolumes', 'v1')).toBe('persistentvolumes pv v1 false PersistentVolume');
+    expect(row('horizontalpodautoscalers', 'autoscaling/v2')).toBe(
+      'horizontalpodautoscalers hpa autoscaling/v2 true HorizontalPodAutoscaler',
+    );
+    expect(row('ingressclasses', 'networking.k8s.io/v1')).toBe(
+      'ingressclasses networking.k8s.io/v1 false IngressClass',
+    );
+    expect(row('tokenreviews', 'authentication.k8s.io/v1')).toBe(
+      'tokenreviews authentication.k8s.io/v1 false TokenReview',
+    );
+    const sc = await target.kubectl(['get', 'sc', 'does-not-exist']);
+    expect(sc.stderr).toContain('storageclasses.storage.k8s.io "does-not-exist" not found');
   });
 
   it('kubectl create namespace, configmap and secret (typed clients, protobuf bodies)', async () => {
@@ -386,6 +452,59 @@ describe('kubectl against the target cluster', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(
       'spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`',
+    );
+  });
+
+  it("refuses to change immutable fields (Deployment selector, Service clusterIP, Ingress without pathType) with the server's 422", async () => {
+    const ns = target.namespace('immutable');
+    expect((await target.kubectl(['apply', '-f', '-'], { input: manifests(ns, 1, 'x') })).code).toBe(0);
+    const moved = manifests(ns, 1, 'x')
+      .split('---\n')
+      .find((d) => d.includes('kind: Deployment'))!
+      .replaceAll('app: web', 'app: web2');
+    for (const args of [['apply'], ['apply', '--server-side', '--force-conflicts']]) {
+      const r = await target.kubectl([...args, '-f', '-'], { input: moved });
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain(
+        'spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{"app":"web2"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable',
+      );
+    }
+    const ip = await target.kubectl([
+      '-n',
+      ns,
+      'patch',
+      'service',
+      'web',
+      '-p',
+      '{"spec":{"clusterIP":"10.96.222.222"}}',
+    ]);
+    expect(ip.stderr).toContain(
+      'The Service "web" is invalid: spec.clusterIPs[0]: Invalid value: []string{"10.96.222.222"}: may not change once set',
+    );
+    const ingress = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: web
+  namespace: ${ns}
+spec:
+  rules:
+  - host: Shop.example.com
+    http:
+      paths:
+      - path: /
+        backend:
+          service:
+            name: web
+            port:
+              number: 80
+`;
+    const ing = await target.kubectl(['apply', '-f', '-'], { input: ingress });
+    expect(ing.stderr).toContain('The Ingress "web" is invalid:');
+    expect(ing.stderr).toContain(
+      'spec.rules[0].host: Invalid value: "Shop.example.com": a lowercase RFC 1123 subdomain',
+    );
+    expect(ing.stderr).toContain(
+      'spec.rules[0].http.paths[0].pathType: Required value: pathType must be specified',
     );
   });
 

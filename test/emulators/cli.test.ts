@@ -70,6 +70,11 @@ describe('npm run emulators (test/emulators/cli.ts)', () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { resources?: { core?: { limit?: number } } };
     expect(body.resources?.core?.limit).toBeGreaterThan(0);
+    // The env file's token is the one GitHub's emulator knows; any other is Bad credentials.
+    const token = /^GITHUB_TOKEN=(\S+)$/m.exec(env)?.[1];
+    const withToken = (t: string) => fetch(`${url}/rate_limit`, { headers: { authorization: `token ${t}` } });
+    expect((await withToken(token ?? '')).status).toBe(200);
+    expect((await withToken('ghs_wrong')).status).toBe(401);
 
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);

@@ -5,6 +5,9 @@ import { parseArgs } from 'node:util';
 import { startGitHubEmulator } from './github/index.js';
 import { startKubeEmulator } from './kube/index.js';
 
+/** The token written to github.env; GitHub's emulator answers any other with 401 Bad credentials. */
+const DEFAULT_TOKEN = 'ghs_emulator_token_0000000000000000000000';
+
 const { values } = parseArgs({
   options: {
     dir: { type: 'string' },
@@ -12,16 +15,20 @@ const { values } = parseArgs({
     'ready-delay-ms': { type: 'string', default: '500' },
     repo: { type: 'string', multiple: true, default: [] },
     pull: { type: 'string', multiple: true, default: [] },
+    token: { type: 'string', default: DEFAULT_TOKEN },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help || !values.dir) {
   console.log(`Usage: npm run emulators -- --dir DIR [--latency-ms N] [--ready-delay-ms N]
                      [--repo OWNER/NAME]… [--pull OWNER/NAME#NUMBER@HEAD_SHA[:BRANCH]]…
+                     [--token GITHUB_TOKEN]
 
 Starts the Kubernetes API emulator and the GitHub REST emulator on 127.0.0.1 and writes
   DIR/kubeconfig   for kubectl / client-node (export KUBECONFIG=DIR/kubeconfig)
-  DIR/github.env   GITHUB_API_URL=… (source it before running the action by hand)
+  DIR/github.env   GITHUB_API_URL=… GITHUB_TOKEN=… (source it before running the action by hand)
+--token is the one GitHub token the emulator accepts (default ${DEFAULT_TOKEN}); others get
+401 Bad credentials; register more with POST /_emulator/tokens {"token":"…","permissions":"write"}.
 --repo and --pull seed the GitHub emulator (GitHub answers 404 for anything that does not exist);
 more can be seeded while it runs through its control routes, e.g.
   curl -X POST $GITHUB_API_URL/_emulator/pulls -d '{"repo":"acme/shop","number":2,"headSha":"…","headRef":"feature"}'
@@ -53,16 +60,17 @@ const dir = resolve(values.dir);
 mkdirSync(dir, { recursive: true });
 const kube = await startKubeEmulator({ dir, latencyMs, controllers: { readyDelayMs } });
 const github = await startGitHubEmulator();
+github.state.setToken(values.token, { permissions: 'write' });
 for (const repo of values.repo) github.state.addRepo(repo);
 for (const p of pulls) {
   if (!github.state.repo(p.repo)) github.state.addRepo(p.repo);
   github.state.addPull(p);
 }
-writeFileSync(resolve(dir, 'github.env'), `GITHUB_API_URL=${github.url}\n`);
+writeFileSync(resolve(dir, 'github.env'), `GITHUB_API_URL=${github.url}\nGITHUB_TOKEN=${values.token}\n`);
 console.log(`Kubernetes API emulator: ${kube.url}
   kubeconfig: ${kube.kubeconfigPath}   (export KUBECONFIG=${kube.kubeconfigPath})${latencyMs ? `\n  latency: ${latencyMs} ms per request` : ''}
 GitHub REST emulator:    ${github.url}
-  env file:   ${resolve(dir, 'github.env')}
+  env file:   ${resolve(dir, 'github.env')}   (GITHUB_API_URL, GITHUB_TOKEN)
   seeded:     ${github.state.repoNames().join(', ') || '(nothing yet: see --help for --repo/--pull and /_emulator/ routes)'}
 Press Ctrl-C to stop.`);
 const stop = async () => {

@@ -269,6 +269,18 @@ metadata:
   name: make-me-admin
 roleRef: { apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin }
 subjects: [{ kind: ServiceAccount, name: default, namespace: default }]
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata:
+  name: fast
+provisioner: rancher.io/local-path
+---
+apiVersion: node.k8s.io/v1
+kind: RuntimeClass
+metadata:
+  name: gvisor
+handler: runsc
 `,
     }),
   );
@@ -278,6 +290,9 @@ subjects: [{ kind: ServiceAccount, name: default, namespace: default }]
   expect(result.ok).toBe(false);
   expect(result.failure).toMatch(/Namespace\/pr-11|Namespace\/sneaky/);
   expect(result.failure).toContain('ClusterRoleBinding/make-me-admin');
+  // Kinds every cluster serves are refused for their scope, not as unknown kinds.
+  expect(result.failure).toMatch(/StorageClass\/fast[^\n]*is cluster-scoped/);
+  expect(result.failure).toMatch(/RuntimeClass\/gvisor[^\n]*is cluster-scoped/);
   const writes = bed.kube.requests.slice(before).filter((r) => r.method !== 'GET');
   expect(writes).toEqual([]);
   expect(bed.object('v1', 'Namespace', undefined, 'pr-11')).toBeUndefined();

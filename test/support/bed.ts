@@ -51,6 +51,8 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
   });
   const github = await startGitHubEmulator();
   github.state.addRepo(REPO);
+  // The workflow's GITHUB_TOKEN: GitHub knows it; any other token gets 401 Bad credentials.
+  github.state.setToken(TOKEN, { permissions: 'write' });
   return {
     kube,
     github,

@@ -17,6 +17,7 @@ let emu: GitHubEmulator;
 beforeEach(async () => {
   emu = await startGitHubEmulator();
   emu.state.addRepo('acme/shop');
+  emu.state.setToken('ghs_default', { permissions: 'write' });
   emu.state.addPull({ repo: 'acme/shop', number: 7, headSha: HEAD, headRef: 'feature/cart', title: 'Cart' });
 });
 
@@ -221,6 +222,18 @@ describe('auth, limits and faults', () => {
       /^https:\/\/docs\.github\.com\//,
     );
     expect((await fork.rest.issues.listComments({ ...REPO, issue_number: 7 })).status).toBe(200);
+
+    // A token GitHub does not know (typo, expired, revoked) is 401 Bad credentials, reads included.
+    for (const token of ['ghs_nobody_registered_this', 'ghs_fork']) {
+      if (token === 'ghs_fork') emu.state.revokeToken(token);
+      const bad = await failure(octokit(token).rest.pulls.get({ ...REPO, pull_number: 7 }));
+      expect(bad.status).toBe(401);
+      expect(bad.response?.data).toEqual({
+        message: 'Bad credentials',
+        documentation_url: 'https://docs.github.com/rest',
+        status: '401',
+      });
+    }
 
     // Bearer works the same, and a registered write token comments as its own user.
     emu.state.setToken('ghp_alice', { permissions: 'write', user: 'alice' });

@@ -23,6 +23,7 @@ test('a pull request seeded over HTTP is served by the GitHub API and shows in t
   expect(
     (await control('POST', 'pulls', { repo: 'acme/shop', number: 3, headSha: sha, headRef: 'feat' })).status,
   ).toBe(201);
+  expect((await control('POST', 'tokens', { token: 't', permissions: 'write' })).status).toBe(201);
   const octokit = getOctokit('t', { baseUrl: emu.url });
   const { data } = await octokit.rest.pulls.get({ owner: 'acme', repo: 'shop', pull_number: 3 });
   expect(data.head.sha).toBe(sha);

@@ -12,6 +12,7 @@ let gh: ReturnType<typeof getOctokit>;
 beforeEach(async () => {
   emu = await startGitHubEmulator();
   emu.state.addPull({ repo: 'acme/shop', number: 7, headSha: HEAD, headRef: 'feature/cart' });
+  emu.state.setToken('ghs_default', { permissions: 'write' });
   gh = getOctokit('ghs_default', { baseUrl: emu.url });
 });
 

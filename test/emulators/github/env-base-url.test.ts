@@ -10,8 +10,10 @@ let second: GitHubEmulator;
 beforeAll(async () => {
   first = await startGitHubEmulator();
   second = await startGitHubEmulator();
-  for (const emu of [first, second])
+  for (const emu of [first, second]) {
     emu.state.addPull({ repo: 'acme/shop', number: 3, headSha: '3'.repeat(40), headRef: 'x' });
+    emu.state.setToken('ghs_env', { permissions: 'write' });
+  }
 });
 
 afterAll(async () => {

@@ -268,11 +268,15 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions = {}): Pro
     const auth = req.headers.authorization ?? '';
     const tokenMatch = /^(?:token|bearer)\s+(\S+)$/i.exec(auth);
     const isWrite = method !== 'GET' && method !== 'HEAD';
-    if (!tokenMatch && (isWrite || auth !== '')) {
-      const msg = auth === '' ? 'Requires authentication' : 'Bad credentials';
+    if (!tokenMatch && isWrite && auth === '') {
+      const msg = 'Requires authentication';
       return reply(401, errorBody(401, msg, { documentation_url: op.docsUrl }), {}, msg);
     }
     const token = tokenMatch?.[1] !== undefined ? state.token(tokenMatch[1]) : undefined;
+    if (auth !== '' && !token) {
+      // GitHub's answer to a token it does not know (typo, expired, revoked): a generic docs link.
+      return reply(401, errorBody(401, 'Bad credentials'), {}, 'Bad credentials');
+    }
 
     // OpenAPI check: parameters, then body.
     const checked = spec.validateParams(op, match.pathParams, url.searchParams);

@@ -174,7 +174,7 @@ export class GitHubState {
   private readonly users = new Map<string, UserRecord>(Object.entries(KNOWN_USERS));
   private readonly tokens = new Map<string, TokenRecord>();
   private nextId = 1_000_000;
-  /** Whoever calls with a token nobody registered: GITHUB_TOKEN-like, write access, the Actions bot. */
+  /** The user anonymous reads are attributed to (handlers need one); unknown tokens get 401. */
   defaultToken: TokenRecord = { permissions: 'write', user: KNOWN_USERS['github-actions[bot]']! };
 
   id(): number {
@@ -431,7 +431,13 @@ export class GitHubState {
     });
   }
 
-  token(token: string): TokenRecord {
-    return this.tokens.get(token) ?? this.defaultToken;
+  /** What a token may do; undefined for one nobody registered (GitHub answers 401 Bad credentials). */
+  token(token: string): TokenRecord | undefined {
+    return this.tokens.get(token);
+  }
+
+  /** Revokes a token: from now on it gets 401 Bad credentials. */
+  revokeToken(token: string): void {
+    this.tokens.delete(token);
   }
 }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { BUILTIN_TYPES } from './builtins.js';
-import { type Controllers, type ControllerOptions, startControllers } from './controllers.js';
+import { BUILTIN_TYPES, emulatorNode } from './builtins.js';
+import { type Controllers, type ControllerOptions, NODE_NAME, startControllers } from './controllers.js';
 import { type KObject, type ResourceType, Store, StoreError } from './store.js';
 
 type Cond = { type: string; status: string; reason?: string; message?: string };
@@ -30,6 +30,8 @@ function setup(opts: Partial<ControllerOptions> = {}): {
     metadata: { name: 'app' },
     status: { phase: 'Active' },
   });
+  // A cluster has a node to schedule onto (the emulator seeds it; this bare store needs it too).
+  store.create(t('Node'), emulatorNode(NODE_NAME, 'v1.32.0'));
   const ctl = startControllers(store, { readyDelayMs: 20, ...opts });
   running.push(ctl);
   return { store, ctl, t };
@@ -627,6 +629,8 @@ describe('lifecycle and cost', () => {
 
   it('brings 300 Deployments to Available quickly', async () => {
     const { store, ctl, t } = setup({ readyDelayMs: 10 });
+    // 300 pods need three nodes of 110 pods each, as on a real cluster.
+    for (const i of [1, 2]) store.create(t('Node'), emulatorNode(`${NODE_NAME}-${i + 1}`, 'v1.32.0', {}, i));
     const started = Date.now();
     for (let i = 0; i < 300; i++) store.create(t('Deployment'), deployment(`svc-${i}`, 'nginx:1.27'));
     // Track availability from the events themselves: listing 300 objects per event would make

@@ -12,7 +12,9 @@ import { registerJobs } from './controllers/job.js';
 import { registerKubelet } from './controllers/kubelet.js';
 import { registerLoadBalancers } from './controllers/loadbalancer.js';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions, Runtime } from './controllers/runtime.js';
+import { registerScheduler } from './controllers/scheduler.js';
 import { registerSets } from './controllers/sets.js';
+import { registerVolumes } from './controllers/volumes.js';
 
 export { DEFAULT_CONTROLLER_OPTIONS, NODE_NAME, HOST_IP } from './controllers/runtime.js';
 export type { ControllerOptions } from './controllers/runtime.js';
@@ -35,6 +37,8 @@ const DEPENDENT_KINDS = ['ReplicaSet', 'Pod', 'PersistentVolumeClaim'];
 
 export function startControllers(store: Store, opts: Partial<ControllerOptions> = {}): Controllers {
   const rt = new Runtime(store, { ...DEFAULT_CONTROLLER_OPTIONS, ...opts });
+  const volumes = registerVolumes(rt);
+  registerScheduler(rt, (pod, node) => volumes.podBound(pod, node));
   const kubelet = registerKubelet(rt);
   registerDeployments(rt);
   registerSets(rt);

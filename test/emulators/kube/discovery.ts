@@ -7,7 +7,7 @@
 // downloading /openapi/v2 (which we do not serve) for client-side validation. The PATCH operations
 // deliberately list no strategic-merge request body, so client-side `kubectl apply` computes its
 // patch from its compiled-in types (as with an old server) rather than from schemas we do not have.
-import { apiVersionOf, type ResourceType } from './store.js';
+import { apiVersionOf, servedVersions, type ResourceType } from './store.js';
 
 export const VERSION_INFO = {
   major: '1',
@@ -29,14 +29,17 @@ interface GroupVersion {
 
 function groupVersions(types: ResourceType[]): GroupVersion[] {
   const byGv = new Map<string, GroupVersion>();
-  for (const t of types) {
-    const key = apiVersionOf(t);
-    let gv = byGv.get(key);
-    if (!gv) {
-      gv = { group: t.group, version: t.version, types: [] };
-      byGv.set(key, gv);
+  for (const preferred of types) {
+    for (const version of servedVersions(preferred)) {
+      const t = { ...preferred, version, alsoServed: undefined };
+      const key = apiVersionOf(t);
+      let gv = byGv.get(key);
+      if (!gv) {
+        gv = { group: t.group, version: t.version, types: [] };
+        byGv.set(key, gv);
+      }
+      gv.types.push(t);
     }
-    gv.types.push(t);
   }
   return [...byGv.values()];
 }
@@ -77,7 +80,7 @@ const SUBRESOURCE_VERBS: Record<string, string[]> = {
 };
 
 export function apiResourceList(types: ResourceType[], group: string, version: string): unknown | undefined {
-  const ts = types.filter((t) => t.group === group && t.version === version);
+  const ts = groupVersions(types).find((gv) => gv.group === group && gv.version === version)?.types ?? [];
   if (!ts.length) return undefined;
   const resources: unknown[] = [];
   for (const t of ts) {

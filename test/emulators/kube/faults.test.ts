@@ -1,7 +1,8 @@
 // Fault injection of the Kubernetes API emulator, observed over real HTTP.
-import { startKubeEmulator, type KubeEmulator } from './index.js';
+import { EMULATOR_TOKEN, startKubeEmulator, type KubeEmulator } from './index.js';
 
 let emu: KubeEmulator;
+const headers = { authorization: `Bearer ${EMULATOR_TOKEN}` };
 beforeEach(async () => {
   emu = await startKubeEmulator();
 });
@@ -11,7 +12,7 @@ afterEach(async () => {
 
 async function status(path = '/api/v1/namespaces/default/configmaps'): Promise<number | 'dropped'> {
   try {
-    const res = await fetch(emu.url + path);
+    const res = await fetch(emu.httpUrl + path, { headers });
     await res.text();
     return res.status;
   } catch {
@@ -24,7 +25,7 @@ describe('faults', () => {
     emu.faults.retryAfterSeconds = 2;
     emu.faults.failNext(2, { method: 'GET', pathPattern: /configmaps/, status: 429 });
     expect(await status('/api/v1/namespaces')).toBe(200); // not matched by the rule
-    const res = await fetch(emu.url + '/api/v1/namespaces/default/configmaps');
+    const res = await fetch(emu.httpUrl + '/api/v1/namespaces/default/configmaps', { headers });
     expect(res.status).toBe(429);
     expect(res.headers.get('retry-after')).toBe('2');
     expect(await res.json()).toMatchObject({
@@ -43,10 +44,10 @@ describe('faults', () => {
     emu.faults.failNext(1, { status: 500 });
     emu.faults.failNext(1, { status: 503 });
     expect(await status()).toBe('dropped');
-    const r500 = await fetch(emu.url + '/api/v1/namespaces');
+    const r500 = await fetch(emu.httpUrl + '/api/v1/namespaces', { headers });
     expect(r500.status).toBe(500);
     expect(await r500.json()).toMatchObject({ reason: 'InternalError' });
-    const r503 = await fetch(emu.url + '/api/v1/namespaces');
+    const r503 = await fetch(emu.httpUrl + '/api/v1/namespaces', { headers });
     expect(r503.status).toBe(503);
     expect(await r503.json()).toMatchObject({ reason: 'ServiceUnavailable' });
     expect(await status()).toBe(200);

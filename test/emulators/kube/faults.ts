@@ -29,7 +29,7 @@ export const FORBIDDEN_USER = 'system:serviceaccount:ci:deployer';
  * cluster scope`, or `… "web" is forbidden: … cannot get resource "deployments" in API group "apps"
  * in the namespace "pr-7"`.
  */
-export function forbiddenError(method: string, path: string, query = ''): ApiError {
+export function forbiddenError(method: string, path: string, query = '', user = FORBIDDEN_USER): ApiError {
   const parts = path.split('/').filter(Boolean);
   // /api/v1/… or /apis/<group>/<version>/…
   const group = parts[0] === 'apis' ? (parts[1] ?? '') : '';
@@ -71,7 +71,7 @@ export function forbiddenError(method: string, path: string, query = ''): ApiErr
     failure(
       403,
       'Forbidden',
-      `${subject} is forbidden: User "${FORBIDDEN_USER}" cannot ${verb} resource "${resource}" in API group "${group}" ${scope}`,
+      `${subject} is forbidden: User "${user}" cannot ${verb} resource "${resource}" in API group "${group}" ${scope}`,
       { name, group, kind: base },
     ),
   );

@@ -127,7 +127,7 @@ describe('StatefulSet volumeClaimTemplates', () => {
       /^NAME\s+STATUS\s+VOLUME\s+CAPACITY\s+ACCESS MODES\s+STORAGECLASS\s+VOLUMEATTRIBUTESCLASS\s+AGE$/,
     );
     expect(lines[1]).toMatch(
-      /^data-db-0\s+Bound\s+pvc-[0-9a-f-]{36}\s+2Gi\s+RWO\s+<unset>\s+<unset>\s+\d+s$/,
+      /^data-db-0\s+Bound\s+pvc-[0-9a-f-]{36}\s+2Gi\s+RWO\s+standard\s+<unset>\s+\d+s$/,
     );
     expect(lines[2]).toMatch(/^data-db-1\s+Bound\s+/);
 

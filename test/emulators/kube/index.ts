@@ -1,19 +1,24 @@
-// Entry point of the Kubernetes API emulator: an HTTP server on 127.0.0.1 (random port) that real
+// Entry point of the Kubernetes API emulator: an HTTPS server on 127.0.0.1 (random port) that real
 // kubectl and real @kubernetes/client-node accept, plus simulated controllers, fault injection and
-// a kubeconfig file pointing at it.
+// a kubeconfig file pointing at it. A second, plain-HTTP listener serves the same API to tests that
+// send raw requests (kubectl sends no credentials over plain HTTP, so it is not for kubeconfigs).
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BUILTIN_TYPES, emulatorNode } from './builtins.js';
+import type { Authenticator } from './auth.js';
+import { BUILTIN_TYPES, emulatorNode, type NodeOptions } from './builtins.js';
 import { NODE_NAME } from './controllers/runtime.js';
 import { VERSION_INFO } from './discovery.js';
 import { startControllers, type ControllerOptions, type Controllers } from './controllers.js';
 import { Faults } from './faults.js';
 import { KubeApiServer, type RequestRecord } from './server.js';
 import { Store } from './store.js';
+import { CA_CERT, SERVER_CERT, SERVER_KEY } from './tls.js';
 
+export type { NodeOptions, Taint } from './builtins.js';
 export { Faults, type FaultKind, type FaultRule, type FaultShares } from './faults.js';
 export type { RequestRecord } from './server.js';
 export type { Controllers, ControllerOptions } from './controllers.js';
@@ -27,18 +32,25 @@ export interface KubeEmulatorOptions {
   /** How long an emptied Terminating namespace lingers before it is gone (ms, default 50). */
   namespaceDeletionDelayMs?: number;
   controllers?: Partial<ControllerOptions>;
+  /** The nodes pods are scheduled onto (default: one, as kind has). */
+  nodes?: NodeOptions;
   /** How many past changes a watch can resume from before it gets 410 Expired (default 20000). */
   watchHistoryLimit?: number;
 }
 
 export interface KubeEmulator {
+  /** https://127.0.0.1:PORT, what the kubeconfig names (certificate signed by `CA_CERT`). */
   url: string;
+  /** The same API over plain HTTP, for raw test requests (send `Authorization: Bearer …` yourself). */
+  httpUrl: string;
   kubeconfigPath: string;
   /** The kubeconfig as YAML text. */
   kubeconfig: string;
   store: Store;
   controllers: Controllers;
   faults: Faults;
+  /** The bearer tokens the API server accepts: `auth.addToken(t)`, `auth.revokeToken(t)`. */
+  auth: Pick<Authenticator, 'addToken' | 'revokeToken'>;
   /** Mutable at runtime (latencyMs, namespaceDeletionDelayMs). */
   options: KubeEmulatorOptions;
   /** Every request served: for tests that assert e.g. that no write happened. */
@@ -52,7 +64,11 @@ export const EMULATOR_CONTEXT = 'kubestage-emulator';
 export const EMULATOR_TOKEN = 'kubestage-emulator-token';
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
-export function kubeconfigYaml(url: string, namespace = 'default'): string {
+export { CA_CERT, ADMIN_CLIENT_CERT, ADMIN_CLIENT_KEY, ROGUE_CLIENT_CERT, ROGUE_CLIENT_KEY } from './tls.js';
+
+/** A kubeconfig for `url`; an https URL gets the cluster CA, as kind's kubeconfig does. */
+export function kubeconfigYaml(url: string, namespace = 'default', token = EMULATOR_TOKEN): string {
+  const tls = url.startsWith('https:');
   return [
     'apiVersion: v1',
     'kind: Config',
@@ -60,12 +76,14 @@ export function kubeconfigYaml(url: string, namespace = 'default'): string {
     `- name: ${EMULATOR_CONTEXT}`,
     '  cluster:',
     `    server: ${url}`,
-    // Plain HTTP: client-node only allows it with this flag set; kubectl ignores the flag for http.
-    '    insecure-skip-tls-verify: true',
+    tls
+      ? `    certificate-authority-data: ${Buffer.from(CA_CERT).toString('base64')}`
+      : // Plain HTTP: client-node only allows it with this flag set; kubectl ignores the flag for http.
+        '    insecure-skip-tls-verify: true',
     'users:',
     `- name: ${EMULATOR_CONTEXT}`,
     '  user:',
-    `    token: ${EMULATOR_TOKEN}`,
+    `    token: ${token}`,
     'contexts:',
     `- name: ${EMULATOR_CONTEXT}`,
     '  context:',
@@ -84,6 +102,7 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const faults = new Faults();
   // The server reads latency and deletion delay through this object, so runtime changes apply.
   const api = new KubeApiServer(store, faults, options);
+  api.auth.addToken(EMULATOR_TOKEN);
   const nsType = store.findType('', 'v1', 'namespaces')!;
   for (const name of SYSTEM_NAMESPACES)
     api.seed(nsType, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -103,38 +122,75 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
     },
   });
-  store.create(store.findType('', 'v1', 'nodes')!, emulatorNode(NODE_NAME, VERSION_INFO.gitVersion));
-  // The node's heartbeat lease, as `kubectl describe node` shows it.
-  store.create(store.findType('coordination.k8s.io', 'v1', 'leases')!, {
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: { name: NODE_NAME, namespace: 'kube-node-lease' },
-    spec: {
-      holderIdentity: NODE_NAME,
-      leaseDurationSeconds: 40,
-      renewTime: new Date().toISOString().replace(/Z$/, '000Z'),
+  for (let i = 0; i < (options.nodes?.count ?? 1); i++) {
+    const name = i === 0 ? NODE_NAME : `${NODE_NAME}-${i + 1}`;
+    store.create(
+      store.findType('', 'v1', 'nodes')!,
+      emulatorNode(name, VERSION_INFO.gitVersion, options.nodes, i),
+    );
+    // The node's heartbeat lease, as `kubectl describe node` shows it.
+    store.create(store.findType('coordination.k8s.io', 'v1', 'leases')!, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace: 'kube-node-lease' },
+      spec: {
+        holderIdentity: name,
+        leaseDurationSeconds: 40,
+        renewTime: new Date().toISOString().replace(/Z$/, '000Z'),
+      },
+    });
+  }
+  // kind's default StorageClass (local-path-provisioner): claims bind when a pod uses them.
+  store.create(store.findType('storage.k8s.io', 'v1', 'storageclasses')!, {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: {
+      name: 'standard',
+      annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
     },
+    provisioner: 'rancher.io/local-path',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'WaitForFirstConsumer',
   });
   const controllers = startControllers(store, options.controllers);
   api.podLogs = controllers;
 
   const sockets = new Set<Socket>();
-  const server: Server = createServer({ keepAlive: true, noDelay: true }, (req, res) => {
-    void api.handle(req, res);
-  });
-  server.on('connection', (s) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => void api.handle(req, res);
+  const track = (s: Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  if (address === null || typeof address === 'string')
-    throw new Error('kube emulator: no TCP address after listen');
-  const url = `http://127.0.0.1:${address.port}`;
-  api.serverAddress = `127.0.0.1:${address.port}`;
+  };
+  // The API server asks for a client certificate and judges it itself (401 if the CA did not sign it).
+  const tlsServer = createTlsServer(
+    {
+      key: SERVER_KEY,
+      cert: SERVER_CERT,
+      ca: CA_CERT,
+      requestCert: true,
+      rejectUnauthorized: false,
+      keepAlive: true,
+      noDelay: true,
+    },
+    handle,
+  );
+  const plainServer: Server = createServer({ keepAlive: true, noDelay: true }, handle);
+  tlsServer.on('secureConnection', track);
+  plainServer.on('connection', track);
+  const listen = async (server: Server) => {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const address = server.address();
+    if (address === null || typeof address === 'string')
+      throw new Error('kube emulator: no TCP address after listen');
+    return address.port;
+  };
+  const port = await listen(tlsServer);
+  const url = `https://127.0.0.1:${port}`;
+  const httpUrl = `http://127.0.0.1:${await listen(plainServer)}`;
+  api.serverAddress = `127.0.0.1:${port}`;
 
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'kubestage-kube-'));
   const kubeconfig = kubeconfigYaml(url);
@@ -144,11 +200,13 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   let closed: Promise<void> | undefined;
   return {
     url,
+    httpUrl,
     kubeconfigPath,
     kubeconfig,
     store,
     controllers,
     faults,
+    auth: api.auth,
     options,
     requests: api.requests,
     openWatches: () => api.openWatches,
@@ -156,10 +214,13 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       closed ??= (async () => {
         controllers.stop();
         api.close();
-        const done = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeAllConnections();
+        const done = [tlsServer, plainServer].map(
+          (server) => new Promise<void>((resolve) => server.close(() => resolve())),
+        );
+        tlsServer.closeAllConnections();
+        plainServer.closeAllConnections();
         for (const s of sockets) s.destroy();
-        await done;
+        await Promise.all(done);
       })();
       return closed;
     },

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { kubeconfigYaml, startKubeEmulator, type KubeEmulator } from './index.js';
+import { EMULATOR_TOKEN, kubeconfigYaml, startKubeEmulator, type KubeEmulator } from './index.js';
 import { decodeProtobufObject, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
 import { MESSAGES } from './protobuf/schema.js';
 import { hasMessage } from './protobuf/decode.js';
@@ -232,7 +232,7 @@ describe('what kubectl create sends', () => {
 
   beforeAll(async () => {
     emu = await startKubeEmulator();
-    const target = new URL(emu.url);
+    const target = new URL(emu.httpUrl);
     proxy = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
@@ -247,7 +247,8 @@ describe('what kubectl create sends', () => {
             port: target.port,
             path: req.url,
             method: req.method,
-            headers: req.headers,
+            // kubectl sends no credentials to a plain-HTTP server; the proxy adds the token.
+            headers: { ...req.headers, authorization: `Bearer ${EMULATOR_TOKEN}` },
           },
           (upRes) => {
             res.writeHead(upRes.statusCode ?? 502, upRes.headers);

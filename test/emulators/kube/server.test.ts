@@ -20,6 +20,7 @@ interface Reply {
 }
 
 let emu: KubeEmulator;
+const AUTH = { authorization: `Bearer ${EMULATOR_TOKEN}` };
 
 async function api(
   method: string,
@@ -27,9 +28,9 @@ async function api(
   body?: unknown,
   contentType = 'application/json',
 ): Promise<Reply> {
-  const res = await fetch(emu.url + path, {
+  const res = await fetch(emu.httpUrl + path, {
     method,
-    headers: body === undefined ? {} : { 'Content-Type': contentType },
+    headers: { ...AUTH, ...(body === undefined ? {} : { 'Content-Type': contentType }) },
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -698,7 +699,7 @@ describe('watch', () => {
     count: number,
   ): Promise<{ type: string; object: { metadata?: { name?: string }; code?: number; reason?: string } }[]> {
     const controller = new AbortController();
-    const res = await fetch(emu.url + path, { signal: controller.signal });
+    const res = await fetch(emu.httpUrl + path, { signal: controller.signal, headers: AUTH });
     const reader = res.body!.getReader();
     const events: { type: string; object: { metadata?: { name?: string } } }[] = [];
     let buf = '';
@@ -772,7 +773,7 @@ describe('pods', () => {
 test('stringData of a Secret is stored as base64 data, as the API server does', async () => {
   const emu = await startKubeEmulator();
   try {
-    const res = await fetch(`${emu.url}/api/v1/namespaces/default/secrets`, {
+    const res = await fetch(`${emu.httpUrl}/api/v1/namespaces/default/secrets`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${EMULATOR_TOKEN}` },
       body: JSON.stringify({

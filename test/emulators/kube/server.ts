@@ -13,8 +13,13 @@ import {
   openapiV3Root,
   VERSION_INFO,
 } from './discovery.js';
+import { admitClaim } from './admission.js';
+import { namespacePolicy, violations, violationText, warningHeader, warnings } from './podsecurity.js';
+import { Authenticator } from './auth.js';
+import { CA_CERT } from './tls.js';
 import { forbiddenError, type Faults } from './faults.js';
 import { isReviewType } from './builtins.js';
+import { reviewAnswer } from './reviews.js';
 import { applyDefaults, carryJobSelector, generateJobSelector } from './defaults.js';
 import {
   jsonEqual,
@@ -174,6 +179,10 @@ export class KubeApiServer {
   /** Changes with every CRD change, so that kubectl re-reads the OpenAPI documents. */
   private openapiHash = 1;
   serverAddress = '127.0.0.1:0';
+  /** Who may call: bearer tokens the server accepts (the kubeconfig's is added at start). */
+  readonly auth = new Authenticator();
+  /** Who made each request in flight (for the reviews that answer about the caller). */
+  private readonly users = new WeakMap<IncomingMessage, string>();
   podLogs: PodLogSource | undefined;
 
   constructor(
@@ -207,6 +216,7 @@ export class KubeApiServer {
     });
     try {
       const body = await readBody(req);
+      this.users.set(req, this.auth.authenticate(req, method, url.pathname, url.search));
       const delay = (this.options.latencyMs ?? 0) + this.faults.delay();
       if (delay > 0) await sleep(delay);
       const fault = this.faults.decide(method, url.pathname, url.search);
@@ -340,8 +350,20 @@ export class KubeApiServer {
     record: RequestRecord,
   ): Promise<void> {
     const { type: t, namespace: ns, name, sub } = r;
-    const send = (code: number, b: unknown) => this.send(res, record, code, b);
+    // Objects are stored at the preferred version; answers name the version that was asked for.
+    const send = (code: number, b: unknown) =>
+      this.send(
+        res,
+        record,
+        code,
+        isMap(b) && b.kind === t.kind ? { ...b, apiVersion: apiVersionOf(t) } : b,
+        // Pod Security warnings on writes of pods and workloads, as `kubectl` prints them.
+        method !== 'GET' && method !== 'DELETE' && isMap(b) && b.kind === t.kind
+          ? this.podSecurityWarnings(t, b as KObject)
+          : {},
+      );
     if (sub && !(t.subresources ?? []).includes(sub)) throw resourceNotFound();
+    if (!sub && !(t.verbs ?? []).includes(verbOf(method, name, q))) throw methodNotAllowed();
     const ctx = this.writeCtx(req, q);
     const contentType = (req.headers['content-type'] ?? 'application/json')
       .split(';')[0]
@@ -376,7 +398,14 @@ export class KubeApiServer {
 
     if (isReviewType(t)) {
       if (method !== 'POST' || name !== undefined) throw methodNotAllowed();
-      return send(201, reviewAnswer(t, body, contentType));
+      let spec: unknown;
+      try {
+        if (contentType === PROTOBUF_CONTENT_TYPE) spec = decodeAccessReviewSpec(body);
+        else spec = (parseObject(body, contentType) as unknown as Record<string, unknown>).spec;
+      } catch {
+        spec = {};
+      }
+      return send(201, reviewAnswer(t, isMap(spec) ? spec : {}, this.users.get(req) ?? '', this.auth));
     }
 
     if (method === 'POST') {
@@ -607,10 +636,11 @@ export class KubeApiServer {
     res.flushHeaders();
     const write = (type: string, o: unknown) => {
       if (res.writableEnded || res.destroyed) return;
+      const asked = isMap(o) && o.kind === t.kind ? { ...o, apiVersion: apiVersionOf(t) } : o;
       const object =
         table && isMap(o) && type !== 'BOOKMARK' && type !== 'ERROR'
-          ? renderTable(t, [o as KObject], {}, q, crdColumns)
-          : o;
+          ? renderTable(t, [asked as KObject], {}, q, crdColumns)
+          : asked;
       res.write(JSON.stringify({ type, object }) + '\n');
     };
     // Keys the client currently believes match, to turn "left the selector" into DELETED as the
@@ -734,6 +764,27 @@ export class KubeApiServer {
     }
   }
 
+  /** Pod Security admission in enforce mode: a pod that violates the namespace's level is refused. */
+  private admitPodSecurity(t: ResourceType, o: KObject): void {
+    if (t.group !== '' || t.kind !== 'Pod' || !o.metadata.namespace) return;
+    const nsType = this.store.findType('', 'v1', 'namespaces')!;
+    const policy = namespacePolicy(this.store.get(nsType, undefined, o.metadata.namespace)).enforce;
+    const found = policy && isMap(o.spec) ? violations(o.spec, policy) : [];
+    if (policy && found.length)
+      throw forbidden(t, o.metadata.name ?? o.metadata.generateName ?? '', violationText(policy, found));
+  }
+
+  private podSecurityWarnings(t: ResourceType, o: KObject): Record<string, string> {
+    if (!o.metadata.namespace || !t.namespaced) return {};
+    const nsType = this.store.findType('', 'v1', 'namespaces')!;
+    const found = warnings(
+      t.kind,
+      o,
+      namespacePolicy(this.store.get(nsType, undefined, o.metadata.namespace)),
+    );
+    return found.length ? { Warning: found.map(warningHeader).join(', ') } : {};
+  }
+
   private validate(t: ResourceType, o: KObject): void {
     const errs = validateObject(t, o);
     if (errs.length) throw invalid(t, o.metadata.name ?? '', errs);
@@ -753,6 +804,9 @@ export class KubeApiServer {
       delete o.metadata[k];
     }
     if (hasStatusSubresource(t) && !isCrdType(t)) delete o.status;
+    // SetDefaults_PersistentVolume(Claim): a new volume or claim starts Pending.
+    if (!t.group && (t.kind === 'PersistentVolumeClaim' || t.kind === 'PersistentVolume'))
+      o.status = { phase: 'Pending' };
     if (isNamespaceType(t)) {
       o.metadata.labels = { ...(o.metadata.labels ?? {}), 'kubernetes.io/metadata.name': o.metadata.name! };
       o.spec = { ...(isMap(o.spec) ? o.spec : {}), finalizers: ['kubernetes'] };
@@ -760,6 +814,10 @@ export class KubeApiServer {
     }
     if (isCrdType(t)) o.status = crdStatus(o);
     if (!t.group && t.kind === 'Service') this.defaultService(o);
+    if (!t.group && t.kind === 'PersistentVolumeClaim') {
+      const classes = this.store.findType('storage.k8s.io', 'v1', 'storageclasses');
+      admitClaim(o, classes ? this.store.list(classes) : []);
+    }
     applyDefaults(t, o);
     if (t.group === 'batch' && t.kind === 'Job') {
       // The uid exists before PrepareForCreate in the real server; the store keeps this one.
@@ -843,6 +901,7 @@ export class KubeApiServer {
     this.checkBodyNamespace(t, ns, o);
     this.admitNamespace(t, ns, o.metadata.name ?? '');
     this.validate(t, o);
+    this.admitPodSecurity(t, o);
     if (o.metadata.resourceVersion) {
       throw badRequest('resourceVersion should not be set on objects to be created');
     }
@@ -886,7 +945,7 @@ export class KubeApiServer {
             'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.',
         },
       },
-      data: { 'ca.crt': EMULATOR_CA_PEM },
+      data: { 'ca.crt': CA_CERT },
     });
   }
 
@@ -1137,6 +1196,7 @@ export class KubeApiServer {
         if (sub) throw notFound(t, name);
         this.admitNamespace(t, ns, name);
         this.validate(t, applied);
+        this.admitPodSecurity(t, applied);
         result = serverSideApply(undefined, applied, opts);
         const prepared = this.prepareNew(t, result.object);
         return { code: 201, object: this.commitCreate(t, prepared, ctx) };
@@ -1564,42 +1624,24 @@ export class KubeApiServer {
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-/** A fixed, self-signed CA certificate standing in for the cluster's root CA. */
-const EMULATOR_CA_PEM = `-----BEGIN CERTIFICATE-----
-MIIBjzCCATWgAwIBAgIURIardt0NyBujAEf6fx4mqR7LV3wwCgYIKoZIzj0EAwIw
-FTETMBEGA1UEAwwKa3ViZXJuZXRlczAeFw0yNjExMjMwNzI5MThaFw0zNjExMjAw
-NzI5MThaMBUxEzARBgNVBAMMCmt1YmVybmV0ZXMwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAAStu8EH6Tf0IDrFvYXSfm3NecEiY77ZJfSX/kdakEQ3i4qaXwATqxEM
-9elNqjbs+nGvBNFPJkgpBiD1/fRahva4o2MwYTAdBgNVHQ4EFgQUZE2IM/aFUcwA
-sntR3H5jnDM23KswHwYDVR0jBBgwFoAUZE2IM/aFUcwAsntR3H5jnDM23KswDwYD
-VR0TAQH/BAUwAwEB/zAOBgNVHQ8BAf8EBAMCAqQwCgYIKoZIzj0EAwIDSAAwRQIg
-JvwdG/X51L/rtA99EcJ2XtJYLHrAf6FwfeXBj7DBg7gCIQCuO9BHtnV+iS+wmEBW
-YWe+pqjdNfpfYrtdETzH0aMjgw==
------END CERTIFICATE-----
-`;
-
-/** The answer to a SelfSubjectAccessReview / SelfSubjectRulesReview: everything is allowed. */
-function reviewAnswer(t: ResourceType, body: Buffer, contentType: string): unknown {
-  let spec: unknown = {};
-  try {
-    if (contentType === PROTOBUF_CONTENT_TYPE) spec = decodeAccessReviewSpec(body);
-    else {
-      const v = parseObject(body, contentType) as unknown as Record<string, unknown>;
-      if (isMap(v.spec)) spec = v.spec;
-    }
-  } catch {
-    spec = {};
+/** The API verb of a request on a resource (not a subresource). */
+function verbOf(method: string, name: string | undefined, q: Query): string {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      if (q.get('watch') === '1' || q.get('watch') === 'true') return 'watch';
+      return name === undefined ? 'list' : 'get';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return name === undefined ? 'deletecollection' : 'delete';
+    default:
+      return method.toLowerCase();
   }
-  const head = { kind: t.kind, apiVersion: apiVersionOf(t), metadata: {}, spec };
-  if (t.plural === 'selfsubjectaccessreviews') return { ...head, status: { allowed: true } };
-  return {
-    ...head,
-    status: {
-      resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }],
-      nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
-      incomplete: false,
-    },
-  };
 }
 
 function withoutManagedTimes(o: KObject): unknown {

@@ -61,6 +61,8 @@ export interface ResourceType {
   /** Subresources served, e.g. ['status', 'scale', 'log']. */
   subresources?: string[];
   verbs?: string[];
+  /** Further versions served from the same storage (autoscaling/v1 beside v2); `version` is preferred. */
+  alsoServed?: string[];
   /** True for kinds registered through a CustomResourceDefinition. */
   custom?: boolean;
 }
@@ -149,28 +151,34 @@ export class Store {
     return [...this.types.values()];
   }
 
-  /** Type by URL parts (the version must match the served version). */
+  /** Type by URL parts (the version must be one the type serves). */
   findType(group: string, version: string, plural: string): ResourceType | undefined {
     const t = this.types.get(typeKey({ group, plural }));
-    return t && t.version === version ? t : undefined;
+    return t && servedAs(t, version);
   }
 
   /** Type by apiVersion + kind as written in a manifest. */
   findTypeByKind(apiVersion: string, kind: string): ResourceType | undefined {
-    for (const t of this.types.values()) if (apiVersionOf(t) === apiVersion && t.kind === kind) return t;
+    for (const t of this.types.values()) {
+      if (t.kind !== kind) continue;
+      for (const v of servedVersions(t))
+        if (apiVersionOf({ group: t.group, version: v }) === apiVersion) return servedAs(t, v);
+    }
     return undefined;
   }
 
+  /** The object as the version of `t` names it (one storage, several served versions). */
   get(t: ResourceType, namespace: string | undefined, name: string): KObject | undefined {
     const o = this.bucket(t).get(objectKey(t.namespaced ? namespace : undefined, name));
-    return o && clone(o);
+    return o && asVersion(t, clone(o));
   }
 
   /** Objects of a type, in one namespace or (namespace undefined) across all, sorted by namespace/name. */
   list(t: ResourceType, namespace?: string): KObject[] {
     const out: KObject[] = [];
     for (const o of this.bucket(t).values()) {
-      if (namespace === undefined || !t.namespaced || o.metadata.namespace === namespace) out.push(clone(o));
+      if (namespace === undefined || !t.namespaced || o.metadata.namespace === namespace)
+        out.push(asVersion(t, clone(o)));
     }
     return out.sort((a, b) =>
       objectKey(a.metadata.namespace, a.metadata.name!).localeCompare(
@@ -195,7 +203,7 @@ export class Store {
    */
   create(t: ResourceType, obj: KObject): KObject {
     const o = clone(obj);
-    o.apiVersion = apiVersionOf(t);
+    o.apiVersion = apiVersionOf(this.types.get(typeKey(t)) ?? t); // stored at the preferred version
     o.kind = t.kind;
     if (!t.namespaced) delete o.metadata.namespace;
     if (!o.metadata.name && o.metadata.generateName) {
@@ -239,7 +247,7 @@ export class Store {
       );
     }
     const o = clone(obj);
-    o.apiVersion = apiVersionOf(t);
+    o.apiVersion = apiVersionOf(this.types.get(typeKey(t)) ?? t); // stored at the preferred version
     o.kind = t.kind;
     if (!t.namespaced) delete o.metadata.namespace;
     o.metadata.uid = cur.metadata.uid;
@@ -304,6 +312,23 @@ export class Store {
       }
     }
   }
+}
+
+/** The versions a type is served as, preferred first. */
+export function servedVersions(t: ResourceType): string[] {
+  return [t.version, ...(t.alsoServed ?? [])];
+}
+
+/** `t` as served at `version` (itself for the preferred one); undefined when not served. */
+function servedAs(t: ResourceType, version: string): ResourceType | undefined {
+  if (t.version === version) return t;
+  return t.alsoServed?.includes(version) ? { ...t, version, alsoServed: undefined } : undefined;
+}
+
+/** Conversion between served versions is only the apiVersion (no schema conversion is modelled). */
+function asVersion(t: ResourceType, o: KObject): KObject {
+  o.apiVersion = apiVersionOf(t);
+  return o;
 }
 
 function specChanged(a: KObject, b: KObject): boolean {

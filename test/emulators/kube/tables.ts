@@ -76,6 +76,18 @@ function containers(o: KObject, path: 'spec' | 'template'): Record<string, unkno
 function podStatus(o: KObject): string {
   const status = rec(o.status);
   if (o.metadata.deletionTimestamp) return 'Terminating';
+  // printPod: an init container not yet done decides the status, as Init:<reason> or Init:i/n.
+  const inits = arr(status.initContainerStatuses);
+  for (const [i, cs] of inits.entries()) {
+    const terminated = rec(rec(cs.state).terminated);
+    if (terminated.exitCode === 0) continue;
+    if (typeof terminated.exitCode === 'number')
+      return terminated.reason ? `Init:${String(terminated.reason)}` : `Init:ExitCode:${terminated.exitCode}`;
+    const waiting = rec(rec(cs.state).waiting);
+    if (typeof waiting.reason === 'string' && waiting.reason && waiting.reason !== 'PodInitializing')
+      return `Init:${waiting.reason}`;
+    return `Init:${i}/${inits.length}`;
+  }
   for (const cs of arr(status.containerStatuses)) {
     const waiting = rec(rec(cs.state).waiting);
     if (typeof waiting.reason === 'string' && waiting.reason) return waiting.reason;

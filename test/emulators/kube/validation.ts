@@ -3,6 +3,7 @@
 // CRD naming rule. Only what a client of ours can plausibly get wrong; schemas are not validated.
 import { isMap, jsonEqual } from './patch.js';
 import { fromLabelSelectorObject, matchesLabels } from './selectors.js';
+import { goStringMap, immutableFieldErrors } from './immutable.js';
 import type { FieldError } from './status.js';
 import type { KObject, ResourceType } from './store.js';
 
@@ -125,15 +126,6 @@ function validateCrd(o: KObject): FieldError[] {
   return errs;
 }
 
-/** Go's %#v of a map[string]string, as the real messages print it. */
-function goStringMap(m: unknown): string {
-  if (!isMap(m)) return 'map[string]string(nil)';
-  const entries = Object.keys(m)
-    .sort()
-    .map((k) => `${JSON.stringify(k)}:${JSON.stringify(String(m[k]))}`);
-  return `map[string]string{${entries.join(', ')}}`;
-}
-
 const POD_SPEC_AT: Record<string, string[]> = {
   '/Pod': ['spec'],
   'apps/Deployment': ['spec', 'template', 'spec'],
@@ -214,6 +206,73 @@ function validateWorkload(t: ResourceType, o: KObject): FieldError[] {
   return errs;
 }
 
+const WILDCARD_MSG =
+  "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character (e.g. '*.example.com', regex used for validation is '\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+const PATH_TYPES = ['Exact', 'ImplementationSpecific', 'Prefix'];
+
+/** A host of an Ingress rule or TLS entry: a lowercase DNS-1123 subdomain, optionally `*.`-prefixed. */
+function validateHost(field: string, host: string): FieldError[] {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(host) || host.includes(':'))
+    return [
+      {
+        type: 'FieldValueInvalid',
+        field,
+        body: `Invalid value: "${host}": must be a DNS name, not an IP address`,
+      },
+    ];
+  if (host.includes('*')) {
+    if (host.startsWith('*.') && DNS1123_SUBDOMAIN.test(host.slice(2))) return [];
+    return [{ type: 'FieldValueInvalid', field, body: `Invalid value: "${host}": ${WILDCARD_MSG}` }];
+  }
+  if (DNS1123_SUBDOMAIN.test(host) && host.length <= 253) return [];
+  return [{ type: 'FieldValueInvalid', field, body: `Invalid value: "${host}": ${SUBDOMAIN_MSG}` }];
+}
+
+/** ValidateIngressSpec, the parts a manifest plausibly gets wrong: hosts, pathType, paths. */
+function validateIngress(o: KObject): FieldError[] {
+  const spec = isMap(o.spec) ? o.spec : {};
+  const errs: FieldError[] = [];
+  const rules = Array.isArray(spec.rules) ? spec.rules : [];
+  rules.forEach((rule, i) => {
+    if (!isMap(rule)) return;
+    const at = `spec.rules[${i}]`;
+    if (typeof rule.host === 'string' && rule.host !== '')
+      errs.push(...validateHost(`${at}.host`, rule.host));
+    const paths = isMap(rule.http) && Array.isArray(rule.http.paths) ? rule.http.paths : [];
+    paths.forEach((p, j) => {
+      if (!isMap(p)) return;
+      const pat = `${at}.http.paths[${j}]`;
+      if (p.pathType === undefined || p.pathType === null) {
+        errs.push({
+          type: 'FieldValueRequired',
+          field: `${pat}.pathType`,
+          body: 'Required value: pathType must be specified',
+        });
+      } else if (!PATH_TYPES.includes(String(p.pathType))) {
+        errs.push({
+          type: 'FieldValueNotSupported',
+          field: `${pat}.pathType`,
+          body: `Unsupported value: "${String(p.pathType)}": supported values: ${PATH_TYPES.map((x) => `"${x}"`).join(', ')}`,
+        });
+      } else if (p.pathType !== 'ImplementationSpecific' && !String(p.path ?? '').startsWith('/')) {
+        errs.push({
+          type: 'FieldValueInvalid',
+          field: `${pat}.path`,
+          body: `Invalid value: "${String(p.path ?? '')}": must be an absolute path`,
+        });
+      }
+    });
+  });
+  const tls = Array.isArray(spec.tls) ? spec.tls : [];
+  tls.forEach((entry, i) => {
+    const hosts = isMap(entry) && Array.isArray(entry.hosts) ? entry.hosts : [];
+    hosts.forEach((h, j) => {
+      if (typeof h === 'string') errs.push(...validateHost(`spec.tls[${i}].hosts[${j}]`, h));
+    });
+  });
+  return errs;
+}
+
 /** Everything wrong with an object about to be stored (empty: valid). */
 export function validateObject(t: ResourceType, o: KObject): FieldError[] {
   const errs = [
@@ -223,6 +282,7 @@ export function validateObject(t: ResourceType, o: KObject): FieldError[] {
   ];
   if (t.group === 'apiextensions.k8s.io' && t.kind === 'CustomResourceDefinition')
     errs.push(...validateCrd(o));
+  if (t.group === 'networking.k8s.io' && t.kind === 'Ingress') errs.push(...validateIngress(o));
   return errs;
 }
 
@@ -264,6 +324,8 @@ const STATEFULSET_MUTABLE = [
 export function validateUpdate(t: ResourceType, live: KObject, next: KObject): FieldError[] {
   const before = isMap(live.spec) ? live.spec : {};
   const after = isMap(next.spec) ? next.spec : {};
+  const fixed = immutableFieldErrors(t, live, next);
+  if (fixed.length) return fixed;
   if (t.group === 'batch' && t.kind === 'Job') {
     const errs: FieldError[] = [];
     for (const [field, goType] of JOB_IMMUTABLE) {

@@ -6,12 +6,15 @@ import { deleteNamespace, ensureNamespace, readNamespace } from '../../../src/ku
 import { REQUIRED_PERMISSIONS } from '../../../src/kube/permissions.js';
 import { ANNOTATION_APPLIED_KINDS } from '../../../src/model/labels.js';
 import type { KubeObject } from '../../../src/model/kube-object.js';
+import { EMULATOR_TOKEN } from '../../emulators/kube/index.js';
 import { kubeBed, ourLabels, REPO_LABEL, smallApp, type KubeBed } from './setup.js';
 
 const owner = { repoLabel: REPO_LABEL };
 const NAMESPACES = /^\/api\/v1\/namespaces$/;
 const FORBIDDEN_LIST =
   'namespaces is forbidden: User "system:serviceaccount:ci:deployer" cannot list resource "namespaces" in API group "" at the cluster scope';
+
+const AUTH = { authorization: `Bearer ${EMULATOR_TOKEN}` };
 
 describe('a namespace-scoped identity against the emulator', () => {
   let bed: KubeBed;
@@ -44,7 +47,7 @@ describe('a namespace-scoped identity against the emulator', () => {
 
   test('the injected 403 is the Forbidden Status a real API server writes', async () => {
     bed.emu.faults.failNext(1, { method: 'GET', pathPattern: NAMESPACES, status: 403 });
-    const res = await fetch(`${bed.emu.url}/api/v1/namespaces`);
+    const res = await fetch(`${bed.emu.httpUrl}/api/v1/namespaces`, { headers: AUTH });
     expect(res.status).toBe(403);
     expect(await res.json()).toMatchObject({
       kind: 'Status',
@@ -55,7 +58,7 @@ describe('a namespace-scoped identity against the emulator', () => {
       details: { kind: 'namespaces' },
     });
     bed.emu.faults.failNext(1, { method: 'GET', queryPattern: /watch=true/, status: 403 });
-    const watch = await fetch(`${bed.emu.url}/api/v1/namespaces/pr-1/pods?watch=true`);
+    const watch = await fetch(`${bed.emu.httpUrl}/api/v1/namespaces/pr-1/pods?watch=true`, { headers: AUTH });
     expect(((await watch.json()) as { message: string }).message).toBe(
       'pods is forbidden: User "system:serviceaccount:ci:deployer" cannot watch resource "pods" in API group "" in the namespace "pr-1"',
     );

@@ -112,6 +112,39 @@ describe('waitForWorkloads against the emulator', () => {
     expect(formatDiagnostics(result.diagnostics!)).toMatch(/last \d+ log lines?:/);
   });
 
+  /** smallApp's Deployment with its pod spec changed by `edit`. */
+  const withPodSpec = (edit: (spec: Record<string, unknown>) => void): KubeObject[] =>
+    smallApp(NS, { replicas: 1 }).map((o) => {
+      if (o.kind !== 'Deployment') return o;
+      const d = structuredClone(o) as KubeObject & { spec: { template: { spec: Record<string, unknown> } } };
+      edit(d.spec.template.spec);
+      return d;
+    });
+
+  test('an init container that crash-loops fails the wait as Init:CrashLoopBackOff', async () => {
+    const result = await deployAndWait(
+      withPodSpec((spec) => {
+        spec.initContainers = [{ name: 'migrate', image: 'ghcr.io/acme/crash-migrate:1' }];
+      }),
+      60_000,
+    );
+    expect(result.ok).toBe(false);
+    expect(result.workloads[0]?.state).toBe('Init:CrashLoopBackOff');
+  });
+
+  test("a pod no node can take fails the wait with the scheduler's FailedScheduling message", async () => {
+    const result = await deployAndWait(
+      withPodSpec((spec) => {
+        spec.nodeSelector = { 'cloud.google.com/gke-nodepool': 'gpu' };
+      }),
+      60_000,
+    );
+    expect(result.ok).toBe(false);
+    expect(result.workloads[0]?.state).toContain(
+      "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector.",
+    );
+  });
+
   test('a crash loop that shows Running between restarts still fails fast', async () => {
     // Each restart is Running for a moment (readyDelay) before it crashes again.
     bed.emu.controllers.options.readyDelayMs = 400;

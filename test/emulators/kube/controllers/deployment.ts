@@ -30,6 +30,7 @@ interface DeploymentSpec {
   };
   progressDeadlineSeconds?: number;
   revisionHistoryLimit?: number;
+  minReadySeconds?: number;
   paused?: boolean;
 }
 
@@ -69,7 +70,12 @@ export function registerDeployments(rt: Runtime): void {
     rt.enqueueOwner(ev.object);
   });
 
-  rt.reconciler('ReplicaSet', (ns, name) => reconcileReplicaSet(rt, ns, name));
+  /** Pod uid → when the ReplicaSet controller first saw it Ready (ms), for minReadySeconds. */
+  const readySince = new Map<string, number>();
+  rt.on('Pod', (ev) => {
+    if (ev.type === 'DELETED') readySince.delete(ev.object.metadata.uid ?? '');
+  });
+  rt.reconciler('ReplicaSet', (ns, name) => reconcileReplicaSet(rt, ns, name, readySince));
 
   rt.reconciler('Deployment', (ns, name) => {
     const d = rt.get('Deployment', ns, name);
@@ -120,14 +126,18 @@ export function registerDeployments(rt: Runtime): void {
         newRS =
           rt.mutate('ReplicaSet', ns, newRS.metadata.name ?? '', (r) => {
             const ann = (r.metadata.annotations ??= {});
+            const rsSpec = r.spec as { replicas?: number; minReadySeconds?: number };
             if (
               replicasOf(r) === target &&
               ann[REVISION] === String(rev) &&
-              ann['deployment.kubernetes.io/desired-replicas'] === String(desired)
+              ann['deployment.kubernetes.io/desired-replicas'] === String(desired) &&
+              rsSpec.minReadySeconds === spec.minReadySeconds
             ) {
               return false;
             }
-            (r.spec as { replicas?: number }).replicas = target;
+            rsSpec.replicas = target;
+            if (spec.minReadySeconds === undefined) delete rsSpec.minReadySeconds;
+            else rsSpec.minReadySeconds = spec.minReadySeconds;
             ann[REVISION] = String(rev);
             ann['deployment.kubernetes.io/desired-replicas'] = String(desired);
             ann['deployment.kubernetes.io/max-replicas'] = String(desired + maxSurge(spec, desired));
@@ -300,6 +310,18 @@ export function registerDeployments(rt: Runtime): void {
       p.timer = rt.after(p.at + deadlineMs - now + 1, () => rt.enqueue('Deployment', ns, name));
     }
 
+    // The new ReplicaSet's ReplicaFailure shows on the Deployment too (syncRolloutStatus).
+    const rsFailure = (
+      (rt.get('ReplicaSet', ns, rsName)?.status as { conditions?: Condition[] } | undefined)?.conditions ?? []
+    ).find((c) => c.type === 'ReplicaFailure' && c.status === 'True');
+    conds = rsFailure
+      ? setCondition(
+          conds,
+          { type: 'ReplicaFailure', status: 'True', reason: rsFailure.reason, message: rsFailure.message },
+          stamp,
+          { updateTime: true },
+        )
+      : conds.filter((c) => c.type !== 'ReplicaFailure');
     const revision = rt.get('ReplicaSet', ns, rsName)?.metadata.annotations?.[REVISION];
     rt.mutate('Deployment', ns, name, (o) => {
       if (o.metadata.uid !== uid) return false;
@@ -368,21 +390,35 @@ function newReplicaSet(
         },
       ],
     },
-    spec: { replicas, selector, template },
+    spec: {
+      replicas,
+      ...(spec.minReadySeconds !== undefined ? { minReadySeconds: spec.minReadySeconds } : {}),
+      selector,
+      template,
+    },
   };
 }
 
-function reconcileReplicaSet(rt: Runtime, ns: string, name: string): void {
+function reconcileReplicaSet(rt: Runtime, ns: string, name: string, readySince: Map<string, number>): void {
   const rs = rt.get('ReplicaSet', ns, name);
   if (!rs) return;
   const uid = rs.metadata.uid;
-  const spec = (rs.spec ?? {}) as { replicas?: number; template?: PodTemplate };
+  const spec = (rs.spec ?? {}) as { replicas?: number; template?: PodTemplate; minReadySeconds?: number };
   const desired = spec.replicas ?? 1;
   const active = rt.owned('Pod', ns, uid).filter(podActive);
   const canCreate = !rs.metadata.deletionTimestamp && !rt.namespaceTerminating(ns);
+  let failure: string | undefined;
   if (active.length < desired && canCreate) {
     for (let i = active.length; i < desired; i++) {
-      const pod = rt.create('Pod', podFromTemplate(rs, `${name}-${randomSuffix()}`, spec.template, {}));
+      const wanted = podFromTemplate(rs, `${name}-${randomSuffix()}`, spec.template, {});
+      // The API server may refuse the pod (Pod Security): the controller records why and retries.
+      failure = rt.podSecurityDenial(wanted, `${name}-`);
+      if (failure) {
+        rt.event(rs, 'Warning', 'FailedCreate', `Error creating: ${failure}`, 'replicaset-controller');
+        rt.after(rt.scaled(10), () => rt.enqueue('ReplicaSet', ns, name));
+        break;
+      }
+      const pod = rt.create('Pod', wanted);
       if (!pod) continue;
       rt.event(
         rs,
@@ -407,13 +443,41 @@ function reconcileReplicaSet(rt: Runtime, ns: string, name: string): void {
     }
   }
   const pods = rt.owned('Pod', ns, uid).filter(podActive);
-  const ready = pods.filter(podReady).length;
+  const readyPods = pods.filter(podReady);
+  for (const p of pods) if (!podReady(p)) readySince.delete(p.metadata.uid ?? '');
+  // Available: Ready for at least minReadySeconds (scaled); wake up when the next one gets there.
+  const now = Date.now();
+  const minReadyMs = rt.scaled(spec.minReadySeconds ?? 0);
+  let available = 0;
+  let wake = Infinity;
+  for (const p of readyPods) {
+    const puid = p.metadata.uid ?? '';
+    if (!readySince.has(puid)) readySince.set(puid, now);
+    const left = readySince.get(puid)! + minReadyMs - now;
+    if (left <= 0) available++;
+    else wake = Math.min(wake, left);
+  }
+  if (wake !== Infinity) rt.after(wake + 1, () => rt.enqueue('ReplicaSet', ns, name));
+  const ready = readyPods.length;
   rt.mutate('ReplicaSet', ns, name, (o) => {
     if (o.metadata.uid !== uid) return false;
+    const prev = ((o.status as { conditions?: Condition[] } | undefined)?.conditions ?? []).filter(
+      (c) => c.type === 'ReplicaFailure',
+    );
+    const conditions = failure
+      ? setCondition(
+          prev,
+          { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: failure },
+          nowTime(),
+        )
+      : active.length >= desired
+        ? []
+        : prev;
     o.status = {
       replicas: pods.length,
-      ...omitEmpty({ fullyLabeledReplicas: pods.length, readyReplicas: ready, availableReplicas: ready }),
+      ...omitEmpty({ fullyLabeledReplicas: pods.length, readyReplicas: ready, availableReplicas: available }),
       observedGeneration: o.metadata.generation,
+      ...(conditions.length ? { conditions } : {}),
     };
   });
 }

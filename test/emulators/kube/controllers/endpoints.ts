@@ -69,7 +69,7 @@ export function registerEndpoints(rt: Runtime): void {
       .sort((a, b) => (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''));
     const address = (p: KObject) => ({
       ip: (p.status as { podIP: string }).podIP,
-      nodeName: NODE_NAME,
+      nodeName: (p.spec as { nodeName?: string } | undefined)?.nodeName ?? NODE_NAME,
       targetRef: { kind: 'Pod', namespace: ns, name: p.metadata.name, uid: p.metadata.uid },
     });
     const ready = pods.filter(podReady).map(address);

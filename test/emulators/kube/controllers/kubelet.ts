@@ -7,7 +7,7 @@
 // the same state are no-ops.
 import { createHash } from 'node:crypto';
 import type { KObject } from '../store.js';
-import { HOST_IP, NODE_NAME, nowTime, type Runtime } from './runtime.js';
+import { HOST_IP, nowTime, type Runtime } from './runtime.js';
 import { controllerRef } from './runtime.js';
 import { type Condition, type Container, type PodSpec, qosClass, setCondition } from './util.js';
 
@@ -24,11 +24,14 @@ interface Terminated {
 
 interface CSim {
   name: string;
+  /** An init container: runs to completion, in order, before the app containers start. */
+  init: boolean;
   image: string;
   mode: Mode;
   state: CState;
   restartCount: number;
   startedAt?: string;
+  finishedAt?: string;
   containerID?: string;
   lastTerminated?: Terminated;
   /** Seconds of the current back-off, shown in the CrashLoopBackOff message. */
@@ -36,6 +39,10 @@ interface CSim {
   backoffStep: number;
   logs: string[];
   port?: number;
+  /** readinessProbe.initialDelaySeconds (0 without a probe). */
+  probeDelaySeconds: number;
+  /** False while the readiness probe has not passed since the container (re)started. */
+  probed: boolean;
 }
 
 interface PodSim {
@@ -46,8 +53,9 @@ interface PodSim {
   /** Run-to-completion pods of a Job give up on an unpullable image (see pullFailed). */
   jobOwned: boolean;
   containers: CSim[];
-  init: Container[];
+  init: CSim[];
   podIP: string;
+  hostIP: string;
   startTime: string;
   gaveUp: boolean;
   deleting: boolean;
@@ -86,7 +94,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
 
   const event = (sim: PodSim, type: 'Normal' | 'Warning', reason: string, message: string, c?: CSim) => {
     const pod = podObject(sim);
-    if (pod) rt.event(pod, type, reason, message, 'kubelet', c ? `spec.containers{${c.name}}` : undefined);
+    const list = c?.init ? 'initContainers' : 'containers';
+    if (pod) rt.event(pod, type, reason, message, 'kubelet', c ? `spec.${list}{${c.name}}` : undefined);
   };
 
   /** Exponential back-off as the kubelet's: 10s doubling to 5 min, scaled; never below readyDelay. */
@@ -124,11 +133,19 @@ export function registerKubelet(rt: Runtime): Kubelet {
     if (c.mode === 'crash') {
       c.logs.push(`Error: cannot start ${c.name}: simulated crash (image "${c.image}")`, 'exit status 1');
       after(sim, Math.max(1, rt.options.readyDelayMs / 2), () => crash(sim, c));
-    } else if (sim.restartPolicy !== 'Always') {
-      c.logs.push('Working...');
+    } else if (c.init || sim.restartPolicy !== 'Always') {
+      c.logs.push(c.init ? 'Initializing...' : 'Working...');
       after(sim, Math.max(1, rt.options.readyDelayMs / 2), () => complete(sim, c));
     } else {
       c.logs.push(`Listening on 0.0.0.0:${c.port ?? 8080}`, 'Ready to serve requests');
+      // The readiness probe first runs after its initialDelaySeconds; until it passes, not ready.
+      if (c.probeDelaySeconds > 0) {
+        c.probed = false;
+        after(sim, rt.scaled(c.probeDelaySeconds), () => {
+          c.probed = true;
+          write(sim);
+        });
+      }
     }
     write(sim);
   };
@@ -143,6 +160,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
     };
     if (sim.restartPolicy === 'Never') {
       c.state = 'failed';
+      // A failed init container of a pod that never restarts fails the pod.
+      if (c.init) sim.gaveUp = true;
       write(sim);
       return;
     }
@@ -162,8 +181,17 @@ export function registerKubelet(rt: Runtime): Kubelet {
 
   const complete = (sim: PodSim, c: CSim) => {
     c.state = 'completed';
+    c.finishedAt = nowTime();
     c.logs.push('Completed successfully');
     write(sim);
+    if (c.init) advance(sim);
+  };
+
+  /** The next init container, in order; once all completed, the app containers all at once. */
+  const advance = (sim: PodSim) => {
+    const next = sim.init.find((c) => c.state !== 'completed');
+    if (next) return pull(sim, next);
+    for (const c of sim.containers) pull(sim, c);
   };
 
   const pull = (sim: PodSim, c: CSim) => {
@@ -192,36 +220,38 @@ export function registerKubelet(rt: Runtime): Kubelet {
     });
   };
 
+  const simOf = (c: Container, init: boolean): CSim => {
+    const image = c.image ?? '';
+    const { failImagePattern, crashImagePattern } = rt.options;
+    const mode: Mode = failImagePattern.test(image) ? 'pull' : crashImagePattern.test(image) ? 'crash' : 'ok';
+    return {
+      name: c.name,
+      init,
+      image,
+      mode,
+      state: 'creating',
+      restartCount: 0,
+      backoffSeconds: 0,
+      backoffStep: 0,
+      logs: [],
+      port: c.ports?.[0]?.containerPort,
+      probeDelaySeconds: init ? 0 : readinessDelay(c),
+      probed: true,
+    };
+  };
+
   const begin = (pod: KObject) => {
     const spec = (pod.spec ?? { containers: [] }) as PodSpec;
-    const { failImagePattern, crashImagePattern } = rt.options;
     const sim: PodSim = {
       uid: pod.metadata.uid ?? '',
       ns: pod.metadata.namespace ?? '',
       name: pod.metadata.name ?? '',
       restartPolicy: spec.restartPolicy ?? 'Always',
       jobOwned: controllerRef(pod)?.kind === 'Job',
-      init: spec.initContainers ?? [],
-      containers: (spec.containers ?? []).map((c) => {
-        const image = c.image ?? '';
-        const mode: Mode = failImagePattern.test(image)
-          ? 'pull'
-          : crashImagePattern.test(image)
-            ? 'crash'
-            : 'ok';
-        return {
-          name: c.name,
-          image,
-          mode,
-          state: 'creating',
-          restartCount: 0,
-          backoffSeconds: 0,
-          backoffStep: 0,
-          logs: [],
-          port: c.ports?.[0]?.containerPort,
-        };
-      }),
+      init: (spec.initContainers ?? []).map((c) => simOf(c, true)),
+      containers: (spec.containers ?? []).map((c) => simOf(c, false)),
       podIP: allocIp(),
+      hostIP: hostIPOf(rt, spec.nodeName),
       startTime: nowTime(),
       gaveUp: false,
       deleting: false,
@@ -229,24 +259,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
     };
     sims.set(sim.uid, sim);
     byName.set(`${sim.ns}/${sim.name}`, sim.uid);
-    if (spec.nodeName !== NODE_NAME) {
-      // The scheduler's bind; pods created by our controllers come bound already.
-      rt.mutate('Pod', sim.ns, sim.name, (p) => {
-        if (p.metadata.uid !== sim.uid) return false;
-        (p.spec as PodSpec).nodeName = NODE_NAME;
-      });
-    }
-    const bound = rt.get('Pod', sim.ns, sim.name);
-    if (bound)
-      rt.event(
-        bound,
-        'Normal',
-        'Scheduled',
-        `Successfully assigned ${sim.ns}/${sim.name} to ${NODE_NAME}`,
-        'default-scheduler',
-      );
     write(sim);
-    for (const c of sim.containers) pull(sim, c);
+    advance(sim);
   };
 
   /** A pod marked for deletion: the kubelet stops it and confirms, unless finalizers hold it. */
@@ -292,6 +306,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
     const phase = (pod.status as { phase?: string } | undefined)?.phase;
     // A finished pod (from before the controllers started) stays as it is.
     if (phase === 'Succeeded' || phase === 'Failed') return;
+    // Only the kubelet of the node the scheduler bound the pod to runs it.
+    if (!(pod.spec as PodSpec | undefined)?.nodeName) return;
     begin(pod);
   });
 
@@ -299,15 +315,29 @@ export function registerKubelet(rt: Runtime): Kubelet {
     podLog(namespace, pod, container) {
       const sim = sims.get(byName.get(`${namespace}/${pod}`) ?? '');
       if (!sim) return undefined;
-      // Init containers ran to completion before the pod's containers started (see renderStatus).
-      const init = container ? sim.init.find((x) => x.name === container) : undefined;
-      if (init)
-        return `Starting ${init.name} (image ${init.image ?? ''})\nInitializing...\nCompleted successfully\n`;
-      const c = container ? sim.containers.find((x) => x.name === container) : sim.containers[0];
+      const c = container
+        ? [...sim.init, ...sim.containers].find((x) => x.name === container)
+        : sim.containers[0];
       if (!c || c.logs.length === 0) return undefined;
       return c.logs.join('\n') + '\n';
     },
   };
+}
+
+function isReady(c: CSim): boolean {
+  return c.state === 'running' && c.mode === 'ok' && c.probed;
+}
+
+function readinessDelay(c: Container): number {
+  const probe = c.readinessProbe as { initialDelaySeconds?: number } | undefined;
+  return typeof probe?.initialDelaySeconds === 'number' ? probe.initialDelaySeconds : 0;
+}
+
+/** The InternalIP of the node a pod runs on. */
+function hostIPOf(rt: Runtime, node: string | undefined): string {
+  const n = node ? rt.get('Node', '', node) : undefined;
+  const addresses = (n?.status as { addresses?: { type: string; address: string }[] } | undefined)?.addresses;
+  return addresses?.find((a) => a.type === 'InternalIP')?.address ?? HOST_IP;
 }
 
 function pullError(image: string): string {
@@ -349,7 +379,7 @@ function containerState(sim: PodSim, c: CSim): Record<string, unknown> {
           exitCode: 0,
           reason: 'Completed',
           startedAt: c.startedAt,
-          finishedAt: nowTime(),
+          finishedAt: c.finishedAt ?? nowTime(),
           containerID: c.containerID,
         },
       };
@@ -368,20 +398,34 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
     containerStatuses?: { name: string; state?: unknown }[];
   };
   const cs = sim.containers;
+  const incompleteInit = sim.init.filter((c) => c.state !== 'completed').map((c) => c.name);
   let phase: string;
   if (sim.gaveUp) phase = 'Failed';
+  else if (incompleteInit.length) phase = 'Pending';
   else if (cs.length && cs.every((c) => c.state === 'completed')) phase = 'Succeeded';
   else if (cs.length && cs.every((c) => c.state === 'completed' || c.state === 'failed')) phase = 'Failed';
   else if (cs.some((c) => c.startedAt === undefined)) phase = 'Pending';
   else phase = 'Running';
 
-  const ready = cs.every((c) => c.state === 'running' && c.mode === 'ok');
-  const notReady = cs.filter((c) => !(c.state === 'running' && c.mode === 'ok')).map((c) => c.name);
+  const ready = cs.every((c) => isReady(c));
+  const notReady = cs.filter((c) => !isReady(c)).map((c) => c.name);
   const now = nowTime();
   let conds = prev.conditions ?? [];
   const opt = { probeTime: true };
   conds = setCondition(conds, { type: 'PodReadyToStartContainers', status: 'True' }, now, opt);
-  conds = setCondition(conds, { type: 'Initialized', status: 'True' }, now, opt);
+  conds = setCondition(
+    conds,
+    incompleteInit.length
+      ? {
+          type: 'Initialized',
+          status: 'False',
+          reason: 'ContainersNotInitialized',
+          message: `containers with incomplete status: [${incompleteInit.join(' ')}]`,
+        }
+      : { type: 'Initialized', status: 'True' },
+    now,
+    opt,
+  );
   const readyCond: Condition =
     phase === 'Succeeded'
       ? { type: 'Ready', status: 'False', reason: 'PodCompleted' }
@@ -401,7 +445,8 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
 
   const prevStates = new Map((prev.containerStatuses ?? []).map((s) => [s.name, s.state]));
   const containerStatuses = cs.map((c) => {
-    let state = containerState(sim, c);
+    // App containers wait for the init containers, as PodInitializing.
+    let state = incompleteInit.length ? { waiting: { reason: 'PodInitializing' } } : containerState(sim, c);
     // Keep the first finishedAt: re-rendering must not move it.
     if (c.state === 'completed' && prevStates.has(c.name)) {
       const old = prevStates.get(c.name) as { terminated?: unknown } | undefined;
@@ -411,7 +456,7 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
       name: c.name,
       state,
       lastState: c.lastTerminated ? { terminated: c.lastTerminated } : {},
-      ready: c.state === 'running' && c.mode === 'ok',
+      ready: isReady(c),
       restartCount: c.restartCount,
       image: c.image,
       imageID: c.containerID ? imageID(c.image) : '',
@@ -422,8 +467,8 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
   const status: Record<string, unknown> = {
     phase,
     conditions: conds,
-    hostIP: HOST_IP,
-    hostIPs: [{ ip: HOST_IP }],
+    hostIP: sim.hostIP,
+    hostIPs: [{ ip: sim.hostIP }],
     podIP: sim.podIP,
     podIPs: [{ ip: sim.podIP }],
     startTime: sim.startTime,
@@ -431,15 +476,14 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
   if (sim.init.length) {
     status.initContainerStatuses = sim.init.map((c) => ({
       name: c.name,
-      state: {
-        terminated: { exitCode: 0, reason: 'Completed', startedAt: sim.startTime, finishedAt: sim.startTime },
-      },
-      lastState: {},
-      ready: true,
-      restartCount: 0,
-      image: c.image ?? '',
-      imageID: imageID(c.image ?? ''),
-      started: false,
+      state: containerState(sim, c),
+      lastState: c.lastTerminated ? { terminated: c.lastTerminated } : {},
+      ready: c.state === 'completed',
+      restartCount: c.restartCount,
+      image: c.image,
+      imageID: c.containerID ? imageID(c.image) : '',
+      ...(c.containerID ? { containerID: c.containerID } : {}),
+      started: c.state === 'running',
     }));
   }
   status.containerStatuses = containerStatuses;

@@ -6,6 +6,7 @@
 // re-entrantly. Reconcilers read the cache (no cloning of whole namespaces) and write through the
 // store, which keeps 300 quickly created objects cheap.
 import { randomBytes } from 'node:crypto';
+import { namespacePolicy, violations, violationText } from '../podsecurity.js';
 import { Store, StoreError, clone, type KObject, type ResourceType, type StoreEvent } from '../store.js';
 
 export interface ControllerOptions {
@@ -32,6 +33,9 @@ export const HOST_IP = '172.18.0.2';
 /** apiVersion of every kind the controllers read or write. */
 const API_VERSIONS: Record<string, string> = {
   Namespace: 'v1',
+  Node: 'v1',
+  PersistentVolume: 'v1',
+  StorageClass: 'storage.k8s.io/v1',
   Pod: 'v1',
   Service: 'v1',
   Endpoints: 'v1',
@@ -47,6 +51,9 @@ const API_VERSIONS: Record<string, string> = {
 /** Kinds kept in the cache (Events are written, never read back in bulk). */
 const CACHED = new Set([
   'Namespace',
+  'Node',
+  'PersistentVolumeClaim',
+  'StorageClass',
   'Pod',
   'Service',
   'Endpoints',
@@ -201,6 +208,13 @@ export class Runtime {
     return m ? [...m.values()] : [];
   }
 
+  /** Cached objects of a kind in every namespace (read-only). */
+  listAll(kind: string): KObject[] {
+    const out: KObject[] = [];
+    for (const byName of this.cache.get(kind)?.values() ?? []) out.push(...byName.values());
+    return out;
+  }
+
   /** Cached objects of `kind` in `ns` whose controller ownerReference has `uid`. */
   owned(kind: string, ns: string, uid: string | undefined): KObject[] {
     if (!uid) return [];
@@ -215,6 +229,19 @@ export class Runtime {
     if (!n) return false;
     const status = n.status as { phase?: string } | undefined;
     return status?.phase === 'Terminating' || Boolean(n.metadata.deletionTimestamp);
+  }
+
+  /**
+   * Pod Security admission for a pod a controller is about to create: the API server's 403
+   * message (`pods "web-7d9f8-" is forbidden: violates PodSecurity …`), or undefined if allowed.
+   * `name` is what the request names (a generateName prefix for ReplicaSets, DaemonSets, Jobs).
+   */
+  podSecurityDenial(pod: KObject, name: string): string | undefined {
+    const policy = namespacePolicy(this.get('Namespace', '', pod.metadata.namespace ?? '')).enforce;
+    const found = policy && pod.spec ? violations(pod.spec as Record<string, unknown>, policy) : [];
+    return policy && found.length
+      ? `pods "${name}" is forbidden: ${violationText(policy, found)}`
+      : undefined;
   }
 
   /** Creates unless the namespace is terminating; an object that already exists is not an error. */
@@ -296,7 +323,8 @@ export class Runtime {
       resourceVersion: involved.metadata.resourceVersion,
     };
     if (fieldPath) ref.fieldPath = fieldPath;
-    const host = component === 'kubelet' ? NODE_NAME : undefined;
+    const node = (involved.spec as { nodeName?: string } | undefined)?.nodeName;
+    const host = component === 'kubelet' ? (node ?? NODE_NAME) : undefined;
     const created = this.create('Event', {
       apiVersion: 'v1',
       kind: 'Event',

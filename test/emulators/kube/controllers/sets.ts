@@ -1,8 +1,9 @@
 // StatefulSet and DaemonSet controllers, simplified: a StatefulSet runs `<name>-0..n-1` (one at a
 // time unless podManagementPolicy is Parallel) and rolls a template change from the highest
 // ordinal down; a DaemonSet runs one pod on the emulator's single node.
+import { admitClaim } from '../admission.js';
 import type { KObject, ObjectMeta } from '../store.js';
-import { NODE_NAME, randomSuffix, type Runtime } from './runtime.js';
+import { randomSuffix, type Runtime } from './runtime.js';
 import {
   type LabelSelectorObject,
   type PodTemplate,
@@ -14,11 +15,6 @@ import {
 } from './util.js';
 
 const REV_LABEL = 'controller-revision-hash';
-const NODE_LABELS: Record<string, string> = {
-  'kubernetes.io/hostname': NODE_NAME,
-  'kubernetes.io/os': 'linux',
-  'kubernetes.io/arch': 'amd64',
-};
 
 interface StatefulSetSpec {
   replicas?: number;
@@ -49,8 +45,7 @@ export function registerSets(rt: Runtime): void {
         rt.enqueue(kind, ev.object.metadata.namespace ?? '', ev.object.metadata.name ?? '');
     });
   }
-  const binding = new Set<string>();
-  rt.reconciler('StatefulSet', (ns, name) => reconcileStatefulSet(rt, ns, name, binding));
+  rt.reconciler('StatefulSet', (ns, name) => reconcileStatefulSet(rt, ns, name));
   rt.reconciler('DaemonSet', (ns, name) => reconcileDaemonSet(rt, ns, name));
 }
 
@@ -64,7 +59,6 @@ function ensureClaims(
   sts: KObject,
   spec: StatefulSetSpec,
   ordinal: number,
-  binding: Set<string>,
 ): Record<string, unknown>[] {
   const ns = sts.metadata.namespace ?? '';
   const volumes: Record<string, unknown>[] = [];
@@ -75,7 +69,7 @@ function ensureClaims(
     let claim = rt.get('PersistentVolumeClaim', ns, claimName);
     if (!claim) {
       const owned = spec.persistentVolumeClaimRetentionPolicy?.whenDeleted === 'Delete';
-      claim = rt.create('PersistentVolumeClaim', {
+      const wanted: KObject = {
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
         metadata: {
@@ -100,7 +94,9 @@ function ensureClaims(
         },
         spec: { volumeMode: 'Filesystem', ...structuredClone(tmpl.spec ?? {}) },
         status: { phase: 'Pending' },
-      });
+      };
+      admitClaim(wanted, rt.listAll('StorageClass'));
+      claim = rt.create('PersistentVolumeClaim', wanted);
       if (claim)
         rt.event(
           sts,
@@ -110,41 +106,11 @@ function ensureClaims(
           'statefulset-controller',
         );
     }
-    if (claim) provision(rt, claim, binding);
   }
   return volumes;
 }
 
-/** A simulated dynamic provisioner: a pending claim is Bound to a `pvc-<uid>` volume shortly after. */
-function provision(rt: Runtime, claim: KObject, binding: Set<string>): void {
-  const phase = (claim.status as { phase?: string } | undefined)?.phase;
-  const uid = claim.metadata.uid ?? '';
-  if (phase === 'Bound' || binding.has(uid)) return;
-  binding.add(uid);
-  const ns = claim.metadata.namespace ?? '';
-  const name = claim.metadata.name ?? '';
-  rt.after(rt.options.readyDelayMs, () => {
-    binding.delete(uid);
-    rt.mutate('PersistentVolumeClaim', ns, name, (o) => {
-      if (o.metadata.uid !== uid || o.metadata.deletionTimestamp) return false;
-      const spec = (o.spec ?? {}) as ClaimSpec;
-      o.spec = spec;
-      spec.volumeName ??= `pvc-${uid}`;
-      o.metadata.annotations = {
-        ...(o.metadata.annotations ?? {}),
-        'pv.kubernetes.io/bind-completed': 'yes',
-        'pv.kubernetes.io/bound-by-controller': 'yes',
-      };
-      o.status = {
-        phase: 'Bound',
-        accessModes: spec.accessModes ?? [],
-        capacity: { storage: spec.resources?.requests?.storage ?? '' },
-      };
-    });
-  });
-}
-
-function reconcileStatefulSet(rt: Runtime, ns: string, name: string, binding: Set<string>): void {
+function reconcileStatefulSet(rt: Runtime, ns: string, name: string): void {
   const sts = rt.get('StatefulSet', ns, name);
   if (!sts || sts.metadata.deletionTimestamp || rt.namespaceTerminating(ns)) return;
   const uid = sts.metadata.uid;
@@ -176,7 +142,7 @@ function reconcileStatefulSet(rt: Runtime, ns: string, name: string, binding: Se
     }
     // The claims first, then the pod mounting them (updateStorage: claim volumes replace
     // template volumes of the same name and come first).
-    const claimVolumes = ensureClaims(rt, sts, spec, i, binding);
+    const claimVolumes = ensureClaims(rt, sts, spec, i);
     const claimNames = new Set(claimVolumes.map((v) => v.name));
     const templateVolumes = Array.isArray(spec.template?.spec?.volumes)
       ? (spec.template.spec.volumes as { name?: string }[])
@@ -273,25 +239,39 @@ function reconcileDaemonSet(rt: Runtime, ns: string, name: string): void {
   const spec = (ds.spec ?? {}) as { template?: PodTemplate };
   const hash = templateHash(spec.template);
   const selector = spec.template?.spec?.nodeSelector ?? {};
-  const fits = Object.entries(selector).every(([k, v]) => NODE_LABELS[k] === v);
-  const desired = fits ? 1 : 0;
+  // One pod per node whose labels match the template's nodeSelector, placed there directly.
+  const nodes = rt
+    .listAll('Node')
+    .filter((n) => Object.entries(selector).every(([k, v]) => n.metadata.labels?.[k] === v))
+    .map((n) => n.metadata.name ?? '')
+    .sort();
+  const desired = nodes.length;
   const pods = () => rt.owned('Pod', ns, uid).filter(podActive);
+  const nodeOf = (p: KObject) => (p.spec as { nodeName?: string } | undefined)?.nodeName ?? '';
 
-  const existing = pods();
-  for (const p of existing.slice(desired)) rt.remove('Pod', ns, p.metadata.name ?? '');
-  // Rolling update with maxUnavailable 1 on one node: delete the outdated pod, then recreate.
-  const outdated = existing.slice(0, desired).filter((p) => p.metadata.labels?.[REV_LABEL] !== hash);
-  for (const p of outdated) {
-    rt.remove('Pod', ns, p.metadata.name ?? '');
-    rt.event(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, 'daemonset-controller');
+  for (const p of pods()) {
+    // Off a matching node (or a second one on a node), or outdated: delete; it is recreated below.
+    const twin = pods().find(
+      (q) => q !== p && nodeOf(q) === nodeOf(p) && q.metadata.name! < p.metadata.name!,
+    );
+    const outdated = p.metadata.labels?.[REV_LABEL] !== hash;
+    if (!nodes.includes(nodeOf(p)) || twin || outdated) {
+      rt.remove('Pod', ns, p.metadata.name ?? '');
+      if (outdated)
+        rt.event(ds, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`, 'daemonset-controller');
+    }
   }
-  if (pods().length < desired) {
+  for (const node of nodes) {
+    if (pods().some((p) => nodeOf(p) === node)) continue;
     const pod = rt.create(
       'Pod',
-      podFromTemplate(ds, `${name}-${randomSuffix()}`, spec.template, {
-        [REV_LABEL]: hash,
-        'pod-template-generation': String(ds.metadata.generation ?? 1),
-      }),
+      podFromTemplate(
+        ds,
+        `${name}-${randomSuffix()}`,
+        spec.template,
+        { [REV_LABEL]: hash, 'pod-template-generation': String(ds.metadata.generation ?? 1) },
+        { nodeName: node },
+      ),
     );
     if (pod)
       rt.event(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, 'daemonset-controller');

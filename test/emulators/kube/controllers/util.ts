@@ -1,7 +1,7 @@
 // Pure helpers shared by the simulated controllers: template hashing, conditions, selectors and
 // the pod a workload controller creates from its template.
 import type { KObject, ObjectMeta } from '../store.js';
-import { NODE_NAME, SAFE_ALPHABET } from './runtime.js';
+import { SAFE_ALPHABET } from './runtime.js';
 
 export interface PodTemplate {
   metadata?: ObjectMeta;
@@ -223,8 +223,6 @@ export function podFromTemplate(
       ...extraSpec,
       containers: (spec.containers ?? []).map(defaultContainer),
       ...(spec.initContainers ? { initContainers: spec.initContainers.map(defaultContainer) } : {}),
-      // The emulator has one node; pods are bound at creation as the scheduler would within ms.
-      nodeName: NODE_NAME,
     },
     status: { phase: 'Pending', qosClass: qosClass(spec) },
   };
@@ -262,4 +260,47 @@ export function intOrPercent(v: unknown, total: number, fallback: string, roundU
   if (!m) return Number(raw) || 0;
   const x = (Number(m[1]) * total) / 100;
   return roundUp ? Math.ceil(x) : Math.floor(x);
+}
+
+const QUANTITY_SUFFIX: Record<string, number> = {
+  n: 1e-9,
+  u: 1e-6,
+  m: 1e-3,
+  '': 1,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  P: 1e15,
+  E: 1e18,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
+};
+
+/** A resource.Quantity as a number (cpu in cores, memory in bytes); 0 when unreadable. */
+export function quantity(q: unknown): number {
+  if (typeof q === 'number') return q;
+  const m = /^([+-]?[0-9.]+(?:[eE][+-]?\d+)?)([a-zA-Z]*)$/.exec(String(q ?? '').trim());
+  if (!m) return 0;
+  return Number(m[1]) * (QUANTITY_SUFFIX[m[2]] ?? 1);
+}
+
+/**
+ * What a pod asks of a node (the scheduler's computePodResourceRequest): the sum over containers,
+ * or the largest init container when that is more; a limit stands in for a missing request.
+ */
+export function podRequests(spec: PodSpec): Record<'cpu' | 'memory', number> {
+  const of = (c: Container, r: 'cpu' | 'memory') =>
+    quantity(c.resources?.requests?.[r] ?? c.resources?.limits?.[r] ?? 0);
+  const out = { cpu: 0, memory: 0 };
+  for (const r of ['cpu', 'memory'] as const) {
+    const sum = (spec.containers ?? []).reduce((n, c) => n + of(c, r), 0);
+    const init = Math.max(0, ...(spec.initContainers ?? []).map((c) => of(c, r)));
+    out[r] = Math.max(sum, init);
+  }
+  return out;
 }
