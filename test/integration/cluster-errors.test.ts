@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pullRequestEvent } from '../support/action.js';
+import { EMULATOR_TOKEN } from '../emulators/kube/index.js';
 import { REPO, startBed, type Bed } from '../support/bed.js';
 import { makeWorkspace, appManifests } from '../support/workspace.js';
 
@@ -129,10 +130,10 @@ test('a kubeconfig path that does not exist is named', async () => {
 test("a password in the kubeconfig's server URL is masked and never printed", async () => {
   // The emulator's kubeconfig, its server URL carrying a password (kubectl-style basic auth URLs).
   const emulatorServer = bed.kube.kubeconfig.match(/server: (\S+)/)?.[1] ?? '';
-  expect(emulatorServer).toMatch(/^http:/);
+  expect(emulatorServer).toMatch(/^https?:\/\//);
   const withPassword = bed.kube.kubeconfig.replace(
-    /server: http:\/\/([^\s]+)/,
-    'server: http://admin:s3cr3t-server-pass@$1',
+    /server: (https?):\/\/([^\s]+)/,
+    'server: $1://admin:s3cr3t-server-pass@$2',
   );
   expect(withPassword).toContain('s3cr3t-server-pass');
   const dir = makeWorkspace({});
@@ -144,4 +145,28 @@ test("a password in the kubeconfig's server URL is masked and never printed", as
   // The credentials go in a header, not the URL (fetch refuses URLs with credentials): it works.
   expect(result.failure).toBeUndefined();
   expect(log.text()).toContain(`API server ${emulatorServer}`);
+});
+
+test('an expired token on the real-protocol emulator: the preview fails in one line, nothing written', async () => {
+  const ws = makeWorkspace(appManifests());
+  bed.github.state.addPull({ repo: REPO, number: 65, headSha: SHA, headRef: 'feature/65' });
+  bed.kube.auth.revokeToken(EMULATOR_TOKEN);
+  const { result } = await bed.run({
+    payload: pullRequestEvent({
+      action: 'opened',
+      repo: REPO,
+      number: 65,
+      headSha: SHA,
+      headRef: 'feature/65',
+    }),
+    workspace: ws,
+    inputs: { manifests: 'k8s' },
+  });
+  expect(result.ok).toBe(false);
+  expect(result.failure).toMatch(
+    /rejected the credentials of kubeconfig user "[^"]+" \(context "[^"]+"\): HTTP 401/,
+  );
+  expect(result.failure).not.toMatch(/HTTP-Code|Headers|kubestage-emulator-token/);
+  expect(bed.object('v1', 'Namespace', undefined, 'pr-65')).toBeUndefined();
+  expect(bed.github.state.deployments(REPO)).toEqual([]);
 });
