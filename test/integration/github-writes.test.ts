@@ -86,6 +86,17 @@ describe('GitHub requests per run', () => {
     expect(again.result.outputs['comment-id']).toBe(String(bed.markerComments(41)[0]!.id));
   });
 
+  test('a lost reply on creating the deployment does not make a second one', async () => {
+    bed.github.state.addPull({ repo: REPO, number: 47, headSha: SHA_A, headRef: 'feature/47' });
+    bed.github.faults.dropReply(1, { method: 'POST', path: /\/deployments$/ });
+    const { result } = await bed.run({ payload: event(47, 'opened', SHA_A), inputs: { images } });
+    expect(result.ok).toBe(true);
+    const deployments = bed.github.state.deployments(REPO);
+    expect(deployments).toHaveLength(1);
+    expect(result.outputs['deployment-id']).toBe(String(deployments[0]!.id));
+    expect(bed.github.state.deploymentStatuses(REPO, deployments[0]!.id).at(-1)?.state).toBe('success');
+  });
+
   test('a cleanup that cannot update the PR comment fails, so the PR does not go on showing a live preview', async () => {
     bed.github.state.addPull({ repo: REPO, number: 42, headSha: SHA_A, headRef: 'feature/42' });
     expect((await bed.run({ payload: event(42, 'opened', SHA_A), inputs: { images } })).result.ok).toBe(true);

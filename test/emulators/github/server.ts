@@ -46,6 +46,11 @@ export interface GitHubEmulator {
   faults: {
     secondaryRateLimit(n: number, retryAfterSeconds?: number): void;
     serverError(n: number, status?: 500 | 502 | 503): void;
+    /**
+     * The next n requests matching `method` and `path` are served (their writes happen), then the
+     * connection is destroyed instead of answering: a reply lost by a proxy or the network.
+     */
+    dropReply(n: number, match: { method: string; path: RegExp }): void;
   };
   requests: RecordedRequest[];
   invalidRequests(): RecordedRequest[];
@@ -121,6 +126,7 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions = {}): Pro
   const requests: RecordedRequest[] = [];
   const problems: { operationId: string; status: number; problem: string }[] = [];
   const validateResponses = opts.validateResponses ?? true;
+  const dropReplies: { remaining: number; method: string; path: RegExp }[] = [];
   const faultQueue = { secondary: 0, retryAfter: 60, serverErrors: 0, serverStatus: 500 as 500 | 502 | 503 };
   let used = 0;
   const resetAt = Math.floor(Date.now() / 1000) + 3600;
@@ -214,6 +220,15 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions = {}): Pro
     ): RecordedRequest => {
       rec.status = status;
       if (error !== undefined) rec.error = error;
+      const drop = dropReplies.find(
+        (d) => d.remaining > 0 && d.method === method && d.path.test(url.pathname),
+      );
+      if (drop) {
+        drop.remaining--;
+        rec.error = 'reply dropped (injected)';
+        res.socket?.destroy();
+        return rec;
+      }
       send(res, status, body, headers);
       return rec;
     };
@@ -384,6 +399,9 @@ export async function startGitHubEmulator(opts: GitHubEmulatorOptions = {}): Pro
       serverError(n: number, status: 500 | 502 | 503 = 500): void {
         faultQueue.serverErrors += n;
         faultQueue.serverStatus = status;
+      },
+      dropReply(n: number, match: { method: string; path: RegExp }): void {
+        if (n > 0) dropReplies.push({ remaining: n, ...match });
       },
     },
     requests,
