@@ -2,11 +2,8 @@
 // in the step's result.
 import { join } from 'node:path';
 import { pullRequestEvent, sharedDir, webhookExample } from '../support/action.js';
-import { REPO, startBed, type Bed } from '../support/bed.js';
+import { type Bed, EXAMPLE_IMAGES, REPO, SHA_A, SHA_B, startBed } from '../support/bed.js';
 import { appManifests, makeWorkspace, removeFile, writeFiles } from '../support/workspace.js';
-
-const SHA_A = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
-const SHA_B = 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2';
 
 let bed: Bed;
 beforeEach(async () => {
@@ -57,9 +54,6 @@ function workflowRun(action: 'requested' | 'completed', conclusion: string | nul
   return { payload, run };
 }
 
-const exampleImages =
-  'ghcr.io/kubestage/example-web=ghcr.io/acme/shop-web\nghcr.io/kubestage/example-api=ghcr.io/acme/shop-api';
-
 afterEach(() => {
   // Every GitHub request kubestage made must be valid according to GitHub's OpenAPI description.
   expect(bed.github.invalidRequests()).toEqual([]);
@@ -67,7 +61,7 @@ afterEach(() => {
 
 test('preview deploys the example app into pr-<n>, routes the host, comments the URL once and reports success', async () => {
   openPull(7);
-  const { result, log } = await bed.run({ payload: event(7), inputs: { images: exampleImages } });
+  const { result, log } = await bed.run({ payload: event(7), inputs: { images: EXAMPLE_IMAGES } });
   expect(log.warnings).toEqual([]);
   expect(result.failure).toBeUndefined();
   expect(result.ok).toBe(true);
@@ -170,14 +164,14 @@ spec:
 
 test('a second push updates the preview in place: the same comment, the new image', async () => {
   const pull = openPull(8);
-  const first = await bed.run({ payload: event(8), inputs: { images: exampleImages } });
+  const first = await bed.run({ payload: event(8), inputs: { images: EXAMPLE_IMAGES } });
   expect(first.result.ok).toBe(true);
   const commentId = first.result.outputs['comment-id'];
 
   pull.headSha = SHA_B;
   const second = await bed.run({
     payload: event(8, 'synchronize', SHA_B),
-    inputs: { images: exampleImages },
+    inputs: { images: EXAMPLE_IMAGES },
   });
   expect(second.result.ok).toBe(true);
   expect(second.result.outputs['comment-id']).toBe(commentId);
@@ -329,7 +323,7 @@ spec:
   expect(bed.kube.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
 
   // The same app without the agent deploys, into a namespace the API server enforces Baseline on.
-  const ok = await bed.run({ payload: event(31), inputs: { images: exampleImages } });
+  const ok = await bed.run({ payload: event(31), inputs: { images: EXAMPLE_IMAGES } });
   expect(ok.result.ok).toBe(true);
   expect(bed.object('v1', 'Namespace', undefined, 'pr-31')!.metadata.labels).toMatchObject({
     'pod-security.kubernetes.io/enforce': 'baseline',
@@ -368,7 +362,7 @@ test('a pr-<n> namespace that belongs to someone else is refused, naming both ow
     },
   });
   openPull(12);
-  const { result } = await bed.run({ payload: event(12), inputs: { images: exampleImages } });
+  const { result } = await bed.run({ payload: event(12), inputs: { images: EXAMPLE_IMAGES } });
   expect(result.ok).toBe(false);
   expect(result.failure).toContain('other.repo');
   expect(result.failure).toContain('acme.shop');
@@ -377,7 +371,7 @@ test('a pr-<n> namespace that belongs to someone else is refused, naming both ow
 
 test('cleanup deletes the namespace, verifies it is gone, and marks the comment and deployment; a second cleanup is a no-op', async () => {
   openPull(13);
-  const preview = await bed.run({ payload: event(13), inputs: { images: exampleImages } });
+  const preview = await bed.run({ payload: event(13), inputs: { images: EXAMPLE_IMAGES } });
   expect(preview.result.ok).toBe(true);
   bed.github.state.setPullState(REPO, 13, 'closed', true);
 
@@ -445,10 +439,10 @@ test('cleanup never deletes a namespace kubestage does not own, whatever the tem
 test('the marker comment is found behind 300 other comments and updated, not duplicated', async () => {
   openPull(16);
   bed.github.state.addComments(REPO, 16, 150, (i) => `discussion ${i}`);
-  expect((await bed.run({ payload: event(16), inputs: { images: exampleImages } })).result.ok).toBe(true);
+  expect((await bed.run({ payload: event(16), inputs: { images: EXAMPLE_IMAGES } })).result.ok).toBe(true);
   bed.github.state.addComments(REPO, 16, 300, (i) => `more discussion ${i}`);
   expect(
-    (await bed.run({ payload: event(16, 'synchronize'), inputs: { images: exampleImages } })).result.ok,
+    (await bed.run({ payload: event(16, 'synchronize'), inputs: { images: EXAMPLE_IMAGES } })).result.ok,
   ).toBe(true);
   expect(bed.github.state.comments(REPO, 16)).toHaveLength(451);
   expect(bed.markerComments(16)).toHaveLength(1);
@@ -460,7 +454,7 @@ test('a PR from a fork whose token cannot comment still deploys, with a warning'
   const { result, log } = await bed.run({
     payload: event(17),
     token: 'ghs_readonly_fork_token',
-    inputs: { images: exampleImages },
+    inputs: { images: EXAMPLE_IMAGES },
   });
   expect(result.ok).toBe(true);
   expect(bed.object('apps/v1', 'Deployment', 'pr-17', 'web')).toBeDefined();
@@ -498,7 +492,7 @@ test('a preview whose health-path does not answer fails with the URL and the rea
   const { result } = await bed.run({
     payload: event(28),
     inputs: {
-      images: exampleImages,
+      images: EXAMPLE_IMAGES,
       'host-template': 'localhost',
       'health-path': '/healthz',
       'wait-timeout': '3',
@@ -536,8 +530,8 @@ test('two racing runs for one PR end with the newer commit applied and one comme
   const pull = openPull(19, SHA_B); // the PR's head is already the newer commit
   void pull;
   const [older, newer] = await Promise.all([
-    bed.run({ payload: event(19, 'synchronize', SHA_A), inputs: { images: exampleImages } }),
-    bed.run({ payload: event(19, 'synchronize', SHA_B), inputs: { images: exampleImages } }),
+    bed.run({ payload: event(19, 'synchronize', SHA_A), inputs: { images: EXAMPLE_IMAGES } }),
+    bed.run({ payload: event(19, 'synchronize', SHA_B), inputs: { images: EXAMPLE_IMAGES } }),
   ]);
   expect(older.result.ok).toBe(true);
   expect(newer.result.ok).toBe(true);
@@ -567,7 +561,7 @@ test('a run that another run takes over mid-apply stops before its next wave', a
     });
   });
   try {
-    const { result, log } = await bed.run({ payload: event(30), inputs: { images: exampleImages } });
+    const { result, log } = await bed.run({ payload: event(30), inputs: { images: EXAMPLE_IMAGES } });
     expect(result.ok).toBe(true);
     expect(log.text()).toContain('A run for b2b2b2b took over namespace pr-30');
     expect(bed.object('v1', 'ConfigMap', 'pr-30', 'shop-config')).toBeDefined();
@@ -585,7 +579,11 @@ test('workflow_run: the PR is found from the run head SHA, and its head commit i
   run.head_sha = SHA_B;
   run.head_branch = 'feature/20';
   run.pull_requests = []; // as for runs from forks
-  const { result } = await bed.run({ eventName: 'workflow_run', payload, inputs: { images: exampleImages } });
+  const { result } = await bed.run({
+    eventName: 'workflow_run',
+    payload,
+    inputs: { images: EXAMPLE_IMAGES },
+  });
   expect(result.ok).toBe(true);
   expect(result.outputs.namespace).toBe('pr-20');
   expect(bed.github.state.deployments(REPO)[0].sha).toBe(SHA_B);
@@ -604,7 +602,11 @@ test('workflow_run from a fork: GitHub finds no PR for the commit, the fork bran
   run.head_branch = 'fix-typo';
   run.head_repository = { ...(run.head_repository as object), full_name: 'contributor/shop' };
   run.pull_requests = [];
-  const { result } = await bed.run({ eventName: 'workflow_run', payload, inputs: { images: exampleImages } });
+  const { result } = await bed.run({
+    eventName: 'workflow_run',
+    payload,
+    inputs: { images: EXAMPLE_IMAGES },
+  });
   expect(result.failure).toBeUndefined();
   expect(result.outputs.namespace).toBe('pr-24');
   expect(bed.github.requests.map((r) => r.path)).toContain('/repos/acme/shop/pulls');
@@ -619,7 +621,7 @@ test('workflow_run for an older build stands down when the PR has moved on', asy
   const { result, log } = await bed.run({
     eventName: 'workflow_run',
     payload,
-    inputs: { images: exampleImages },
+    inputs: { images: EXAMPLE_IMAGES },
   });
   expect(result.ok).toBe(true);
   expect(log.text()).toMatch(/superseded/);
@@ -635,7 +637,7 @@ test('workflow_run of a failed build deploys nothing and says why', async () => 
   const { result, log } = await bed.run({
     eventName: 'workflow_run',
     payload,
-    inputs: { images: exampleImages },
+    inputs: { images: EXAMPLE_IMAGES },
   });
   expect(result.ok).toBe(true);
   expect(log.warnings.join('\n')).toContain('ended with "failure", so there is nothing new to deploy');
@@ -654,7 +656,7 @@ test('workflow_run for a commit the PR has already moved past stands down, even 
   const { result, log } = await bed.run({
     eventName: 'workflow_run',
     payload,
-    inputs: { images: exampleImages },
+    inputs: { images: EXAMPLE_IMAGES },
   });
   expect(result.failure).toBeUndefined();
   expect(result.ok).toBe(true);
@@ -669,7 +671,7 @@ test('workflow_run that is only requested deploys nothing: the image may not be 
   const { result, log } = await bed.run({
     eventName: 'workflow_run',
     payload,
-    inputs: { images: exampleImages },
+    inputs: { images: EXAMPLE_IMAGES },
   });
   expect(result.ok).toBe(true);
   expect(log.warnings.join('\n')).toContain('is "requested", not completed');
@@ -681,7 +683,7 @@ test('workflow_dispatch: the pr-number input selects the PR and its head commit'
   const { result } = await bed.run({
     eventName: 'workflow_dispatch',
     payload: { inputs: {}, ref: 'refs/heads/main' },
-    inputs: { 'pr-number': '21', images: exampleImages },
+    inputs: { 'pr-number': '21', images: EXAMPLE_IMAGES },
   });
   expect(result.ok).toBe(true);
   expect(
@@ -763,7 +765,7 @@ test('one expiry: the comment shows the expiry the namespace records, however lo
   let t = Date.parse('2026-11-30T10:00:00Z');
   const { result } = await bed.run({
     payload: event(32),
-    inputs: { images: exampleImages, ttl: '2d' },
+    inputs: { images: EXAMPLE_IMAGES, ttl: '2d' },
     now: () => new Date((t += 60_000)),
   });
   expect(result.ok).toBe(true);
@@ -850,7 +852,7 @@ describe('what the preview claims to run is what runs', () => {
         bed.kube.store.update(deployments, { ...web, spec } as typeof web);
       }),
     );
-    const { result } = await bed.run({ payload: event(36), inputs: { images: exampleImages } });
+    const { result } = await bed.run({ payload: event(36), inputs: { images: EXAMPLE_IMAGES } });
     expect(result.ok).toBe(false);
     expect(result.failure).toContain(
       'Deployment/web runs mirror.example.com/acme/shop-web:pinned, rendered ghcr.io/acme/shop-web:pr-36-a1a1a1a',

@@ -1,12 +1,7 @@
 // Runs that race, are cancelled, or outlive their PR: the newer commit always wins, a cancelled run
 // says so, and a PR closed while a preview deploys is noticed within seconds.
 import { pullRequestEvent } from '../support/action.js';
-import { REPO, startBed, type Bed } from '../support/bed.js';
-
-const SHA_A = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
-const SHA_B = 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2';
-const images =
-  'ghcr.io/kubestage/example-web=ghcr.io/acme/shop-web\nghcr.io/kubestage/example-api=ghcr.io/acme/shop-api';
+import { type Bed, EXAMPLE_IMAGES, REPO, SHA_A, SHA_B, startBed } from '../support/bed.js';
 
 let bed: Bed;
 afterEach(async () => {
@@ -43,14 +38,20 @@ describe('the newer commit wins', () => {
 
   test('with GitHub unreachable, an older build that runs late does not replace the newer preview', async () => {
     const pull = bed.github.state.addPull({ repo: REPO, number: 50, headSha: SHA_B, headRef: 'feature/50' });
-    const newer = await bed.run({ payload: event(50, SHA_B, '2026-11-30T10:05:00Z'), inputs: { images } });
+    const newer = await bed.run({
+      payload: event(50, SHA_B, '2026-11-30T10:05:00Z'),
+      inputs: { EXAMPLE_IMAGES },
+    });
     expect(newer.result.ok).toBe(true);
     expect(recorded('pr-50')['kubestage.dev/head-time']).toBe('2026-11-30T10:05:00.000Z');
 
     // The run for the older push arrives late, while GitHub answers only errors.
     pull.headSha = SHA_B;
     bed.github.faults.serverError(1000, 503);
-    const older = await bed.run({ payload: event(50, SHA_A, '2026-11-30T10:01:00Z'), inputs: { images } });
+    const older = await bed.run({
+      payload: event(50, SHA_A, '2026-11-30T10:01:00Z'),
+      inputs: { EXAMPLE_IMAGES },
+    });
     expect(older.result.ok).toBe(true);
     expect(older.result.summary).toContain('superseded');
     expect(older.result.outputs.url).toBe('');
@@ -64,7 +65,7 @@ describe('the newer commit wins', () => {
     bed.github.state.addPull({ repo: REPO, number: 51, headSha: SHA_A, headRef: 'feature/51' });
     const { result, log } = await bed.run({
       payload: event(51, SHA_B, '2026-11-30T10:05:00Z'),
-      inputs: { images },
+      inputs: { EXAMPLE_IMAGES },
     });
     expect(result.ok).toBe(true);
     expect(result.summary).toContain('✅ ready');
@@ -78,7 +79,7 @@ describe('the newer commit wins', () => {
     const before = bed.kube.requests.length;
     const { result } = await bed.run({
       payload: event(52, SHA_A, '2026-11-30T10:01:00Z'),
-      inputs: { images },
+      inputs: { EXAMPLE_IMAGES },
     });
     expect(result.ok).toBe(true);
     expect(result.summary).toContain('superseded');
@@ -110,7 +111,7 @@ describe('runs that end early', () => {
     const started = Date.now();
     const { result } = await bed.run({
       payload: event(53, SHA_A, '2026-11-30T10:00:00Z', 'opened'),
-      inputs: { images, 'wait-timeout': '60' },
+      inputs: { EXAMPLE_IMAGES, 'wait-timeout': '60' },
       signal: cancel.signal,
     });
     expect(Date.now() - started).toBeLessThan(4000);
@@ -142,7 +143,7 @@ describe('runs that end early', () => {
     const started = Date.now();
     const preview = await bed.run({
       payload: event(54, SHA_A, '2026-11-30T10:00:00Z', 'opened'),
-      inputs: { images, 'wait-timeout': '120' },
+      inputs: { EXAMPLE_IMAGES, 'wait-timeout': '120' },
     });
     expect(Date.now() - started).toBeLessThan(15_000);
     expect((await cleanup!).result.ok).toBe(true);

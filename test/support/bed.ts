@@ -16,6 +16,13 @@ import { recordingLogger, type RecordingLogger } from './logger.js';
 export const REPO = 'acme/shop';
 export const TOKEN = 'ghs_test_token_for_the_bed_0001';
 
+/** Two commits of a PR, the older and the newer. */
+export const SHA_A = 'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1';
+export const SHA_B = 'b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2b2';
+/** The `images` input for examples/shop (the bed's default manifests): both images, renamed for the PR. */
+export const EXAMPLE_IMAGES =
+  'ghcr.io/kubestage/example-web=ghcr.io/acme/shop-web\nghcr.io/kubestage/example-api=ghcr.io/acme/shop-api';
+
 export interface Bed {
   kube: KubeEmulator;
   github: GitHubEmulator;
