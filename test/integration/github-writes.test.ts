@@ -31,14 +31,14 @@ describe('GitHub requests per run', () => {
   test('first preview ≤ 8 requests; an update of it ≤ 7 with ≤ 4 writes; cleanup ≤ 5', async () => {
     const pull = bed.github.state.addPull({ repo: REPO, number: 40, headSha: SHA_A, headRef: 'feature/40' });
     const first = await requestsOf(() =>
-      bed.run({ payload: event(40, 'opened', SHA_A), inputs: { EXAMPLE_IMAGES } }),
+      bed.run({ payload: event(40, 'opened', SHA_A), inputs: { images: EXAMPLE_IMAGES } }),
     );
     expect(first.value.result.ok).toBe(true);
     expect(first.all.length).toBeLessThanOrEqual(8);
 
     pull.headSha = SHA_B;
     const update = await requestsOf(() =>
-      bed.run({ payload: event(40, 'synchronize', SHA_B), inputs: { EXAMPLE_IMAGES } }),
+      bed.run({ payload: event(40, 'synchronize', SHA_B), inputs: { images: EXAMPLE_IMAGES } }),
     );
     expect(update.value.result.ok).toBe(true);
     expect(update.all.length).toBeLessThanOrEqual(7);
@@ -68,7 +68,7 @@ describe('GitHub requests per run', () => {
   test('a comment deleted by someone is found again or written anew, not lost', async () => {
     bed.github.state.addPull({ repo: REPO, number: 41, headSha: SHA_A, headRef: 'feature/41' });
     expect(
-      (await bed.run({ payload: event(41, 'opened', SHA_A), inputs: { EXAMPLE_IMAGES } })).result.ok,
+      (await bed.run({ payload: event(41, 'opened', SHA_A), inputs: { images: EXAMPLE_IMAGES } })).result.ok,
     ).toBe(true);
     const [comment] = bed.markerComments(41);
     // Someone deletes it on GitHub (the namespace still records its id).
@@ -77,7 +77,7 @@ describe('GitHub requests per run', () => {
       headers: { authorization: `token ${TOKEN}` },
     });
     expect(deleted.status).toBe(204);
-    const again = await bed.run({ payload: event(41, 'opened', SHA_A), inputs: { EXAMPLE_IMAGES } });
+    const again = await bed.run({ payload: event(41, 'opened', SHA_A), inputs: { images: EXAMPLE_IMAGES } });
     expect(again.result.ok).toBe(true);
     expect(bed.markerComments(41)).toHaveLength(1);
     expect(again.result.outputs['comment-id']).toBe(String(bed.markerComments(41)[0]!.id));
@@ -86,7 +86,10 @@ describe('GitHub requests per run', () => {
   test('a lost reply on creating the deployment does not make a second one', async () => {
     bed.github.state.addPull({ repo: REPO, number: 47, headSha: SHA_A, headRef: 'feature/47' });
     bed.github.faults.dropReply(1, { method: 'POST', path: /\/deployments$/ });
-    const { result } = await bed.run({ payload: event(47, 'opened', SHA_A), inputs: { EXAMPLE_IMAGES } });
+    const { result } = await bed.run({
+      payload: event(47, 'opened', SHA_A),
+      inputs: { images: EXAMPLE_IMAGES },
+    });
     expect(result.ok).toBe(true);
     const deployments = bed.github.state.deployments(REPO);
     expect(deployments).toHaveLength(1);
@@ -97,7 +100,7 @@ describe('GitHub requests per run', () => {
   test('a cleanup that cannot update the PR comment fails, so the PR does not go on showing a live preview', async () => {
     bed.github.state.addPull({ repo: REPO, number: 42, headSha: SHA_A, headRef: 'feature/42' });
     expect(
-      (await bed.run({ payload: event(42, 'opened', SHA_A), inputs: { EXAMPLE_IMAGES } })).result.ok,
+      (await bed.run({ payload: event(42, 'opened', SHA_A), inputs: { images: EXAMPLE_IMAGES } })).result.ok,
     ).toBe(true);
     bed.github.faults.serverError(50, 503);
     const { result } = await bed.run({ payload: event(42, 'closed', SHA_A), inputs: { command: 'cleanup' } });
@@ -120,7 +123,7 @@ test('a slow preview says it is deploying: an in_progress status and a "Deployin
   }, 50);
   const { result } = await bed.run({
     payload: event(43, 'opened', SHA_A),
-    inputs: { EXAMPLE_IMAGES, 'wait-timeout': '60' },
+    inputs: { images: EXAMPLE_IMAGES, 'wait-timeout': '60' },
   });
   clearInterval(stop);
   expect(result.ok).toBe(true);
@@ -153,7 +156,7 @@ describe('what the PR is told', () => {
     expect(comment!.body).toContain('kubectl -n pr-44 port-forward service/web 8080:80');
     expect(comment!.body).not.toContain('https://pr-44');
     // No image of this PR was set: said plainly.
-    expect(comment!.body).toContain('No `EXAMPLE_IMAGES` were given');
+    expect(comment!.body).toContain('No `images` were given');
     const [deployment] = bed.github.state.deployments(REPO);
     const statuses = bed.github.state.deploymentStatuses(REPO, deployment!.id);
     expect(statuses.every((s) => !s.environmentUrl)).toBe(true);
@@ -177,7 +180,10 @@ describe('what the PR is told', () => {
     });
     bed.github.state.addPull({ repo: REPO, number: 45, headSha: SHA_A, headRef: 'feature/45' });
     const before = bed.kube.requests.length;
-    const { result } = await bed.run({ payload: event(45, 'opened', SHA_A), inputs: { EXAMPLE_IMAGES } });
+    const { result } = await bed.run({
+      payload: event(45, 'opened', SHA_A),
+      inputs: { images: EXAMPLE_IMAGES },
+    });
     expect(result.ok).toBe(false);
     expect(result.failure).toContain('pr-45.preview.example.com is served by Ingress team-b/squatter');
     expect(result.failure).toContain('{repo}-pr-{number}');

@@ -40,7 +40,7 @@ describe('the newer commit wins', () => {
     const pull = bed.github.state.addPull({ repo: REPO, number: 50, headSha: SHA_B, headRef: 'feature/50' });
     const newer = await bed.run({
       payload: event(50, SHA_B, '2026-11-30T10:05:00Z'),
-      inputs: { EXAMPLE_IMAGES },
+      inputs: { images: EXAMPLE_IMAGES },
     });
     expect(newer.result.ok).toBe(true);
     expect(recorded('pr-50')['kubestage.dev/head-time']).toBe('2026-11-30T10:05:00.000Z');
@@ -50,7 +50,7 @@ describe('the newer commit wins', () => {
     bed.github.faults.serverError(1000, 503);
     const older = await bed.run({
       payload: event(50, SHA_A, '2026-11-30T10:01:00Z'),
-      inputs: { EXAMPLE_IMAGES },
+      inputs: { images: EXAMPLE_IMAGES },
     });
     expect(older.result.ok).toBe(true);
     expect(older.result.summary).toContain('superseded');
@@ -65,7 +65,7 @@ describe('the newer commit wins', () => {
     bed.github.state.addPull({ repo: REPO, number: 51, headSha: SHA_A, headRef: 'feature/51' });
     const { result, log } = await bed.run({
       payload: event(51, SHA_B, '2026-11-30T10:05:00Z'),
-      inputs: { EXAMPLE_IMAGES },
+      inputs: { images: EXAMPLE_IMAGES },
     });
     expect(result.ok).toBe(true);
     expect(result.summary).toContain('✅ ready');
@@ -79,7 +79,7 @@ describe('the newer commit wins', () => {
     const before = bed.kube.requests.length;
     const { result } = await bed.run({
       payload: event(52, SHA_A, '2026-11-30T10:01:00Z'),
-      inputs: { EXAMPLE_IMAGES },
+      inputs: { images: EXAMPLE_IMAGES },
     });
     expect(result.ok).toBe(true);
     expect(result.summary).toContain('superseded');
@@ -111,7 +111,7 @@ describe('runs that end early', () => {
     const started = Date.now();
     const { result } = await bed.run({
       payload: event(53, SHA_A, '2026-11-30T10:00:00Z', 'opened'),
-      inputs: { EXAMPLE_IMAGES, 'wait-timeout': '60' },
+      inputs: { images: EXAMPLE_IMAGES, 'wait-timeout': '60' },
       signal: cancel.signal,
     });
     expect(Date.now() - started).toBeLessThan(4000);
@@ -143,7 +143,7 @@ describe('runs that end early', () => {
     const started = Date.now();
     const preview = await bed.run({
       payload: event(54, SHA_A, '2026-11-30T10:00:00Z', 'opened'),
-      inputs: { EXAMPLE_IMAGES, 'wait-timeout': '120' },
+      inputs: { images: EXAMPLE_IMAGES, 'wait-timeout': '120' },
     });
     expect(Date.now() - started).toBeLessThan(15_000);
     expect((await cleanup!).result.ok).toBe(true);

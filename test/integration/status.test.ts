@@ -62,9 +62,9 @@ async function status(inputs: Record<string, string> = {}) {
 }
 
 test('status lists each preview with its record and its live state: ready, failing, deploying, terminating', async () => {
-  expect((await bed.run({ payload: event(1), inputs: { EXAMPLE_IMAGES } })).result.ok).toBe(true);
-  expect((await bed.run({ payload: event(2), inputs: { EXAMPLE_IMAGES } })).result.ok).toBe(true);
-  expect((await bed.run({ payload: event(4), inputs: { EXAMPLE_IMAGES } })).result.ok).toBe(true);
+  expect((await bed.run({ payload: event(1), inputs: { images: EXAMPLE_IMAGES } })).result.ok).toBe(true);
+  expect((await bed.run({ payload: event(2), inputs: { images: EXAMPLE_IMAGES } })).result.ok).toBe(true);
+  expect((await bed.run({ payload: event(4), inputs: { images: EXAMPLE_IMAGES } })).result.ok).toBe(true);
 
   // PR 2: someone `kubectl set image`s a tag that does not exist. The record still says ready.
   const deployments = store('apps/v1', 'Deployment');
@@ -87,7 +87,7 @@ test('status lists each preview with its record and its live state: ready, faili
   expect(cleanup.result.ok).toBe(false);
 
   // PR 3: deploying while status runs.
-  const deploying = bed.run({ payload: event(3), inputs: { EXAMPLE_IMAGES } });
+  const deploying = bed.run({ payload: event(3), inputs: { images: EXAMPLE_IMAGES } });
   await waitFor(() => bed.kube.store.get(deployments, 'pr-3', 'web') !== undefined);
   // Give the image-pull failure of PR 2 time to show on its new pod.
   await new Promise((r) => setTimeout(r, 300));
@@ -120,7 +120,9 @@ test('status lists each preview with its record and its live state: ready, faili
 });
 
 test("status shows only this repository's previews unless all-repos is set", async () => {
-  expect((await bed.run({ payload: event(5), inputs: { EXAMPLE_IMAGES } })).result.failure).toBeUndefined();
+  expect(
+    (await bed.run({ payload: event(5), inputs: { images: EXAMPLE_IMAGES } })).result.failure,
+  ).toBeUndefined();
   // Another repository's preview on the same cluster.
   bed.kube.store.create(store('v1', 'Namespace'), {
     apiVersion: 'v1',
