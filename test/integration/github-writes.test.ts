@@ -216,3 +216,48 @@ describe('what the PR is told', () => {
     expect(bed.object('v1', 'Namespace', undefined, 'pr-46-api')).toBeDefined();
   });
 });
+
+describe('a flaky connection to the cluster', () => {
+  beforeEach(async () => {
+    bed = await startBed();
+  });
+
+  test.each([
+    ['drop', 'GET'],
+    ['drop', 'PATCH'],
+    ['dropReply', 'PATCH'],
+    ['drop', 'watch'],
+  ])('one %s on the first %s request does not fail the preview', async (kind, method) => {
+    bed.github.state.addPull({ repo: REPO, number: 48, headSha: SHA_A, headRef: 'feature/48' });
+    bed.kube.faults.failNext(1, {
+      ...(method === 'watch' ? { method: 'GET', queryPattern: /watch=/ } : { method }),
+      status: kind as 'drop' | 'dropReply',
+    });
+    const { result } = await bed.run({
+      payload: event(48, 'opened', SHA_A),
+      inputs: { images: EXAMPLE_IMAGES },
+    });
+    expect(result.failure).toBeUndefined();
+    expect(result.ok).toBe(true);
+  });
+
+  test("a namespace DELETE whose reply is lost still reports the objects removed, not 'already gone'", async () => {
+    bed.github.state.addPull({ repo: REPO, number: 49, headSha: SHA_A, headRef: 'feature/49' });
+    expect(
+      (await bed.run({ payload: event(49, 'opened', SHA_A), inputs: { images: EXAMPLE_IMAGES } })).result.ok,
+    ).toBe(true);
+    bed.kube.faults.failNext(1, {
+      method: 'DELETE',
+      pathPattern: /\/namespaces\/pr-49$/,
+      status: 'dropReply',
+    });
+    const { result, log } = await bed.run({
+      payload: event(49, 'closed', SHA_A),
+      inputs: { command: 'cleanup' },
+    });
+    expect(result.ok).toBe(true);
+    expect(Number(result.outputs['objects-removed'])).toBeGreaterThanOrEqual(6);
+    expect(log.text()).not.toContain('already gone');
+    expect(bed.object('v1', 'Namespace', undefined, 'pr-49')).toBeUndefined();
+  });
+});
