@@ -118,7 +118,9 @@ export async function applyObjects(
       }
       const action: ApplyAction = recreated
         ? 'recreated'
-        : actionOf(obj, answer, before.get(obj.metadata.namespace ?? ''));
+        : opts.freshNamespace
+          ? 'created' // also when a retried apply's 201 was lost
+          : actionOf(obj, answer, before.get(obj.metadata.namespace ?? ''));
       const result: AppliedObject = { id: objectId(obj), ref, action };
       applied.push(result);
       opts.onProgress?.(applied.length, total, result);

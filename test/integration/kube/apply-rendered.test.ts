@@ -101,6 +101,14 @@ test('a retried apply whose 201 Created was lost still reports the object create
   ]);
 });
 
+test('in a namespace the run created, every object is reported created, even when a 201 was lost', async () => {
+  bed.emu.faults.failNext(1, { method: 'PATCH', pathPattern: /configmaps\/first$/, status: 'dropReply' });
+  const { applied, createdNamespace } = await applyRendered(bed.client, [configMap('first')], options());
+  expect(createdNamespace).toBe(true);
+  expect(bed.emu.faults.injected.map((f) => f.kind)).toEqual(['dropReply']);
+  expect(applied.map((a) => [a.ref, a.action])).toEqual([['ConfigMap/first', 'created']]);
+});
+
 test('a kind no longer rendered is listed by our selector while the apply runs, and its objects pruned', async () => {
   const secret: KubeObject = {
     apiVersion: 'v1',
