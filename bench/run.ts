@@ -114,7 +114,7 @@ function report(rows: Row[]): void {
     const t = r.target;
     console.log(
       `| ${r.name} | ${r.ours.toFixed(0)} | ${r.peer.toFixed(0)} | ${r.floor.toFixed(0)} | ` +
-        `${speedUp.toFixed(1)}×${t ? ` (target ≥ ${t.kubectl}×: ${verdict(speedUp >= t.kubectl)})` : ''} | ` +
+        `${speedUp.toFixed(2)}×${t ? ` (target ≥ ${t.kubectl}×: ${verdict(speedUp >= t.kubectl)})` : ''} | ` +
         `${overFloor.toFixed(2)}×${t ? ` (target ≤ ${t.floor}×: ${verdict(overFloor <= t.floor)})` : ''} |`,
     );
   }
@@ -389,7 +389,7 @@ async function compare(
   const rows = [row('new', 'new namespace'), row('push', 'a push (images retagged)')];
   for (const r of rows) {
     console.log(
-      `${r.name}: kubestage ${r.ours.toFixed(0)} ms, kubectl ${r.peer.toFixed(0)} ms (${(r.peer / r.ours).toFixed(1)}× faster), ` +
+      `${r.name}: kubestage ${r.ours.toFixed(0)} ms, kubectl ${r.peer.toFixed(0)} ms (${(r.peer / r.ours).toFixed(2)}× faster), ` +
         `floor ${r.floor.toFixed(0)} ms (${(r.ours / r.floor).toFixed(2)}× the floor)`,
     );
   }
