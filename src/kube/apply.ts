@@ -1,7 +1,8 @@
 // Server-side apply of a rendered preview, wave by wave, and pruning of what a render no longer
 // contains. Speed matters (hundreds of objects, one round trip each): one discovery request per
-// group/version for the whole run, one LIST per kind to tell created/configured/unchanged, keep-alive
-// connections, and bounded parallelism inside a wave.
+// group/version for the whole run, each kind listed once (NamespaceInventory: it tells
+// created/configured/unchanged with the apply's own answer, and prune finds its candidates in it),
+// keep-alive connections, and bounded parallelism inside a wave.
 import { computeHealth, isGone } from '../model/health.js';
 import type { Logger } from '../logger.js';
 import { formatObjectId, objectId, objectKey, type ObjectId } from '../model/object-id.js';
@@ -9,7 +10,16 @@ import { LABEL_INSTANCE, LABEL_MANAGED_BY, MANAGED_BY } from '../model/labels.js
 import type { KubeClient } from './client.js';
 import { NOISE_RESOURCES, type ApiResource } from './discovery.js';
 import { describeApiError, statusOf, UnknownKindError } from './errors.js';
-import { mergeKinds, resolveKinds, type KindRef } from './inventory.js';
+import {
+  emptyInventory,
+  inventoryKindKey,
+  mergeKinds,
+  resolveKinds,
+  servedResources,
+  takeInventory,
+  type KindRef,
+  type NamespaceInventory,
+} from './inventory.js';
 import { permissionHint } from './permissions.js';
 import { mapSettled } from './pool.js';
 import { objectRef, type KubeObject, type KubeStatus, type LiveObject } from './types.js';
@@ -23,6 +33,13 @@ export interface AppliedObject {
   ref: string;
   action: ApplyAction;
 }
+
+/**
+ * Applies in flight at once inside a wave: bounded, but wide enough that round trips overlap (an
+ * API server admits hundreds of requests in flight; a 429 from priority-and-fairness is retried
+ * with its Retry-After).
+ */
+export const APPLY_CONCURRENCY = 32;
 
 export interface ApplyOptions {
   /** The objects grouped into waves (CRDs first … Ingress last); applied in order. */
@@ -39,6 +56,11 @@ export interface ApplyOptions {
   onProgress?: (done: number, total: number, applied: AppliedObject) => void;
   /** The namespace was created by this run: every object is new, so no LIST is needed to tell. */
   freshNamespace?: boolean;
+  /**
+   * What the objects' namespace held before this apply, their kinds listed in full (takeInventory
+   * without a selector). Absent (and not freshNamespace): applyObjects lists those kinds itself.
+   */
+  before?: NamespaceInventory;
   /** How long to wait for a Job being recreated (immutable template changed) to be gone. */
   recreateTimeoutMs?: number;
   /** Called before each wave; throwing stops the apply there (e.g. a newer run took over). */
@@ -53,27 +75,29 @@ export async function applyObjects(
 ): Promise<{ applied: AppliedObject[] }> {
   const waves = (opts.waves && opts.waves.length ? opts.waves : [objects]).filter((w) => w.length > 0);
   const total = waves.reduce((n, w) => n + w.length, 0);
-  // Bounded, but wide enough that round trips overlap (an API server admits hundreds of requests in
-  // flight; a 429 from priority-and-fairness is retried with its Retry-After).
-  const concurrency = opts.concurrency ?? 32;
+  const concurrency = opts.concurrency ?? APPLY_CONCURRENCY;
   const force = opts.force ?? true;
   const { logger } = opts;
   const applied: AppliedObject[] = [];
 
-  // resourceVersions before the apply, one LIST per kind, all kinds at once (no wave changes another
-  // wave's kinds): the cheapest way to report created/configured/unchanged, which SSA answers alike.
+  // What the namespaces held before: with the apply's own answer (201 Created or 200 OK) it tells
+  // created/configured/unchanged, which SSA otherwise answers alike.
   const all = waves.flat();
-  const before = opts.freshNamespace ? freshSnapshot(all) : await snapshotVersions(client, all, logger);
+  const before = opts.before
+    ? new Map([[opts.before.namespace, opts.before]])
+    : opts.freshNamespace
+      ? new Map<string, NamespaceInventory>()
+      : await inventoriesOf(client, all, logger);
   for (const [w, wave] of waves.entries()) {
     await opts.beforeWave?.(w);
     const results = await mapSettled(wave, concurrency, async (obj) => {
       const ref = objectRef(obj);
       // (No wait for kinds a CRD of an earlier wave defines: the render guard refuses CRDs.)
-      const applyOnce = (): Promise<LiveObject> => client.apply<LiveObject>(obj, { force });
-      let live: LiveObject;
+      const applyOnce = () => client.applyWithStatus<LiveObject>(obj, { force });
+      let answer: { object: LiveObject; created: boolean };
       let recreated = false;
       try {
-        live = await applyOnce();
+        answer = await applyOnce();
       } catch (e) {
         // A Job's pod template is immutable, yet the image tag changes with every push: a Job is
         // a run-once task, so running it afresh (what `kubectl replace --force` does) is the intent.
@@ -81,7 +105,7 @@ export async function applyObjects(
         if (!isJob(obj) || fields.length === 0) throw new Error(applyFailure(obj, e, force), { cause: e });
         try {
           await recreateJob(client, obj, opts.recreateTimeoutMs ?? 60_000);
-          live = await applyOnce();
+          answer = await applyOnce();
         } catch (e2) {
           throw new Error(`${applyFailure(obj, e, force)}; recreating it failed: ${describeApiError(e2)}`, {
             cause: e2,
@@ -92,17 +116,11 @@ export async function applyObjects(
           `${ref}: ${fields.join(', ')} ${fields.length > 1 ? 'are' : 'is'} immutable; recreated it.`,
         );
       }
-      const key = versionKey(obj);
-      const prior = before.get(key);
       const action: ApplyAction = recreated
         ? 'recreated'
-        : prior === undefined
-          ? before.has(`${kindKey(obj)}:listed`)
-            ? 'created'
-            : 'configured'
-          : prior === live.metadata.resourceVersion
-            ? 'unchanged'
-            : 'configured';
+        : opts.freshNamespace
+          ? 'created' // also when a retried apply's 201 was lost
+          : actionOf(obj, answer, before.get(obj.metadata.namespace ?? ''));
       const result: AppliedObject = { id: objectId(obj), ref, action };
       applied.push(result);
       opts.onProgress?.(applied.length, total, result);
@@ -128,43 +146,52 @@ export async function applyObjects(
   return { applied };
 }
 
-function kindKey(o: { apiVersion: string; kind: string; metadata: { namespace?: string } }): string {
-  return `${o.apiVersion} ${o.kind} ${o.metadata.namespace ?? ''}`;
+/**
+ * What applying `obj` did, from the answer and what its namespace held before: 201 Created, or absent
+ * from its kind listed in full (a retried apply whose 201 was lost), is created; a resourceVersion
+ * that did not move is unchanged; anything else configured (also when the kind could not be listed).
+ */
+function actionOf(
+  obj: KubeObject,
+  answer: { object: LiveObject; created: boolean },
+  before: NamespaceInventory | undefined,
+): ApplyAction {
+  if (answer.created) return 'created';
+  const id = objectId(obj);
+  const prior = before?.items.get(objectKey(id));
+  if (prior) {
+    return prior.object.metadata.resourceVersion === answer.object.metadata.resourceVersion
+      ? 'unchanged'
+      : 'configured';
+  }
+  return before?.listed.get(inventoryKindKey(id)) === 'all' ? 'created' : 'configured';
 }
 
-function versionKey(o: KubeObject): string {
-  return `${kindKey(o)} ${o.metadata.name}`;
-}
-
-/** name → resourceVersion for every kind in the wave; `<kind>:listed` marks kinds we could list. */
-/** What snapshotVersions would find in an empty namespace: every kind listed, no object in it. */
-function freshSnapshot(wave: KubeObject[]): Map<string, string> {
-  return new Map(wave.map((o) => [`${kindKey(o)}:listed`, '']));
-}
-
-async function snapshotVersions(
+/**
+ * The objects' namespaces, their kinds listed in full (one LIST per kind and namespace, all at
+ * once: no wave changes another wave's kinds). A kind that cannot be listed (RBAC, a CRD not served
+ * yet) is not fatal: the apply itself says what is wrong, and its objects are reported configured.
+ */
+async function inventoriesOf(
   client: KubeClient,
-  wave: KubeObject[],
+  objects: KubeObject[],
   logger: Logger,
-): Promise<Map<string, string>> {
-  const kinds = new Map<string, KubeObject>();
-  for (const o of wave) if (!kinds.has(kindKey(o))) kinds.set(kindKey(o), o);
-  const out = new Map<string, string>();
-  const entries = [...kinds.entries()];
-  const results = await mapSettled(entries, 16, async ([key, o]) => {
-    const list = await client.list(o.apiVersion, o.kind, { namespace: o.metadata.namespace });
-    out.set(`${key}:listed`, '');
-    for (const item of list.items) {
-      if (item.metadata.resourceVersion)
-        out.set(`${key} ${item.metadata.name}`, item.metadata.resourceVersion);
-    }
-  });
-  results.forEach((r, i) => {
-    // Not fatal: a CRD from an earlier wave may not be served yet, or RBAC may forbid LIST; the
-    // apply itself will say what is wrong, and the action is reported as "configured".
-    if (r.status === 'rejected')
-      logger.debug(`could not list ${entries[i]?.[1].kind}: ${describeApiError(r.reason)}`);
-  });
+): Promise<Map<string, NamespaceInventory>> {
+  const byNamespace = new Map<string, KubeObject[]>();
+  for (const o of objects) {
+    const ns = o.metadata.namespace;
+    if (ns) byNamespace.set(ns, [...(byNamespace.get(ns) ?? []), o]);
+  }
+  const out = new Map<string, NamespaceInventory>();
+  await Promise.all(
+    [...byNamespace.entries()].map(async ([namespace, objs]) => {
+      const resources = await servedResources(client, mergeKinds(objs));
+      const inventory = await takeInventory(client, emptyInventory(namespace), resources);
+      for (const u of inventory.unlisted)
+        logger.debug(`could not list ${u.resource.kind}: ${describeApiError(u.error)}`);
+      out.set(namespace, inventory);
+    }),
+  );
   return out;
 }
 
@@ -266,6 +293,18 @@ export interface PruneOptions {
    * `keep` are listed. Absent (no record): every namespaced kind the cluster serves is listed.
    */
   kinds?: KindRef[];
+  /**
+   * What the namespace held, taken by the caller (each kind listed once for the apply and prune
+   * alike): prune takes its candidates from it and lists nothing itself; `kinds` is then unused.
+   * It may be older than the apply: what the apply wrote is rendered, so never a candidate, and a
+   * candidate is deleted only if it is still the object listed (its uid).
+   */
+  inventory?: NamespaceInventory;
+  /**
+   * Called once before the first delete, only when there is something to delete; throwing stops
+   * the prune (a newer run took over the namespace and its render decides what stays).
+   */
+  beforeDelete?: () => Promise<void>;
 }
 
 /**
@@ -277,55 +316,53 @@ export interface PruneOptions {
  */
 export async function pruneObjects(client: KubeClient, opts: PruneOptions): Promise<ObjectId[]> {
   const { namespace, logger } = opts;
-  const selector = `${LABEL_INSTANCE}=${opts.instanceLabel},${LABEL_MANAGED_BY}=${MANAGED_BY}`;
   // A rendered object without a namespace lands in this one (the apply defaults it the same way).
   const keep = new Set(
     opts.keep
       .filter((o) => (o.metadata.namespace ?? namespace) === namespace)
       .map((o) => objectKey({ ...objectId(o), namespace })),
   );
-  const kinds = (
-    opts.kinds
-      ? await resolveKinds(client, mergeKinds(opts.kinds, opts.keep), logger)
-      : await client.discovery.serverResources()
-  ).filter(
-    (r) =>
-      r.namespaced && r.verbs.includes('list') && r.verbs.includes('delete') && !NOISE_RESOURCES.has(r.name),
+  const inventory = opts.inventory ?? (await listOurs(client, opts));
+  const ours = (o: LiveObject): boolean =>
+    o.metadata.labels?.[LABEL_INSTANCE] === opts.instanceLabel &&
+    o.metadata.labels[LABEL_MANAGED_BY] === MANAGED_BY;
+  const doomed: { r: ApiResource; id: ObjectId; uid?: string }[] = [];
+  for (const { resource: r, object: o } of inventory.items.values()) {
+    if (!r.verbs.includes('delete') || NOISE_RESOURCES.has(r.name)) continue;
+    if (!ours(o)) continue;
+    if (o.metadata.ownerReferences?.length) continue;
+    if (o.metadata.deletionTimestamp) continue;
+    if (!appliedBy(o, client.fieldManager)) continue;
+    const id: ObjectId = { group: r.group, kind: r.kind, namespace, name: o.metadata.name };
+    if (keep.has(objectKey(id))) continue;
+    doomed.push({ r, id, uid: o.metadata.uid });
+  }
+  reportUnlisted(
+    inventory.unlisted.map((u) => ({ r: u.resource, error: u.error })),
+    namespace,
+    logger,
   );
-  const lists = await mapSettled(kinds, opts.concurrency ?? 8, (r) =>
-    client.list(r.apiVersion, r.kind, { namespace, labelSelector: selector }),
-  );
-  const doomed: { r: ApiResource; id: ObjectId }[] = [];
-  const unlisted: { r: ApiResource; error: unknown }[] = [];
-  lists.forEach((res, i) => {
-    const r = kinds[i] as ApiResource;
-    if (res.status === 'rejected') {
-      unlisted.push({ r, error: res.reason });
-      return;
-    }
-    for (const o of res.value.items) {
-      if (o.metadata.ownerReferences?.length) continue;
-      if (o.metadata.deletionTimestamp) continue;
-      if (!appliedBy(o, client.fieldManager)) continue;
-      const id: ObjectId = { group: r.group, kind: r.kind, namespace, name: o.metadata.name };
-      if (keep.has(objectKey(id))) continue;
-      doomed.push({ r, id });
-    }
-  });
-  reportUnlisted(unlisted, namespace, logger);
-  const results = await mapSettled(doomed, opts.concurrency ?? 8, ({ r, id }) =>
-    client.delete(r.apiVersion, r.kind, id.name, namespace, { propagationPolicy: 'Background' }),
+  if (doomed.length) await opts.beforeDelete?.();
+  const results = await mapSettled(doomed, opts.concurrency ?? 8, ({ r, id, uid }) =>
+    client.delete(r.apiVersion, r.kind, id.name, namespace, { propagationPolicy: 'Background', uid }),
   );
   const deleted: ObjectId[] = [];
+  const replaced: ObjectId[] = [];
   const failed: string[] = [];
   results.forEach((res, i) => {
-    const { id } = doomed[i] as { r: ApiResource; id: ObjectId };
+    const { id } = doomed[i] as { id: ObjectId };
     if (res.status === 'fulfilled') deleted.push(id);
+    // The uid precondition failed: deleted and made again since it was listed, by someone else.
+    else if (statusOf(res.reason) === 409) replaced.push(id);
     else failed.push(`${formatObjectId(id)}: ${describeApiError(res.reason)}`);
   });
   if (deleted.length)
     logger.info(
       `Pruned ${deleted.length} object(s) no longer rendered: ${deleted.map(formatObjectId).join(', ')}`,
+    );
+  if (replaced.length)
+    logger.info(
+      `Left ${replaced.map(formatObjectId).join(', ')} alone: made again since prune listed it, so not the object to prune.`,
     );
   if (failed.length) {
     throw new Error(
@@ -338,6 +375,30 @@ export async function pruneObjects(client: KubeClient, opts: PruneOptions): Prom
     .map((id) => ({ id, text: formatObjectId(id) }))
     .sort((a, b) => (a.text < b.text ? -1 : a.text > b.text ? 1 : 0))
     .map(({ id }) => id);
+}
+
+/**
+ * Our objects of the kinds prune looks at, by our instance selector: the recorded kinds and those
+ * rendered (`kinds` with `keep`), or without a record every namespaced kind the cluster serves.
+ */
+export async function listOurs(
+  client: KubeClient,
+  opts: Pick<PruneOptions, 'namespace' | 'instanceLabel' | 'keep' | 'logger' | 'kinds' | 'concurrency'>,
+): Promise<NamespaceInventory> {
+  const kinds = (
+    opts.kinds
+      ? await resolveKinds(client, mergeKinds(opts.kinds, opts.keep), opts.logger)
+      : await client.discovery.serverResources()
+  ).filter((r) => r.verbs.includes('delete') && !NOISE_RESOURCES.has(r.name));
+  return takeInventory(client, emptyInventory(opts.namespace), kinds, {
+    labelSelector: ourSelector(opts.instanceLabel),
+    concurrency: opts.concurrency ?? 8,
+  });
+}
+
+/** The label selector of what kubestage applied for one instance (the cheap pre-filter of prune). */
+export function ourSelector(instanceLabel: string): string {
+  return `${LABEL_INSTANCE}=${instanceLabel},${LABEL_MANAGED_BY}=${MANAGED_BY}`;
 }
 
 /**

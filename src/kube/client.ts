@@ -7,6 +7,7 @@ import {
   KubeConfig,
   PatchStrategy,
   RequestContext,
+  type ResponseContext,
 } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../model/labels.js';
 import type { Logger } from '../logger.js';
@@ -30,6 +31,11 @@ export interface KubeClientOptions {
   logger: Logger;
   fieldManager?: string;
   retry?: Partial<RetryOptions>;
+  /**
+   * Told of every answer (each attempt, retries included; watch streams excepted): what the
+   * benchmark counts by verb. 0 as the status means no answer (a dropped connection).
+   */
+  onResponse?: (r: { method: string; path: string; status: number }) => void;
 }
 
 export interface RequestOptions {
@@ -40,6 +46,12 @@ export interface RequestOptions {
   idempotent?: boolean;
   /** Return text instead of parsing JSON (pod logs). */
   text?: boolean;
+}
+
+/** A 2xx answer: its status and parsed body. */
+interface Answer<T> {
+  status: number;
+  body: T;
 }
 
 const DEFAULT_RETRY: Omit<RetryOptions, 'isRetryable'> = { attempts: 5, baseMs: 250, maxMs: 10_000 };
@@ -75,6 +87,11 @@ export class KubeClient {
 
   /** One HTTP request with retry; throws KubeApiError on a non-2xx answer. */
   async request<T>(method: HttpMethod, path: string, ro: RequestOptions = {}): Promise<T> {
+    return (await this.exchange<T>(method, path, ro)).body;
+  }
+
+  /** request, with the HTTP status of the answer (an apply that created its object answers 201). */
+  private exchange<T>(method: HttpMethod, path: string, ro: RequestOptions): Promise<Answer<T>> {
     const idempotent = ro.idempotent ?? method !== HttpMethod.POST;
     return this.retried<T>(method, path, ro, idempotent).catch((e: unknown) => {
       if (!isNetworkError(e) || e instanceof KubeApiError) throw e;
@@ -88,7 +105,12 @@ export class KubeClient {
     });
   }
 
-  private retried<T>(method: HttpMethod, path: string, ro: RequestOptions, idempotent: boolean): Promise<T> {
+  private retried<T>(
+    method: HttpMethod,
+    path: string,
+    ro: RequestOptions,
+    idempotent: boolean,
+  ): Promise<Answer<T>> {
     return retry((attempt) => this.once<T>(method, path, ro, attempt), {
       ...this.retryOptions,
       // A POST that got a 429 was never processed, so it is safe to repeat; other failures may have been.
@@ -104,7 +126,12 @@ export class KubeClient {
     });
   }
 
-  private async once<T>(method: HttpMethod, path: string, ro: RequestOptions, _attempt: number): Promise<T> {
+  private async once<T>(
+    method: HttpMethod,
+    path: string,
+    ro: RequestOptions,
+    _attempt: number,
+  ): Promise<Answer<T>> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(ro.query ?? {}))
       if (v !== undefined) url.searchParams.set(k, String(v));
@@ -122,15 +149,24 @@ export class KubeClient {
       this.dispatcher ??= fresh;
       ctx.setDispatcher(this.dispatcher);
     }
-    const res = await this.http.send(ctx).toPromise();
-    const text = await res.body.text();
-    if (res.httpStatusCode >= 200 && res.httpStatusCode < 300) {
-      if (ro.text) return text as T;
-      return (text === '' ? undefined : JSON.parse(text)) as T;
-    }
-    let status: KubeStatus;
+    let res: ResponseContext;
+    let text: string;
     try {
-      status = JSON.parse(text) as KubeStatus;
+      res = await this.http.send(ctx).toPromise();
+      text = await res.body.text();
+    } catch (e) {
+      this.opts.onResponse?.({ method, path: url.pathname, status: 0 });
+      throw e;
+    }
+    const status = res.httpStatusCode;
+    this.opts.onResponse?.({ method, path: url.pathname, status });
+    if (status >= 200 && status < 300) {
+      if (ro.text) return { status, body: text as T };
+      return { status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+    }
+    let error: KubeStatus;
+    try {
+      error = JSON.parse(text) as KubeStatus;
     } catch {
       // Not a Status (a proxy's HTML page, a load balancer's text): say what answered, not all of it.
       const type = (res.headers['content-type'] ?? 'no content type').split(';')[0];
@@ -139,25 +175,25 @@ export class KubeClient {
         .replace(/\s+/g, ' ')
         .trim()
         .slice(0, 120);
-      status = { message: `a ${type} reply${excerpt ? `: "${excerpt}"` : ''}`, code: res.httpStatusCode };
+      error = { message: `a ${type} reply${excerpt ? `: "${excerpt}"` : ''}`, code: status };
     }
-    if (res.httpStatusCode === 401) {
+    if (status === 401) {
       const user = this.kc.getCurrentUser()?.name ?? '(none)';
       throw new KubeApiError(
         401,
         `the Kubernetes API server at ${displayServer(this.server)} rejected the credentials of kubeconfig user "${user}" ` +
           `(context "${this.kc.getCurrentContext()}"): HTTP 401 Unauthorized. The token or client certificate is wrong or has expired; ` +
           'refresh the kubeconfig (e.g. the secret passed as `kubeconfig`) with current credentials.',
-        status,
+        error,
         res.headers,
         method,
         url.pathname,
       );
     }
     throw new KubeApiError(
-      res.httpStatusCode,
-      `${method} ${url.pathname}: HTTP ${res.httpStatusCode}${status.message ? `: ${status.message}` : ''}`,
       status,
+      `${method} ${url.pathname}: HTTP ${status}${error.message ? `: ${error.message}` : ''}`,
+      error,
       res.headers,
       method,
       url.pathname,
@@ -270,6 +306,17 @@ export class KubeClient {
 
   /** Server-side apply under our field manager; returns the object as stored. */
   async apply<T = LiveObject>(obj: KubeObject, opts: { force?: boolean } = {}): Promise<T> {
+    return (await this.applyWithStatus<T>(obj, opts)).object;
+  }
+
+  /**
+   * apply, also saying whether this request created the object (the API server answers 201
+   * Created rather than 200 OK). A retried apply whose first answer was lost says false.
+   */
+  async applyWithStatus<T = LiveObject>(
+    obj: KubeObject,
+    opts: { force?: boolean } = {},
+  ): Promise<{ object: T; created: boolean }> {
     const path = await this.discovery.pathFor(
       obj.apiVersion,
       obj.kind,
@@ -277,21 +324,25 @@ export class KubeClient {
       obj.metadata.name,
     );
     // SSA is idempotent by design: replaying the same intent yields the same object.
-    return this.request<T>(HttpMethod.PATCH, path, {
+    const { status, body } = await this.exchange<T>(HttpMethod.PATCH, path, {
       query: { fieldManager: this.fieldManager, force: opts.force ? true : undefined },
       body: obj,
       contentType: PatchStrategy.ServerSideApply,
       idempotent: true,
     });
+    return { object: body, created: status === 201 };
   }
 
-  /** Deletes; false when it was already gone. */
+  /**
+   * Deletes; false when it was already gone. With `uid`, only that very object: one deleted and
+   * made again under the same name since it was read answers 409 Conflict instead.
+   */
   async delete(
     apiVersion: string,
     kind: string,
     name: string,
     namespace?: string,
-    opts: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan' } = {},
+    opts: { propagationPolicy?: 'Background' | 'Foreground' | 'Orphan'; uid?: string } = {},
   ): Promise<boolean> {
     try {
       await this.request(HttpMethod.DELETE, await this.discovery.pathFor(apiVersion, kind, namespace, name), {
@@ -299,6 +350,7 @@ export class KubeClient {
           kind: 'DeleteOptions',
           apiVersion: 'v1',
           propagationPolicy: opts.propagationPolicy ?? 'Background',
+          ...(opts.uid ? { preconditions: { uid: opts.uid } } : {}),
         },
       });
       return true;

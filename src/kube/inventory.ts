@@ -1,10 +1,12 @@
 // The inventory (cli-utils' inventory/): the kinds a preview applied, recorded on its namespace in
 // the kubestage.dev/applied-kinds annotation, so that prune and cleanup list only those kinds
 // instead of every kind the cluster serves. The record is a hint, never a limit on safety: when it
-// is absent, unreadable or too long, callers fall back to listing every kind.
+// is absent, unreadable or too long, callers fall back to listing every kind. And what the
+// namespace holds of those kinds, listed once per run (NamespaceInventory).
 import type { Logger } from '../logger.js';
 import { apiGroup } from '../model/kube-object.js';
 import { ANNOTATION_APPLIED_KINDS } from '../model/labels.js';
+import { objectKey } from '../model/object-id.js';
 import type { KubeClient } from './client.js';
 import type { ApiResource } from './discovery.js';
 import { describeApiError } from './errors.js';
@@ -103,6 +105,85 @@ export async function resolveKinds(
       if (r) out.set(`${r.group} ${r.kind}`, r);
       else logger.debug(`${k.kind} (${k.apiVersion}) is no longer served; nothing of it to look for`);
     }
+  }
+  return [...out.values()];
+}
+
+/** One object an inventory listed, with the discovery entry of its kind. */
+export interface InventoryItem {
+  resource: ApiResource;
+  object: LiveObject;
+}
+
+/**
+ * What a namespace held of some kinds at one moment, each kind listed once (cli-utils keeps the
+ * same record as an inventory object). The apply tells created/configured/unchanged from it (an
+ * object absent from a kind listed in full was created; one whose resourceVersion did not move was
+ * unchanged), and prune finds in it what kubestage applied that the render no longer has.
+ */
+export interface NamespaceInventory {
+  namespace: string;
+  /** objectKey (namespace included) → what was listed. */
+  items: Map<string, InventoryItem>;
+  /**
+   * `group kind` of every kind listed: 'all' when listed without a selector (so an object missing
+   * from it did not exist), 'ours' when listed by our instance selector (enough for prune).
+   */
+  listed: Map<string, 'all' | 'ours'>;
+  /** Kinds whose LIST failed (RBAC, an aggregated API down), with the error. */
+  unlisted: { resource: ApiResource; error: unknown }[];
+}
+
+/** The key NamespaceInventory.listed uses for a kind. */
+export function inventoryKindKey(k: { group: string; kind: string }): string {
+  return `${k.group} ${k.kind}`;
+}
+
+/** An inventory of nothing, to which takeInventory adds. */
+export function emptyInventory(namespace: string): NamespaceInventory {
+  return { namespace, items: new Map(), listed: new Map(), unlisted: [] };
+}
+
+/**
+ * Lists each of `resources` once in the namespace (in parallel, bounded) into `into`, with
+ * `labelSelector` when given; never throws: a kind that cannot be listed is recorded in `unlisted`.
+ */
+export async function takeInventory(
+  client: KubeClient,
+  into: NamespaceInventory,
+  resources: readonly ApiResource[],
+  opts: { labelSelector?: string; concurrency?: number } = {},
+): Promise<NamespaceInventory> {
+  const { namespace } = into;
+  const kinds = resources.filter((r) => r.namespaced && r.verbs.includes('list'));
+  const lists = await mapSettled(kinds, opts.concurrency ?? 16, (r) =>
+    client.list(r.apiVersion, r.kind, { namespace, labelSelector: opts.labelSelector }),
+  );
+  lists.forEach((res, i) => {
+    const resource = kinds[i] as ApiResource;
+    if (res.status === 'rejected') {
+      into.unlisted.push({ resource, error: res.reason });
+      return;
+    }
+    into.listed.set(inventoryKindKey(resource), opts.labelSelector ? 'ours' : 'all');
+    for (const object of res.value.items) {
+      const id = { group: resource.group, kind: resource.kind, namespace, name: object.metadata.name };
+      into.items.set(objectKey(id), { resource, object });
+    }
+  });
+  return into;
+}
+
+/**
+ * The discovery entries of these kinds at exactly their apiVersion (one request per group/version,
+ * cached), one per group and kind; a kind the server does not serve is left out (applying it says why).
+ */
+export async function servedResources(client: KubeClient, kinds: readonly KindRef[]): Promise<ApiResource[]> {
+  const found = await mapSettled([...kinds], 8, (k) => client.discovery.resourceFor(k.apiVersion, k.kind));
+  const out = new Map<string, ApiResource>();
+  for (const res of found) {
+    if (res.status === 'fulfilled' && res.value && !out.has(inventoryKindKey(res.value)))
+      out.set(inventoryKindKey(res.value), res.value);
   }
   return [...out.values()];
 }

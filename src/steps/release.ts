@@ -2,7 +2,18 @@
 //   prepareRelease: render → guard            (reads only: nothing is written before it passes)
 //   release:        apply → prune → wait → probe → diagnose, returning a typed outcome.
 // One deadline bounds every phase of release, so "wait-timeout: 300" means 300 s in all.
-import { applyObjects, pruneObjects, type AppliedObject } from '../kube/apply.js';
+import { applyObjects, ourSelector, pruneObjects, type AppliedObject } from '../kube/apply.js';
+import { NOISE_RESOURCES } from '../kube/discovery.js';
+import {
+  emptyInventory,
+  inventoryKindKey,
+  mergeKinds,
+  resolveKinds,
+  servedResources,
+  takeInventory,
+  type KindRef,
+  type NamespaceInventory,
+} from '../kube/inventory.js';
 import type { KubeClient } from '../kube/client.js';
 import { describeApiError } from '../kube/errors.js';
 import type { LiveObject } from '../kube/types.js';
@@ -22,7 +33,7 @@ import { guardManifests, type GuardOptions } from '../render/guard.js';
 import { rewriteHosts, type PreviewRoute } from '../render/hosts.js';
 import { renderManifests } from '../render/kustomize.js';
 import { podSecurityLabels, type PodSecurityLevel } from '../render/pod-security.js';
-import { groupIntoWaves } from '../render/waves.js';
+import { waveOf, WAVE_CONFIG, WAVE_RBAC, WAVE_SERVICES } from '../render/waves.js';
 
 type Group = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 const noGroup: Group = (_name, fn) => fn();
@@ -300,7 +311,13 @@ export class SupersededError extends Error {
   }
 }
 
-/** Ensures the namespace, applies wave by wave and prunes what is no longer rendered (also the benchmark's path). */
+/**
+ * Ensures the namespace, applies step by step (applySteps) and prunes what is no longer rendered
+ * (also the benchmark's path). Each kind is listed once: the rendered kinds while the namespace is
+ * being ensured (the apply tells created/configured/unchanged from that list, prune takes its
+ * candidates from it), the kinds only recorded while the apply runs. The commit check (headSha)
+ * runs before every step but the first, and before prune deletes anything.
+ */
 export async function applyRendered(
   kube: KubeClient,
   objects: KubeObject[],
@@ -308,7 +325,14 @@ export async function applyRendered(
 ): Promise<{ applied: AppliedObject[]; pruned: ObjectId[]; createdNamespace: boolean }> {
   const group = opts.group ?? noGroup;
   const { namespace, logger, claim } = opts;
-  if (claim) await claimNamespace(kube, namespace, claim, logger);
+  // GitHub's word that this commit is the newest settles it; without it, the namespace's record decides.
+  if (claim && !claim.confirmedHead) await claimNamespace(kube, namespace, claim, logger);
+  const instanceLabel = opts.labels[LABEL_INSTANCE] ?? namespace;
+  // Reads only, and used only once ensureNamespace has found the namespace ours: listing while it
+  // answers takes the LISTs off the critical path. Never rejects (a kind it cannot list is noted).
+  const rendered = servedResources(kube, mergeKinds(objects)).then((resources) =>
+    takeInventory(kube, emptyInventory(namespace), resources),
+  );
   const ns = await group(`Namespace ${namespace}`, () =>
     ensureNamespace(kube, {
       name: namespace,
@@ -321,30 +345,41 @@ export async function applyRendered(
       appliedKinds: objects,
     }),
   );
+  // A namespace created by this run holds nothing stale (nothing to prune) and every apply answers 201.
+  const before = ns.created ? undefined : await rendered;
+  // Kinds recorded by earlier runs and no longer rendered are only prune's concern: listed (by our
+  // selector) while the apply runs, which never writes objects of those kinds.
+  const recordedOnly = before
+    ? listRecordedOnly(kube, before, ns.recordedKinds, instanceLabel, logger)
+    : undefined;
+  recordedOnly?.catch(() => {}); // awaited before prune; an apply failure must not leave it unhandled
+  const check = claim ? () => stillOurs(kube, namespace, claim.headSha) : undefined;
   const { applied } = await group(`Apply ${objects.length} objects to ${namespace}`, () =>
     applyObjects(kube, objects, {
-      waves: groupIntoWaves(objects),
+      waves: applySteps(objects),
       logger,
       freshNamespace: ns.created,
+      before,
       recreateTimeoutMs: opts.recreateTimeoutMs,
-      beforeWave: async (w) => {
+      // ensureNamespace has just recorded our commit: no check before the first step.
+      beforeWave: async (step) => {
         if (opts.signal?.aborted) throw new Error('the run was cancelled');
-        if (claim) await stillOurs(kube, namespace, claim.headSha, w);
+        if (check && step > 0) await check();
       },
     }),
   );
-  // A namespace created by this run holds nothing stale: there is nothing to prune.
-  const pruned = ns.created
-    ? []
-    : await group('Prune objects no longer rendered', () =>
+  const pruned = recordedOnly
+    ? await group('Prune objects no longer rendered', async () =>
         pruneObjects(kube, {
           namespace,
-          instanceLabel: opts.labels[LABEL_INSTANCE] ?? namespace,
+          instanceLabel,
           keep: objects,
           logger,
-          kinds: ns.recordedKinds,
+          inventory: await recordedOnly,
+          beforeDelete: check,
         }),
-      );
+      )
+    : [];
   return { applied, pruned, createdNamespace: ns.created };
 }
 
@@ -405,8 +440,48 @@ function prOf(labels: Record<string, string>): number | undefined {
   return Number.isSafeInteger(pr) && pr > 0 ? pr : undefined;
 }
 
-async function stillOurs(kube: KubeClient, namespace: string, headSha: string, wave: number): Promise<void> {
-  if (wave === 0) return; // ensureNamespace has just recorded our commit
+/**
+ * `inventory` (the rendered kinds) with our objects of the other kinds prune must look at added:
+ * those recorded on the namespace, or every namespaced kind the cluster serves when nothing is.
+ */
+async function listRecordedOnly(
+  kube: KubeClient,
+  inventory: NamespaceInventory,
+  recorded: KindRef[] | undefined,
+  instanceLabel: string,
+  logger: Logger,
+): Promise<NamespaceInventory> {
+  const candidates = recorded
+    ? await resolveKinds(kube, recorded, logger)
+    : await kube.discovery.serverResources();
+  const seen = new Set([
+    ...inventory.listed.keys(),
+    ...inventory.unlisted.map((u) => inventoryKindKey(u.resource)),
+  ]);
+  const more = candidates.filter(
+    (r) => !seen.has(inventoryKindKey(r)) && r.verbs.includes('delete') && !NOISE_RESOURCES.has(r.name),
+  );
+  return takeInventory(kube, inventory, more, { labelSelector: ourSelector(instanceLabel), concurrency: 8 });
+}
+
+/**
+ * The order the apply sends the render in: render/waves.ts's waves, except that config, RBAC and
+ * Services share one step. All three must be in place before workloads start pods (mounted
+ * ConfigMaps and Secrets, the ServiceAccount, Services' environment variables), but none needs
+ * another to exist to be applied (a RoleBinding may name a Role or ServiceAccount still to come),
+ * so waiting between them only costs round trips. CRDs stay first; workloads and routes keep theirs.
+ */
+export function applySteps(objects: KubeObject[]): KubeObject[][] {
+  const steps = new Map<number, KubeObject[]>();
+  for (const o of objects) {
+    const wave = waveOf(o);
+    const step = wave === WAVE_RBAC || wave === WAVE_SERVICES ? WAVE_CONFIG : wave;
+    steps.set(step, [...(steps.get(step) ?? []), o]);
+  }
+  return [...steps.entries()].sort(([a], [b]) => a - b).map(([, wave]) => wave);
+}
+
+async function stillOurs(kube: KubeClient, namespace: string, headSha: string): Promise<void> {
   const ns = await kube.get<{ metadata: { annotations?: Record<string, string> } }>(
     'v1',
     'Namespace',
