@@ -34,9 +34,6 @@ export async function planFloor(
   namespace?: KubeObject,
 ): Promise<FloorRun> {
   const server = (kc.getCurrentCluster()?.server ?? '').replace(/\/+$/, '');
-  const token = kc.getCurrentUser()?.token;
-  if (!token)
-    throw new Error('the floor client needs a bearer token in the kubeconfig (the emulator has one)');
   const plan = async (o: KubeObject) => ({
     path: await discovery.pathFor(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name),
     body: JSON.stringify(o),
@@ -44,6 +41,9 @@ export async function planFloor(
   const first = namespace ? await plan(namespace) : undefined;
   const rest = await Promise.all(applySteps(objects).flat().map(plan));
   const http = new IsomorphicFetchHttpLibrary();
+  // Credentials and TLS as kubestage gets them (the kubeconfig's token and CA), keeping the first
+  // TLS dispatcher so requests share keep-alive connections, as kubestage's client does.
+  let dispatcher: ReturnType<RequestContext['getDispatcher']>;
   const patch = async ({ path, body }: { path: string; body: string }): Promise<void> => {
     const ctx = new RequestContext(
       `${server}${path}?fieldManager=${fieldManager}&force=true`,
@@ -51,8 +51,13 @@ export async function planFloor(
     );
     ctx.setHeaderParam('Accept', 'application/json');
     ctx.setHeaderParam('Content-Type', PatchStrategy.ServerSideApply);
-    ctx.setHeaderParam('Authorization', `Bearer ${token}`);
     ctx.setBody(body);
+    await kc.applySecurityAuthentication(ctx);
+    const fresh = ctx.getDispatcher();
+    if (fresh !== undefined) {
+      dispatcher ??= fresh;
+      ctx.setDispatcher(dispatcher);
+    }
     const res = await http.send(ctx).toPromise();
     const text = await res.body.text();
     if (res.httpStatusCode >= 300)
