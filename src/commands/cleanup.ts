@@ -29,6 +29,7 @@ export async function runCleanupFor(
     outcome: 'removed',
     pr: pr.number,
     names,
+    url: '',
     alreadyGone: false,
     objectsCreated: 0,
     objectsRemoved: 0,
@@ -41,6 +42,7 @@ export async function runCleanupFor(
   const repoLabel = repoLabelValue(`${ctx.owner}/${ctx.repo}`);
   const recorded = await readRecord(ports.kube(), names.namespace).catch(() => undefined);
   const own = recorded?.repoLabel === repoLabel && recorded.pr === pr.number ? recorded : undefined;
+  report.url = own?.url ?? '';
   let deleted: Awaited<ReturnType<typeof deleteNamespace>>;
   try {
     deleted = await ports.group(`Delete namespace ${names.namespace}`, () =>
@@ -109,7 +111,8 @@ export async function runCleanupFor(
         marker: commentMarker(o.naming.app),
         app: o.naming.app,
         status: report.outcome === 'stuck' ? 'stuck' : 'destroyed',
-        url: names.url,
+        // Only a URL the preview really had (recorded on its namespace) is shown struck through.
+        url: report.url,
         namespace: names.namespace,
         headSha: pr.headSha,
         headRef: pr.headRef,
@@ -118,8 +121,10 @@ export async function runCleanupFor(
         updatedAt: destroyedAt,
         runUrl: ctx.runUrl,
         diagnostics: report.failure,
+        // A re-run after the namespace went (e.g. once a stuck finalizer was released) cannot count
+        // what went with it: it says the namespace was deleted, not "0 objects".
         destroyed:
-          report.outcome === 'stuck'
+          report.outcome === 'stuck' || deleted.alreadyGone
             ? undefined
             : { at: destroyedAt, objectsRemoved: deleted.objectsRemoved },
       }),
@@ -127,6 +132,11 @@ export async function runCleanupFor(
   }
   report.deactivated = await publisher.deactivate(names.environment, {
     search: own?.deploymentId === undefined,
+    // Not serving any more, but not gone either: the deployment must not say "removed" yet.
+    description:
+      report.outcome === 'stuck'
+        ? `Namespace ${names.namespace} is being deleted; objects with finalizers still hold it`
+        : undefined,
   });
   if (report.deactivated)
     log.info(`Marked ${report.deactivated} GitHub deployment(s) of PR #${pr.number} inactive.`);

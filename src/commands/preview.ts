@@ -96,7 +96,10 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       logger: ports.logger,
       group: ports.group,
     });
-    const [primary, ...others] = prepared.routes.map((r) => `${r.tls ? 'https' : 'http'}://${r.host}`);
+    // Where something answers: the root, or the first routed path when nothing serves the root.
+    const [primary, ...others] = prepared.routes.map(
+      (r) => `${r.tls ? 'https' : 'http'}://${r.host}${r.path === '/' ? '' : r.path}`,
+    );
     report = {
       ...report,
       url: primary ?? '',
@@ -135,7 +138,7 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
         pr: pr.number,
         headSha: pr.headSha,
         headTime: ev.headTime,
-        images: report.overrides,
+        images: Object.fromEntries(report.images.map((i) => [i.name, i.ref])),
         url: report.url,
         updatedAt: report.updatedAt,
         expiresAt: report.expiresAt,
@@ -218,7 +221,6 @@ function planPreview(o: PreviewOptions, ctx: RunContext, pr: PullRequestContext)
       caveat: images.length
         ? undefined
         : 'No `images` were given, so this preview runs the images as written in the manifests, not a build of this PR.',
-      overrides: Object.fromEntries(images.map((i) => [i.name, formatImageRef(i)])),
       images: images.map((i) => ({ name: i.name, ref: formatImageRef(i) })),
       applied: [],
       pruned: [],

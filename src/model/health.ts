@@ -119,7 +119,46 @@ const KINDS: Record<string, { group: string; health: Rule }> = {
   // never set it, so waiting for it would time every such preview out. Whether the route answers is
   // the URL probe's job.
   Ingress: { group: 'networking.k8s.io', health: () => current('applied') },
+  // Gateway API: a Gateway routes nothing until a controller of its class has programmed it, and a
+  // route serves nothing until its Gateway has accepted it — a URL is not ready before that.
+  Gateway: { group: 'gateway.networking.k8s.io', health: gatewayHealth },
+  HTTPRoute: { group: 'gateway.networking.k8s.io', health: routeHealth },
+  GRPCRoute: { group: 'gateway.networking.k8s.io', health: routeHealth },
 };
+
+/** Programmed=True; no conditions yet means no controller of its GatewayClass has seen it. */
+function gatewayHealth(o: HealthObject): Health {
+  const programmed = condition(o, 'Programmed');
+  const accepted = condition(o, 'Accepted');
+  if (programmed?.status === 'True') return current('programmed');
+  if (accepted?.status === 'False') return failed(describeCondition(accepted, 'NotAccepted'));
+  if (programmed?.status === 'False' && programmed.reason && programmed.reason !== 'Pending')
+    return progressing(describeCondition(programmed, 'NotProgrammed'));
+  const cls = typeof o.spec?.gatewayClassName === 'string' ? o.spec.gatewayClassName : '?';
+  return progressing(`waiting for a controller of GatewayClass "${cls}" to program it`);
+}
+
+/**
+ * Accepted by every Gateway it names (status.parents); a parent that refuses it (no listener for its
+ * hostnames, not allowed from this namespace) fails it with the Gateway's reason.
+ */
+function routeHealth(o: HealthObject): Health {
+  const parents = (Array.isArray(o.status?.parents) ? o.status.parents : []) as {
+    parentRef?: { name?: string };
+    conditions?: Condition[];
+  }[];
+  const wanted = Array.isArray(o.spec?.parentRefs) ? o.spec.parentRefs.length : 0;
+  for (const p of parents) {
+    const accepted = p.conditions?.find((c) => c.type === 'Accepted');
+    if (accepted?.status === 'False')
+      return failed(
+        `not accepted by Gateway ${p.parentRef?.name ?? '?'}: ${describeCondition(accepted, 'NotAccepted')}`,
+      );
+  }
+  const ok = parents.filter((p) => p.conditions?.some((c) => c.type === 'Accepted' && c.status === 'True'));
+  if (ok.length > 0 && ok.length >= wanted) return current('accepted');
+  return progressing(`waiting for its Gateway${wanted === 1 ? '' : 's'} to accept it`);
+}
 
 /**
  * The object's kind when the table knows it. The table is for Kubernetes' own kinds: a CRD of

@@ -158,6 +158,8 @@ export interface GuardOptions {
   allow?: Allowance;
   /** The preview's host ('' or absent: it has none), which Gateway listeners may claim. */
   host?: string;
+  /** Every host the preview answers at (rewriteHosts' routes); Gateway listeners may claim these. */
+  hosts?: readonly string[];
 }
 
 /**
@@ -181,7 +183,12 @@ export function guardManifests(
   const violations: GuardViolation[] = objects.flatMap((o) =>
     [
       ...violationsOf(o, namespace, scope, opts.allow),
-      ...trafficViolations(o, { namespace, host: opts.host ?? '', allow: opts.allow ?? NOTHING_ALLOWED }),
+      ...trafficViolations(o, {
+        namespace,
+        host: opts.host ?? '',
+        hosts: opts.hosts,
+        allow: opts.allow ?? NOTHING_ALLOWED,
+      }),
       ...podSecurityViolations(o, opts.podSecurity ?? 'privileged'),
     ].map((reason) => ({ object: objectRef(o), reason })),
   );

@@ -20,6 +20,8 @@ export interface PreviewRoute {
   tls: boolean;
   /** The object that routes it: `Ingress/web`, `HTTPRoute.gateway.networking.k8s.io/web`. */
   via: string;
+  /** Where on the host something is routed: `/`, or the first path when nothing serves the root. */
+  path: string;
 }
 
 export interface RewriteResult {
@@ -60,17 +62,24 @@ export function rewriteHosts(objects: KubeObject[], host: string): RewriteResult
   const mapping = hostMapping(objects, host);
   const changes: HostChange[] = [];
   const routes = new Map<string, PreviewRoute>();
-  const route = (original: string, tls: boolean, via: string): string => {
+  /** What serves each preview host: kept only while something can really route it (see attached). */
+  const servedBy = new Map<string, Set<KubeObject>>();
+  const route: Route = (original, tls, o, paths) => {
     const to = mapping.get(original) ?? host;
+    const path = paths.includes('/') || paths.length === 0 ? '/' : (paths[0] as string);
     const known = routes.get(to);
-    if (known) known.tls ||= tls;
-    else routes.set(to, { host: to, original, tls, via });
+    if (known) {
+      known.tls ||= tls;
+      if (path === '/') known.path = '/';
+    } else routes.set(to, { host: to, original, tls, via: objectRef(o), path });
+    servedBy.set(to, (servedBy.get(to) ?? new Set()).add(o));
     return to;
   };
   const out = objects.map((o) => {
     const group = apiGroup(o.apiVersion);
     let result: { object: KubeObject; from: string[]; to: string[] } | undefined;
-    if (group === 'networking.k8s.io' && o.kind === 'Ingress') result = rewriteIngress(o, route);
+    if (group === 'networking.k8s.io' && o.kind === 'Ingress')
+      result = rewriteIngress(o, route, mapping, host);
     else if (group === GATEWAY_GROUP && ROUTE_KINDS.has(o.kind)) result = rewriteRoute(o, route);
     else if (group === GATEWAY_GROUP && o.kind === 'Gateway') result = rewriteGateway(o, mapping, host);
     if (result === undefined) return o;
@@ -79,7 +88,38 @@ export function rewriteHosts(objects: KubeObject[], host: string): RewriteResult
     }
     return result.object;
   });
-  return { objects: out, changes, routes: [...routes.values()] };
+  // A route attached to a Gateway of the app answers only at hosts that Gateway listens for.
+  const listening = gatewayHosts(out);
+  const attached = [...routes.values()].filter((r) =>
+    [...(servedBy.get(r.host) ?? [])].some((o) => routesTo(o, r.host, listening)),
+  );
+  return { objects: out, changes, routes: attached };
+}
+
+/** `namespace/name` of each Gateway in the render → the hostnames its listeners accept. */
+function gatewayHosts(objects: KubeObject[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const o of objects) {
+    if (apiGroup(o.apiVersion) !== GATEWAY_GROUP || o.kind !== 'Gateway') continue;
+    const hosts = new Set(arrayOf(specOf(o).listeners).map((l) => str(l.hostname) || CATCH_ALL));
+    out.set(`${o.metadata.namespace ?? ''}/${o.metadata.name}`, hosts);
+  }
+  return out;
+}
+
+/**
+ * Whether `o` really routes `host`: an Ingress does; a Gateway API route does unless every Gateway
+ * it names is one of the app's own and none of those listens for the host (a Gateway outside the
+ * render, shared by the cluster, is taken to accept the preview's hosts).
+ */
+function routesTo(o: KubeObject, host: string, listening: Map<string, Set<string>>): boolean {
+  if (o.kind === 'Ingress') return true;
+  const parents = arrayOf(specOf(o).parentRefs).filter((p) => (str(p.kind) || 'Gateway') === 'Gateway');
+  const own = parents.map((p) =>
+    listening.get(`${str(p.namespace) || (o.metadata.namespace ?? '')}/${str(p.name)}`),
+  );
+  if (own.length === 0 || own.some((l) => l === undefined)) return true;
+  return own.some((l) => l!.has(host) || l!.has(CATCH_ALL));
 }
 
 /** original host → preview host, for every named host in the render (first seen first). */
@@ -132,36 +172,47 @@ function arrayOf(v: unknown): Json[] {
   return Array.isArray(v) ? v.filter((x): x is Json => typeof x === 'object' && x !== null) : [];
 }
 
+function obj(v: unknown): Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : {};
+}
+
 function str(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
 
-type Route = (original: string, tls: boolean, via: string) => string;
+/** Registers a routed host (original → preview host) with its TLS and paths; returns the preview host. */
+type Route = (original: string, tls: boolean, o: KubeObject, paths: string[]) => string;
 
 function rewriteIngress(
   o: KubeObject,
   route: Route,
+  mapping: Map<string, string>,
+  host: string,
 ): { object: KubeObject; from: string[]; to: string[] } | undefined {
   const spec = specOf(o);
   const rules = arrayOf(spec.rules);
   const tls = arrayOf(spec.tls);
   if (rules.length === 0 && tls.length === 0) return undefined;
-  const via = objectRef(o);
   const tlsHosts = new Set(tls.flatMap((t) => (Array.isArray(t.hosts) ? t.hosts.map(String) : [])));
   const from = [...rules.map((r) => str(r.host) || CATCH_ALL), ...tlsHosts];
   const newSpec: Json = { ...spec };
-  const mapped = (h: string, isTls: boolean) => route(h || CATCH_ALL, isTls, via);
   if (rules.length > 0)
-    newSpec.rules = rules.map((r) => ({
-      ...structuredClone(r),
-      host: mapped(str(r.host), tlsHosts.has(str(r.host))),
-    }));
+    newSpec.rules = rules.map((r) => {
+      const paths = arrayOf(obj(r.http).paths).map((p) => str(p.path) || '/');
+      return {
+        ...structuredClone(r),
+        host: route(str(r.host) || CATCH_ALL, tlsHosts.has(str(r.host)), o, paths),
+      };
+    });
+  // TLS names only what certificate to present: it maps hosts, it routes none by itself.
   if (tls.length > 0) {
     newSpec.tls = tls.map((t) => ({
       ...structuredClone(t),
       hosts: [
         ...new Set(
-          (Array.isArray(t.hosts) && t.hosts.length ? t.hosts.map(String) : ['']).map((h) => mapped(h, true)),
+          (Array.isArray(t.hosts) && t.hosts.length ? t.hosts.map(String) : ['']).map(
+            (h) => mapping.get(h) ?? host,
+          ),
         ),
       ],
     }));
@@ -181,7 +232,10 @@ function rewriteRoute(o: KubeObject, route: Route): { object: KubeObject; from: 
   const from = hostnames.length === 0 ? [CATCH_ALL] : [...new Set(hostnames)];
   // Whether the shared Gateway terminates TLS is not in the render: routes count as HTTPS, the way
   // Gateways in front of previews are set up.
-  const to = [...new Set(from.map((h) => route(h, true, objectRef(o))))];
+  const paths = arrayOf(spec.rules).flatMap((r) =>
+    arrayOf(r.matches).map((m) => str(obj(m.path).value) || '/'),
+  );
+  const to = [...new Set(from.map((h) => route(h, true, o, paths)))];
   return { object: { ...structuredClone(o), spec: { ...structuredClone(spec), hostnames: to } }, from, to };
 }
 
@@ -198,7 +252,7 @@ function rewriteGateway(
     ...structuredClone(l),
     hostname: mapping.get(str(l.hostname)) ?? host,
   }));
-  const to = [...new Set(newListeners.map((l) => l.hostname))];
+  const to = [...new Set(newListeners.map((l) => str(l.hostname) || CATCH_ALL))];
   return {
     object: { ...structuredClone(o), spec: { ...structuredClone(spec), listeners: newListeners } },
     from,

@@ -9,6 +9,8 @@ export interface TrafficContext {
   namespace: string;
   /** The preview's host; '' when it has none. */
   host: string;
+  /** Every host the preview answers at (its host and, for an app with several, `<label>-<host>`). */
+  hosts?: readonly string[];
   allow: Allowance;
 }
 
@@ -41,6 +43,10 @@ export function isInternalUrl(value: string, namespace: string): boolean {
   }
   if (host === '' || host === 'localhost' || !host.includes('.')) return true;
   if (/^[\d.]+$/.test(host) || host.startsWith('[')) return true;
+  // Two labels resolve through the cluster's DNS search path as <service>.<namespace> first
+  // (`kubernetes.default`, `vault.vault`): internal unless it is the preview's own namespace.
+  const labels = host.split('.');
+  if (labels.length === 2) return labels[1] !== namespace;
   const svc = /^[^.]+\.([^.]+)\.svc(\.cluster\.local)?$/.exec(host);
   if (svc) return svc[1] !== namespace;
   return /\.(local|internal|localhost)$/.test(host) || /(^|\.)svc(\.|$)/.test(host);
@@ -143,16 +149,29 @@ function gateway(o: KubeObject, spec: Json, ctx: TrafficContext, refuse: Refuse)
   const claim = ctx.host
     ? `claim only the preview host "${ctx.host}"`
     : 'a preview without a host (the `domain` input is empty) may claim none';
+  const ours = new Set([ctx.host, ...(ctx.hosts ?? [])].filter((h) => h !== ''));
   if (o.kind === 'Gateway') {
+    const addresses = list(spec.addresses).map((a) => str(obj(a).value));
+    if (addresses.length)
+      refuse(
+        'gateway-listeners',
+        `spec.addresses is "${addresses.join(', ')}": the Gateway would claim addresses of its own, outside the preview's host — leave addresses out`,
+      );
     list(spec.listeners).forEach((l, i) => {
       const listener = obj(l);
       const name = str(listener.name);
-      if (typeof listener.hostname !== 'string' || listener.hostname === '') {
+      const protocol = str(listener.protocol).toUpperCase();
+      if (protocol === 'TCP' || protocol === 'UDP') {
+        refuse(
+          'gateway-listeners',
+          `spec.listeners[${i}] ("${name}") has protocol ${protocol} on port ${String(listener.port)}: it takes a whole port of the Gateway's address, whoever else uses it — serve the preview over HTTP(S) at its host`,
+        );
+      } else if (typeof listener.hostname !== 'string' || listener.hostname === '') {
         refuse(
           'gateway-listeners',
           `spec.listeners[${i}] ("${name}") has no hostname: it would take every host that reaches the Gateway's address — set its hostname to ${ctx.host ? `"${ctx.host}"` : 'the preview host'}; listeners may ${claim}`,
         );
-      } else if (listener.hostname !== ctx.host) {
+      } else if (!ours.has(listener.hostname)) {
         refuse(
           'gateway-listeners',
           `spec.listeners[${i}].hostname is "${listener.hostname}": traffic for a host that is not the preview's would come to it — listeners may ${claim}`,
@@ -161,7 +180,7 @@ function gateway(o: KubeObject, spec: Json, ctx: TrafficContext, refuse: Refuse)
     });
   } else if (o.kind === 'TLSRoute') {
     const hostnames = list(spec.hostnames).map(str);
-    if (hostnames.length === 0 || hostnames.some((h) => h !== ctx.host))
+    if (hostnames.length === 0 || hostnames.some((h) => !ours.has(h)))
       refuse(
         'gateway-listeners',
         `spec.hostnames is "${hostnames.join(', ') || '(none: every host)'}": a TLSRoute may ${claim}`,

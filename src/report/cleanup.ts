@@ -9,6 +9,8 @@ export interface CleanupReport {
   outcome: 'removed' | 'stuck' | 'refused';
   pr: number;
   names: PreviewNames;
+  /** The URL the preview had, as its namespace recorded it ('' when it had none or is already gone). */
+  url: string;
   alreadyGone: boolean;
   /** Objects kubestage had created in the namespace. */
   objectsCreated: number;
@@ -33,7 +35,7 @@ export function cleanupResult(r: CleanupReport): CommandResult {
     failure: r.failure ?? r.unannounced,
     outputs: {
       [OUTPUT.namespace]: r.names.namespace,
-      [OUTPUT.url]: r.names.url,
+      [OUTPUT.url]: r.url,
       [OUTPUT.commentId]: r.commentId ? String(r.commentId) : '',
       [OUTPUT.objectsRemoved]: String(r.objectsRemoved),
     },

@@ -29,8 +29,6 @@ export interface PreviewReport {
   reach?: string;
   /** Said plainly on the comment and summary: e.g. that no image of this PR was set. */
   caveat?: string;
-  /** The `images` input resolved: name in the manifests → the reference this run sets. */
-  overrides: Record<string, string>;
   /** Every image the rendered workloads run (overrides first), named as in the manifests. */
   images: { name: string; ref: string }[];
   applied: { id: ObjectId; ref: string; action: string }[];
@@ -72,8 +70,21 @@ export function previewOutputs(r: PreviewReport): Record<string, string> {
     [OUTPUT.deploymentId]: r.deploymentId ? String(r.deploymentId) : '',
     [OUTPUT.commentId]: r.commentId ? String(r.commentId) : '',
     [OUTPUT.applied]: String(r.applied.length),
-    [OUTPUT.images]: JSON.stringify(r.overrides),
+    [OUTPUT.images]: JSON.stringify(deployedImages(r)),
   };
+}
+
+/**
+ * The images to show: what this run is deploying or deployed. A run that applied nothing (refused
+ * before any write, or superseded) shows none: it would name images that do not run.
+ */
+function shownImages(r: PreviewReport): { name: string; ref: string }[] {
+  return r.applied.length > 0 || r.outcome === 'deploying' ? r.images : [];
+}
+
+/** The `images` output: every image the deployed workloads run (name as in the manifests → reference). */
+function deployedImages(r: PreviewReport): Record<string, string> {
+  return r.applied.length > 0 ? Object.fromEntries(r.images.map((i) => [i.name, i.ref])) : {};
 }
 
 const HEADLINE: Record<PreviewOutcome, string> = {
@@ -105,9 +116,9 @@ export function previewSummary(r: PreviewReport, secrets: Secrets): string {
     if (text.includes('\n')) lines.push('- Failure:', '', codeBlock(text), '');
     else lines.push(`- Failure: ${escapeMarkdown(text)}`);
   }
-  if (r.images.length) {
+  if (shownImages(r).length) {
     lines.push('', '| image | reference |', '|---|---|');
-    for (const i of r.images)
+    for (const i of shownImages(r))
       lines.push(`| ${escapeMarkdown(i.name)} | ${codeSpan(i.ref, { inTable: true })} |`);
   }
   if (r.applied.length) {
@@ -153,7 +164,7 @@ export function previewComment(r: PreviewReport, secrets: Secrets): string {
     headSha: r.pr.headSha,
     headRef: r.pr.headRef,
     prTitle: r.pr.title,
-    images: r.images,
+    images: shownImages(r),
     updatedAt: r.updatedAt,
     expiresAt: r.expiresAt,
     runUrl: r.runUrl,
@@ -177,7 +188,7 @@ export function previewText(r: PreviewReport, secrets: Secrets): string {
     `  url        ${r.outcome === 'superseded' ? '-' : r.url || `- (${r.reach ?? 'nothing routes to it'})`}`,
   ];
   if (r.note) lines.push(`  note       ${r.note}`);
-  for (const i of r.images) lines.push(`  image      ${i.name} = ${i.ref}`);
+  for (const i of shownImages(r)) lines.push(`  image      ${i.name} = ${i.ref}`);
   for (const w of r.workloads) lines.push(`  ${w.ready ? 'ready' : 'not ready'}  ${w.ref} ${w.state}`);
   if (r.failure) lines.push('', redact(r.failure, secrets));
   for (const w of r.warnings) lines.push(`warning: ${redact(w, secrets)}`);
@@ -196,8 +207,8 @@ export function previewJson(r: PreviewReport, secrets: Secrets): unknown {
     moreUrls: r.moreUrls,
     reach: r.reach,
     caveat: r.caveat,
-    images: r.overrides,
-    running: r.images,
+    images: deployedImages(r),
+    running: shownImages(r),
     applied: r.applied.map((a) => ({ object: a.ref, action: a.action })),
     pruned: r.pruned.map(formatObjectId),
     workloads: r.workloads,

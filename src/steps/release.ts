@@ -106,6 +106,7 @@ export async function prepareRelease(kube: () => KubeClient, input: PrepareInput
     podSecurity: input.podSecurity,
     allow: input.allow,
     host: input.host,
+    hosts: routes.map((r) => r.host),
   });
   const overrides = new Map(input.images.map((i) => [formatImageRef(i), i.name]));
   await refuseClaimedHosts(kube(), input.namespace, routes, logger);
@@ -598,13 +599,28 @@ async function refuseClaimedHosts(
   }
 }
 
-/** `kubectl -n pr-7 port-forward service/web 8080:80`, for the first Service with a port; else the pods. */
+/**
+ * `kubectl -n pr-7 port-forward service/web 8080:80`: the Service a person most likely wants — one
+ * exposed outside the cluster (the team allowed it), else one serving HTTP (a port named http/web or
+ * a usual web port), else the first; with no Service, the pods.
+ */
 function portForwardHint(objects: KubeObject[], namespace: string): string {
-  const svc = objects.find((o) => o.kind === 'Service' && o.apiVersion === 'v1');
-  const port = (svc?.spec as { ports?: { port?: number }[] } | undefined)?.ports?.[0]?.port;
-  if (svc && port) {
-    const local = port < 1024 ? 8080 : port;
-    return `kubectl -n ${namespace} port-forward service/${svc.metadata.name} ${local}:${port}`;
-  }
-  return `kubectl -n ${namespace} get pods`;
+  type Port = { port?: number; name?: string };
+  const services = objects
+    .filter((o) => o.kind === 'Service' && o.apiVersion === 'v1')
+    .map((o) => {
+      const spec = (o.spec ?? {}) as { type?: string; ports?: Port[] };
+      return { name: o.metadata.name, type: spec.type, ports: (spec.ports ?? []).filter((p) => p.port) };
+    })
+    .filter((s) => s.ports.length > 0);
+  const web = (p: Port) => /^(https?|web|ui|frontend)$/i.test(p.name ?? '') || WEB_PORTS.has(p.port ?? 0);
+  const pick =
+    services.find((s) => s.type === 'LoadBalancer' || s.type === 'NodePort') ??
+    services.find((s) => s.ports.some(web)) ??
+    services[0];
+  if (!pick) return `kubectl -n ${namespace} get pods`;
+  const port = (pick.ports.find(web) ?? pick.ports[0])?.port ?? 80;
+  return `kubectl -n ${namespace} port-forward service/${pick.name} ${port < 1024 ? 8080 : port}:${port}`;
 }
+
+const WEB_PORTS = new Set([80, 443, 3000, 5000, 8000, 8080, 8443, 9000, 9898]);

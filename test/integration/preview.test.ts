@@ -753,9 +753,10 @@ test('after success the comment and the summary list every image running, not on
     expect(result.summary).toContain(image);
   }
   expect(running('web')).toBe('ghcr.io/acme/shop-web:pr-31-a1a1a1a');
-  // The output keeps to what this run set.
+  // The output names every image the deployed workloads run, as action.yml says.
   expect(JSON.parse(result.outputs.images)).toEqual({
     'ghcr.io/kubestage/example-web': 'ghcr.io/acme/shop-web:pr-31-a1a1a1a',
+    'ghcr.io/kubestage/example-api': running('api'),
   });
 });
 

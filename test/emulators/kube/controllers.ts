@@ -10,6 +10,7 @@ import { registerDeployments } from './controllers/deployment.js';
 import { registerEndpoints } from './controllers/endpoints.js';
 import { registerJobs } from './controllers/job.js';
 import { registerKubelet } from './controllers/kubelet.js';
+import { registerGateways } from './controllers/gateway.js';
 import { registerLoadBalancers } from './controllers/loadbalancer.js';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions, Runtime } from './controllers/runtime.js';
 import { registerScheduler } from './controllers/scheduler.js';
@@ -67,8 +68,12 @@ export function startControllers(store: Store, opts: Partial<ControllerOptions> 
   });
 
   rt.start();
+  const stopGateways = registerGateways(store);
   return {
-    stop: () => rt.stop(),
+    stop: () => {
+      stopGateways();
+      rt.stop();
+    },
     podLog: (namespace, pod, container) => kubelet.podLog(namespace, pod, container),
     options: rt.options,
     errors: rt.errors,

@@ -334,6 +334,52 @@ describe('computeHealth per kind', () => {
   });
 });
 
+describe('computeHealth: Gateway API, ready only once its controller says so', () => {
+  const GW = 'gateway.networking.k8s.io/v1';
+  const route = (parents: unknown[]) =>
+    obj(GW, 'HTTPRoute', { spec: { parentRefs: [{ name: 'gw' }] }, status: { parents } });
+  test.each<[string, HealthObject, Health]>([
+    [
+      'a Gateway no controller has seen (its GatewayClass is not installed)',
+      obj(GW, 'Gateway', { spec: { gatewayClassName: 'example' } }),
+      { status: 'InProgress', message: 'waiting for a controller of GatewayClass "example" to program it' },
+    ],
+    [
+      'a programmed Gateway',
+      obj(GW, 'Gateway', { status: { conditions: [cond('Accepted', 'True'), cond('Programmed', 'True')] } }),
+      { status: 'Current', message: 'programmed' },
+    ],
+    [
+      'a Gateway its controller refused',
+      obj(GW, 'Gateway', { status: { conditions: [cond('Accepted', 'False', 'InvalidParameters', 'bad')] } }),
+      { status: 'Failed', message: 'InvalidParameters: bad' },
+    ],
+    [
+      'a route no Gateway has accepted yet',
+      route([]),
+      { status: 'InProgress', message: 'waiting for its Gateway to accept it' },
+    ],
+    [
+      'a route its Gateway accepted',
+      route([{ parentRef: { name: 'gw' }, conditions: [cond('Accepted', 'True')] }]),
+      { status: 'Current', message: 'accepted' },
+    ],
+    [
+      'a route whose hostnames no listener takes',
+      route([
+        {
+          parentRef: { name: 'gw' },
+          conditions: [cond('Accepted', 'False', 'NoMatchingListenerHostname', 'no listener for foo')],
+        },
+      ]),
+      {
+        status: 'Failed',
+        message: 'not accepted by Gateway gw: NoMatchingListenerHostname: no listener for foo',
+      },
+    ],
+  ])('%s', (_what, o, expected) => expect(computeHealth(o)).toEqual(expected));
+});
+
 describe('computeHealth: the generic rule for other kinds (custom resources)', () => {
   const cr = (status?: Record<string, unknown>, generation = 1) =>
     obj('example.com/v1', 'Database', { generation, ...(status ? { status } : {}) });

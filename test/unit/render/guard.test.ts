@@ -361,6 +361,33 @@ describe('traffic that escapes the preview', () => {
       /^spec.hostnames is "shop.example.com": a TLSRoute may claim only the preview host/,
     ],
     [
+      'a Gateway TCP listener',
+      gw([{ name: 'db', port: 5432, protocol: 'TCP' }]),
+      'gateway-listeners',
+      /^spec.listeners\[0\] \("db"\) has protocol TCP on port 5432: it takes a whole port/,
+    ],
+    [
+      'a Gateway with addresses of its own',
+      obj('gateway.networking.k8s.io/v1', 'Gateway', 'gw', NS, {
+        spec: {
+          gatewayClassName: 'x',
+          addresses: [{ type: 'IPAddress', value: '10.0.0.10' }],
+          listeners: [{ name: 'h', port: 80, protocol: 'HTTP', hostname: HOST }],
+        },
+      }),
+      'gateway-listeners',
+      /^spec.addresses is "10.0.0.10": the Gateway would claim addresses of its own/,
+    ],
+    [
+      'an auth-url at a Service of another namespace by its short name',
+      ingress(
+        { rules: [rule] },
+        { 'nginx.ingress.kubernetes.io/auth-url': 'http://vault.vault:8200/v1/sys' },
+      ),
+      'internal-urls',
+      /auth-url"\] is "http:\/\/vault.vault:8200\/v1\/sys": the shared ingress controller would send requests to an address inside the cluster/,
+    ],
+    [
       'a TCPRoute',
       obj('gateway.networking.k8s.io/v1alpha2', 'TCPRoute', 't', NS, {
         spec: { parentRefs: [{ name: 'shared', namespace: 'infra' }] },
@@ -392,6 +419,15 @@ describe('traffic that escapes the preview', () => {
     expect(violations(objects, scope, { host: HOST })).toEqual([]);
   });
 
+  it('accepts listeners for every host of the preview (an app with several hosts), not only the first', () => {
+    const listeners = [
+      { name: 'shop', port: 443, protocol: 'HTTPS', hostname: HOST },
+      { name: 'api', port: 443, protocol: 'HTTPS', hostname: `api-${HOST}` },
+    ];
+    expect(violations([gw(listeners)], scope, { host: HOST, hosts: [HOST, `api-${HOST}`] })).toEqual([]);
+    expect(violations([gw(listeners)], scope, { host: HOST, hosts: [HOST] })).toHaveLength(1);
+  });
+
   it('refuses every Gateway listener of a preview without a host', () => {
     const v = violations([gw([{ name: 'h', port: 80, protocol: 'HTTP', hostname: HOST }])], scope, {
       host: '',
@@ -410,6 +446,10 @@ describe('isInternalUrl', () => {
     ['http://oauth.kube-system.svc/', true],
     ['http://oauth.kube-system.svc.cluster.local/', true],
     ['http://metadata.google.internal/', true],
+    // <service>.<namespace>, resolved through the cluster's DNS search path.
+    ['http://kubernetes.default/', true],
+    ['http://vault.vault:8200/v1/sys', true],
+    [`http://oauth2-proxy.${NS}/oauth2/auth`, false],
     ['not a url', true],
     [`http://oauth.${NS}.svc.cluster.local/auth`, false],
     ['https://auth.example.com/oauth2/auth', false],

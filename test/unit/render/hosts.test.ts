@@ -120,8 +120,8 @@ describe('rewriteHosts', () => {
       ],
     });
     expect(rewriteHosts([withTls], HOST).routes).toEqual([
-      { host: HOST, original: 'shop.example.com', tls: true, via: 'Ingress/web' },
-      { host: `admin-${HOST}`, original: 'admin.example.com', tls: false, via: 'Ingress/web' },
+      { host: HOST, original: 'shop.example.com', tls: true, via: 'Ingress/web', path: '/' },
+      { host: `admin-${HOST}`, original: 'admin.example.com', tls: false, via: 'Ingress/web', path: '/' },
     ]);
     const lb: KubeObject = {
       apiVersion: 'v1',
@@ -167,5 +167,51 @@ describe('rewriteHosts', () => {
     expect(() => rewriteHosts([two], HOST)).toThrow(
       /both "api\.example\.com" and "api\.example\.org"; in the preview both would become api-pr-7\.preview\.example\.com/,
     );
+  });
+
+  it('names the first routed path of a host that serves nothing at its root', () => {
+    const api = ingress({
+      rules: [
+        {
+          host: 'api.example.com',
+          http: {
+            paths: [
+              { ...path, path: '/api' },
+              { ...path, path: '/v2' },
+            ],
+          },
+        },
+      ],
+    });
+    expect(rewriteHosts([api], HOST).routes.map((r) => [r.host, r.path])).toEqual([[HOST, '/api']]);
+  });
+
+  it("does not claim a URL for a route that its app's own Gateway does not listen for", () => {
+    // gateway-api's http-routing example: one listener without a hostname, routes for other hosts.
+    const gateway: KubeObject = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'example-gateway' },
+      spec: { gatewayClassName: 'x', listeners: [{ name: 'http', protocol: 'HTTP', port: 80 }] },
+    };
+    const byHost = (name: string, hostnames: string[]): KubeObject =>
+      route(
+        'gateway.networking.k8s.io/v1',
+        { hostnames, parentRefs: [{ name: 'example-gateway' }] },
+        'HTTPRoute',
+      );
+    const routes = [
+      { ...byHost('root', []), metadata: { name: 'root' } },
+      { ...byHost('foo', ['foo.example.com']), metadata: { name: 'foo' } },
+    ];
+    const result = rewriteHosts([gateway, ...routes], HOST);
+    // The listener now listens for the preview host only: the route for foo's host would not attach.
+    expect(result.routes.map((r) => r.host)).toEqual([HOST]);
+    // A route on a shared Gateway outside the render is taken to attach.
+    const shared = route('gateway.networking.k8s.io/v1', {
+      hostnames: ['foo.example.com'],
+      parentRefs: [{ name: 'shared', namespace: 'infra' }],
+    });
+    expect(rewriteHosts([shared], HOST).routes.map((r) => r.host)).toEqual([HOST]);
   });
 });
