@@ -130,14 +130,12 @@ export async function runCleanupFor(
       }),
     );
   }
-  report.deactivated = await publisher.deactivate(names.environment, {
-    search: own?.deploymentId === undefined,
-    // Not serving any more, but not gone either: the deployment must not say "removed" yet.
-    description:
-      report.outcome === 'stuck'
-        ? `Namespace ${names.namespace} is being deleted; objects with finalizers still hold it`
-        : undefined,
-  });
+  // A namespace still held is not gone: the deployment keeps its state until a cleanup sees it go
+  // (that run finds the deployments by searching, the record having gone with the namespace).
+  if (report.outcome !== 'stuck')
+    report.deactivated = await publisher.deactivate(names.environment, {
+      search: own?.deploymentId === undefined,
+    });
   if (report.deactivated)
     log.info(`Marked ${report.deactivated} GitHub deployment(s) of PR #${pr.number} inactive.`);
   const commentFailure =

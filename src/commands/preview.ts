@@ -69,7 +69,7 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
   // The PR may close or move on at any time: looked at before the work and after it.
   const checkPull = pullChecker(ctx, ports, pr);
   let confirmedHead = false;
-  const moved = async (when: string): Promise<CommandResult | undefined> => {
+  const moved = async (when: string, current: PreviewReport): Promise<CommandResult | undefined> => {
     const now = await checkPull();
     if (now?.state === 'closed') return cleanupInstead(o, ctx, ports, pr, `was closed ${when}`);
     if (now?.state === 'current') confirmedHead = true;
@@ -77,10 +77,10 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
     const note = `PR #${pr.number} has moved on to ${now.headSha.slice(0, 7)} ${when}: this run (${pr.headSha.slice(0, 7)}) is superseded; the newer run reports the preview.`;
     ports.logger.info(note);
     await publisher.deploymentStatus('inactive', `Superseded by a newer commit of PR #${pr.number}`);
-    return finish({ ...plan.report, outcome: 'superseded', note });
+    return finish({ ...current, outcome: 'superseded', note });
   };
 
-  const early = await moved('before this run started');
+  const early = await moved('before this run started', plan.report);
   if (early) return early;
   let report = plan.report;
   try {
@@ -161,7 +161,7 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
     report = { ...report, applied: outcome.applied, pruned: outcome.pruned, workloads: outcome.workloads };
     if (outcome.status === 'cancelled') return finish(await cancelled(report, publisher, secrets, ports));
     // Whatever happened, never leave an orphan behind, and never write over what a newer run reports.
-    const after = await moved('while this run deployed');
+    const after = await moved('while this run deployed', report);
     if (after) return after;
     report = await conclude(
       report,

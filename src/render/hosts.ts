@@ -75,51 +75,88 @@ export function rewriteHosts(objects: KubeObject[], host: string): RewriteResult
     servedBy.set(to, (servedBy.get(to) ?? new Set()).add(o));
     return to;
   };
+  // Which preview hosts the app's own routes will ask each of its Gateways for.
+  const wanted = new Map<string, string[]>();
+  for (const o of objects) {
+    if (apiGroup(o.apiVersion) !== GATEWAY_GROUP || !ROUTE_KINDS.has(o.kind)) continue;
+    const names = (Array.isArray(specOf(o).hostnames) ? (specOf(o).hostnames as unknown[]) : []).map(String);
+    const hosts = names.length ? names.map((h) => mapping.get(h) ?? host) : [host];
+    for (const key of parentGateways(o)) wanted.set(key, [...(wanted.get(key) ?? []), ...hosts]);
+  }
   const out = objects.map((o) => {
     const group = apiGroup(o.apiVersion);
     let result: { object: KubeObject; from: string[]; to: string[] } | undefined;
     if (group === 'networking.k8s.io' && o.kind === 'Ingress')
       result = rewriteIngress(o, route, mapping, host);
     else if (group === GATEWAY_GROUP && ROUTE_KINDS.has(o.kind)) result = rewriteRoute(o, route);
-    else if (group === GATEWAY_GROUP && o.kind === 'Gateway') result = rewriteGateway(o, mapping, host);
+    else if (group === GATEWAY_GROUP && o.kind === 'Gateway')
+      result = rewriteGateway(o, mapping, host, wanted.get(gatewayKey(o)) ?? []);
     if (result === undefined) return o;
     if (result.from.join() !== result.to.join()) {
       changes.push({ object: objectRef(o), from: result.from, to: result.to });
     }
     return result.object;
   });
-  // A route attached to a Gateway of the app answers only at hosts that Gateway listens for.
-  const listening = gatewayHosts(out);
-  const attached = [...routes.values()].filter((r) =>
-    [...(servedBy.get(r.host) ?? [])].some((o) => routesTo(o, r.host, listening)),
-  );
+  // A route attached to a Gateway of the app answers only at hosts that Gateway listens for, and
+  // over HTTPS only where one of its listeners for the host is HTTPS.
+  const listening = gatewayListeners(out);
+  const attached: PreviewRoute[] = [];
+  for (const r of routes.values()) {
+    const ways = [...(servedBy.get(r.host) ?? [])].map((o) => reach(o, r.host, listening));
+    if (!ways.some((w) => w.routes)) continue;
+    const own = ways.filter((w) => w.routes && w.tls !== undefined);
+    attached.push(
+      own.length === ways.filter((w) => w.routes).length && own.length
+        ? { ...r, tls: own.some((w) => w.tls) }
+        : r,
+    );
+  }
   return { objects: out, changes, routes: attached };
 }
 
-/** `namespace/name` of each Gateway in the render → the hostnames its listeners accept. */
-function gatewayHosts(objects: KubeObject[]): Map<string, Set<string>> {
-  const out = new Map<string, Set<string>>();
+function gatewayKey(o: KubeObject): string {
+  return `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+}
+
+/** The Gateways a route names (`namespace/name`; the route's namespace when none is given). */
+function parentGateways(o: KubeObject): string[] {
+  return arrayOf(specOf(o).parentRefs)
+    .filter((p) => (str(p.kind) || 'Gateway') === 'Gateway')
+    .map((p) => `${str(p.namespace) || (o.metadata.namespace ?? '')}/${str(p.name)}`);
+}
+
+/** `namespace/name` of each Gateway in the render → its listeners' hostnames and protocols. */
+function gatewayListeners(objects: KubeObject[]): Map<string, { hostname: string; protocol: string }[]> {
+  const out = new Map<string, { hostname: string; protocol: string }[]>();
   for (const o of objects) {
     if (apiGroup(o.apiVersion) !== GATEWAY_GROUP || o.kind !== 'Gateway') continue;
-    const hosts = new Set(arrayOf(specOf(o).listeners).map((l) => str(l.hostname) || CATCH_ALL));
-    out.set(`${o.metadata.namespace ?? ''}/${o.metadata.name}`, hosts);
+    out.set(
+      gatewayKey(o),
+      arrayOf(specOf(o).listeners).map((l) => ({
+        hostname: str(l.hostname) || CATCH_ALL,
+        protocol: str(l.protocol),
+      })),
+    );
   }
   return out;
 }
 
 /**
- * Whether `o` really routes `host`: an Ingress does; a Gateway API route does unless every Gateway
- * it names is one of the app's own and none of those listens for the host (a Gateway outside the
- * render, shared by the cluster, is taken to accept the preview's hosts).
+ * Whether `o` really routes `host`, and (for the app's own Gateways) whether over TLS: an Ingress
+ * does (its TLS is known from it); a Gateway API route does unless every Gateway it names is one of
+ * the app's own and none listens for the host (a Gateway outside the render, shared by the cluster,
+ * is taken to accept the preview's hosts; whether it terminates TLS is not known: tls undefined).
  */
-function routesTo(o: KubeObject, host: string, listening: Map<string, Set<string>>): boolean {
-  if (o.kind === 'Ingress') return true;
-  const parents = arrayOf(specOf(o).parentRefs).filter((p) => (str(p.kind) || 'Gateway') === 'Gateway');
-  const own = parents.map((p) =>
-    listening.get(`${str(p.namespace) || (o.metadata.namespace ?? '')}/${str(p.name)}`),
-  );
-  if (own.length === 0 || own.some((l) => l === undefined)) return true;
-  return own.some((l) => l!.has(host) || l!.has(CATCH_ALL));
+function reach(
+  o: KubeObject,
+  host: string,
+  listening: Map<string, { hostname: string; protocol: string }[]>,
+): { routes: boolean; tls?: boolean } {
+  if (o.kind === 'Ingress') return { routes: true };
+  const own = parentGateways(o).map((key) => listening.get(key));
+  if (own.length === 0 || own.some((l) => l === undefined)) return { routes: true };
+  const matching = own.flatMap((l) => l!.filter((x) => x.hostname === host || x.hostname === CATCH_ALL));
+  return { routes: matching.length > 0, tls: matching.some((x) => /^(HTTPS|TLS)$/i.test(x.protocol)) };
 }
 
 /** original host → preview host, for every named host in the render (first seen first). */
@@ -243,15 +280,27 @@ function rewriteGateway(
   o: KubeObject,
   mapping: Map<string, string>,
   host: string,
+  routed: readonly string[],
 ): { object: KubeObject; from: string[]; to: string[] } | undefined {
   const spec = specOf(o);
   const listeners = arrayOf(spec.listeners);
   if (listeners.length === 0) return undefined;
   const from = [...new Set(listeners.map((l) => str(l.hostname) || CATCH_ALL))];
-  const newListeners = listeners.map((l) => ({
-    ...structuredClone(l),
-    hostname: mapping.get(str(l.hostname)) ?? host,
-  }));
+  const names = new Set(listeners.map((l) => str(l.name)));
+  const newListeners = listeners.flatMap((l): Json[] => {
+    // TCP and UDP listeners cannot have a hostname (the guard refuses them unless a team allows them).
+    if (/^(TCP|UDP)$/i.test(str(l.protocol))) return [structuredClone(l)];
+    if (str(l.hostname)) return [{ ...structuredClone(l), hostname: mapping.get(str(l.hostname)) ?? host }];
+    // A catch-all listener took every host the app's routes name: it becomes one listener per
+    // preview host those routes now have (same port and protocol), so each route still attaches.
+    const hosts = routed.length ? [...new Set(routed)] : [host];
+    return hosts.map((h, i) => {
+      let name = str(l.name);
+      for (let n = i + 1; i > 0 && names.has(name); n++) name = `${str(l.name)}-${n}`;
+      names.add(name);
+      return { ...structuredClone(l), name, hostname: h };
+    });
+  });
   const to = [...new Set(newListeners.map((l) => str(l.hostname) || CATCH_ALL))];
   return {
     object: { ...structuredClone(o), spec: { ...structuredClone(spec), listeners: newListeners } },

@@ -79,12 +79,17 @@ export function previewOutputs(r: PreviewReport): Record<string, string> {
  * before any write, or superseded) shows none: it would name images that do not run.
  */
 function shownImages(r: PreviewReport): { name: string; ref: string }[] {
+  if (r.outcome === 'superseded') return []; // a newer commit's images run now
   return r.applied.length > 0 || r.outcome === 'deploying' ? r.images : [];
 }
 
 /** The `images` output: every image the deployed workloads run (name as in the manifests → reference). */
 function deployedImages(r: PreviewReport): Record<string, string> {
-  return r.applied.length > 0 ? Object.fromEntries(r.images.map((i) => [i.name, i.ref])) : {};
+  return Object.fromEntries(
+    shownImages(r)
+      .filter(() => r.applied.length > 0)
+      .map((i) => [i.name, i.ref]),
+  );
 }
 
 const HEADLINE: Record<PreviewOutcome, string> = {

@@ -70,7 +70,11 @@ async function kubectl(args: string[]): Promise<string> {
   return stdout;
 }
 
-function app(gatewayClass: string): string {
+function app(
+  gatewayClass: string,
+  listener = '{ name: http, protocol: HTTP, port: 80, hostname: shop.example.com }',
+  routes = ROUTE,
+): string {
   return makeWorkspace({
     'k8s/kustomization.yaml': 'resources:\n  - app.yaml\n',
     'k8s/app.yaml': `apiVersion: apps/v1
@@ -96,8 +100,12 @@ metadata: { name: gw }
 spec:
   gatewayClassName: ${gatewayClass}
   listeners:
-    - { name: http, protocol: HTTP, port: 80, hostname: shop.example.com }
----
+    - ${listener}
+${routes}`,
+  });
+}
+
+const ROUTE = `---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: { name: web }
@@ -105,9 +113,7 @@ spec:
   parentRefs: [{ name: gw }]
   hostnames: [shop.example.com]
   rules: [{ backendRefs: [{ name: web, port: 80 }] }]
-`,
-  });
-}
+`;
 
 async function preview(number: number, ws: string, waitTimeout = '20') {
   bed.github.state.addPull({ repo: REPO, number, headSha: SHA_A, headRef: `feature/${number}` });
@@ -127,7 +133,8 @@ async function preview(number: number, ws: string, waitTimeout = '20') {
 test("an app's own Gateway of an installed class: programmed, route accepted, then ready at the preview host", async () => {
   const { result } = await preview(80, app('shared'));
   expect(result.failure).toBeUndefined();
-  expect(result.outputs.url).toBe('https://pr-80.preview.example.com');
+  // The app's Gateway listens over plain HTTP: the URL says http, not a TLS nothing terminates.
+  expect(result.outputs.url).toBe('http://pr-80.preview.example.com');
   expect(
     await kubectl(['-n', 'pr-80', 'get', 'gateway', 'gw', '-o', 'jsonpath={.spec.listeners[0].hostname}']),
   ).toBe('pr-80.preview.example.com');
@@ -152,4 +159,34 @@ test('a Gateway of a class no controller owns is never called ready, and no URL 
   expect(comment!.body).toContain('Preview failed');
   const [deployment] = bed.github.state.deployments(REPO);
   expect(bed.github.state.deploymentStatuses(REPO, deployment!.id).map((s) => s.state)).toEqual(['failure']);
+});
+
+test("a catch-all listener serving routes for several hosts (gateway-api's http-routing shape): every route attaches", async () => {
+  const routes = ['shop.example.com', 'api.example.com']
+    .map(
+      (h, i) => `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: r${i} }
+spec:
+  parentRefs: [{ name: gw }]
+  hostnames: [${h}]
+  rules: [{ backendRefs: [{ name: web, port: 80 }] }]
+`,
+    )
+    .join('');
+  const { result } = await preview(82, app('shared', '{ name: http, protocol: HTTP, port: 80 }', routes));
+  expect(result.failure).toBeUndefined();
+  expect(result.outputs.url).toBe('http://pr-82.preview.example.com');
+  expect(result.summary).toContain('http://api-pr-82.preview.example.com');
+  const listeners = await kubectl([
+    '-n',
+    'pr-82',
+    'get',
+    'gateway',
+    'gw',
+    '-o',
+    'jsonpath={.spec.listeners[*].hostname}',
+  ]);
+  expect(listeners).toBe('pr-82.preview.example.com api-pr-82.preview.example.com');
 });

@@ -1,6 +1,8 @@
 // What a preview and a cleanup cost on GitHub, counted by route on the GitHub emulator: every write
 // is a second of GitHub's pacing off a user's preview. And what the PR shows for an app that nothing
 // routes to, for two apps on one PR, and when GitHub cannot be reached at cleanup.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { pullRequestEvent } from '../support/action.js';
 import { type Bed, EXAMPLE_IMAGES, REPO, SHA_A, SHA_B, startBed, TOKEN } from '../support/bed.js';
 import { appManifests, makeWorkspace } from '../support/workspace.js';
@@ -260,4 +262,48 @@ describe('a flaky connection to the cluster', () => {
     expect(log.text()).not.toContain('already gone');
     expect(bed.object('v1', 'Namespace', undefined, 'pr-49')).toBeUndefined();
   });
+});
+
+test('a stuck cleanup leaves the deployment as it was; the cleanup that sees the namespace go retires it', async () => {
+  bed = await startBed();
+  const ws = makeWorkspace(
+    appManifests({
+      extra:
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  finalizers: ["example.com/hold"]\ndata: {}\n',
+    }),
+  );
+  bed.github.state.addPull({ repo: REPO, number: 90, headSha: SHA_A, headRef: 'feature/90' });
+  const inputs = { manifests: 'k8s' };
+  expect((await bed.run({ payload: event(90, 'opened', SHA_A), workspace: ws, inputs })).result.ok).toBe(
+    true,
+  );
+  const [deployment] = bed.github.state.deployments(REPO);
+  const latest = () => bed.github.state.deploymentStatuses(REPO, deployment!.id).at(-1);
+
+  const stuck = await bed.run({
+    payload: event(90, 'closed', SHA_A),
+    workspace: ws,
+    inputs: { ...inputs, command: 'cleanup', 'wait-timeout': '1' },
+  });
+  expect(stuck.result.ok).toBe(false);
+  // Not gone, so not "removed": the deployment keeps its state.
+  expect(latest()?.state).toBe('success');
+
+  // The finalizer's controller lets go; the namespace goes; a re-run sees it gone.
+  await promisify(execFile)(
+    'kubectl',
+    ['-n', 'pr-90', 'patch', 'configmap', 'held', '--type=merge', '-p', '{"metadata":{"finalizers":null}}'],
+    { env: { ...process.env, KUBECONFIG: bed.kube.kubeconfigPath } },
+  );
+  for (let i = 0; i < 100 && bed.object('v1', 'Namespace', undefined, 'pr-90'); i++)
+    await new Promise((r) => setTimeout(r, 20));
+  const again = await bed.run({
+    payload: event(90, 'closed', SHA_A),
+    workspace: ws,
+    inputs: { ...inputs, command: 'cleanup' },
+  });
+  expect(again.result.ok).toBe(true);
+  expect(latest()?.state).toBe('inactive');
+  expect(bed.markerComments(90)[0]!.body).toContain('Preview destroyed');
+  expect(bed.markerComments(90)[0]!.body).not.toContain(' 0 objects');
 });

@@ -214,4 +214,35 @@ describe('rewriteHosts', () => {
     });
     expect(rewriteHosts([shared], HOST).routes.map((r) => r.host)).toEqual([HOST]);
   });
+
+  it("expands an app Gateway's catch-all listener to every preview host its routes use, so each still attaches (over HTTP when the listener is HTTP)", () => {
+    // gateway-api's http-routing example: one HTTP listener without a hostname; routes for no host,
+    // example.com and foo.example.com.
+    const gateway: KubeObject = {
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'Gateway',
+      metadata: { name: 'example-gateway' },
+      spec: { gatewayClassName: 'x', listeners: [{ name: 'http', protocol: 'HTTP', port: 80 }] },
+    };
+    const r = (name: string, hostnames?: string[]): KubeObject => ({
+      apiVersion: 'gateway.networking.k8s.io/v1',
+      kind: 'HTTPRoute',
+      metadata: { name },
+      spec: { parentRefs: [{ name: 'example-gateway' }], ...(hostnames ? { hostnames } : {}) },
+    });
+    const result = rewriteHosts(
+      [gateway, r('bar-route'), r('example-route', ['example.com']), r('foo-route', ['foo.example.com'])],
+      HOST,
+    );
+    const listeners = (result.objects[0]!.spec as { listeners: { name: string; hostname: string }[] })
+      .listeners;
+    expect(listeners.map((l) => [l.name, l.hostname])).toEqual([
+      ['http', HOST],
+      ['http-2', `foo-${HOST}`],
+    ]);
+    expect(result.routes.map((x) => [x.host, x.tls])).toEqual([
+      [HOST, false],
+      [`foo-${HOST}`, false],
+    ]);
+  });
 });
