@@ -149,7 +149,10 @@ export async function applyObjects(
 /**
  * What applying `obj` did, from the answer and what its namespace held before: 201 Created, or absent
  * from its kind listed in full (a retried apply whose 201 was lost), is created; a resourceVersion
- * that did not move is unchanged; anything else configured (also when the kind could not be listed).
+ * that did not move is unchanged, and so is one that moved while the generation (which every spec
+ * change bumps) and the labels and annotations did not — another writer moved it, as a controller
+ * updating status during a rollout does; anything else configured (also when the kind could not be
+ * listed, and for kinds without a generation whose resourceVersion moved).
  */
 function actionOf(
   obj: KubeObject,
@@ -160,9 +163,14 @@ function actionOf(
   const id = objectId(obj);
   const prior = before?.items.get(objectKey(id));
   if (prior) {
-    return prior.object.metadata.resourceVersion === answer.object.metadata.resourceVersion
-      ? 'unchanged'
-      : 'configured';
+    const was = prior.object.metadata;
+    const is = answer.object.metadata;
+    if (was.resourceVersion === is.resourceVersion) return 'unchanged';
+    const sameSpec = was.generation !== undefined && was.generation === is.generation;
+    const sameMeta =
+      JSON.stringify(was.labels ?? {}) === JSON.stringify(is.labels ?? {}) &&
+      JSON.stringify(was.annotations ?? {}) === JSON.stringify(is.annotations ?? {});
+    return sameSpec && sameMeta ? 'unchanged' : 'configured';
   }
   return before?.listed.get(inventoryKindKey(id)) === 'all' ? 'created' : 'configured';
 }
