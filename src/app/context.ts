@@ -20,10 +20,6 @@ export interface RunContext {
   signal?: AbortSignal;
 }
 
-export function repoFullName(ctx: Pick<RunContext, 'owner' | 'repo'>): string {
-  return `${ctx.owner}/${ctx.repo}`;
-}
-
 /** The context of a GitHub Actions run, from its environment variables and event payload. */
 export function actionContext(
   input: InputReader,
