@@ -4,16 +4,14 @@ import type { RunContext } from '../app/context.js';
 import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
 import type { KubeClient } from '../kube/client.js';
-import { recordedKinds } from '../kube/inventory.js';
 import { isTerminating } from '../kube/namespaces.js';
 import { mapSettled } from '../kube/pool.js';
 import type { LiveObject } from '../kube/types.js';
-import { computeHealth, failFastProblems, needsWatch, type HealthObject } from '../model/health.js';
-import { LABEL_INSTANCE, LABEL_MANAGED_BY, LABEL_REPO, MANAGED_BY, repoLabelValue } from '../model/labels.js';
-import { formatObjectId, objectId } from '../model/object-id.js';
+import { LABEL_MANAGED_BY, LABEL_REPO, MANAGED_BY, repoLabelValue } from '../model/labels.js';
 import { decodeRecord } from '../model/records.js';
 import { statusResult, type LiveState, type PreviewStatusRow } from '../report/status.js';
 import type { StatusOptions } from '../settings/status.js';
+import { readLiveHealth } from '../steps/live.js';
 
 export async function runStatus(o: StatusOptions, ctx: RunContext, ports: Ports): Promise<CommandResult> {
   const kube = ports.kube();
@@ -68,42 +66,12 @@ function fromRecord(ns: LiveObject): PreviewStatusRow {
 async function describe(kube: KubeClient, ns: LiveObject): Promise<PreviewStatusRow> {
   const row = fromRecord(ns);
   if (isTerminating(ns)) return { ...row, state: 'terminating' };
-  const name = ns.metadata.name;
-  // Kinds whose health can change after apply (a Service only if it is a LoadBalancer: list to see).
-  const kinds = (recordedKinds(ns) ?? []).filter((k) => needsWatch(k) || k.kind === 'Service');
-  const ours = { namespace: name, labelSelector: `${LABEL_INSTANCE}=${name}` };
-  const [objects, pods, replicaSets] = await Promise.all([
-    Promise.all(
-      kinds.map((k) =>
-        kube
-          .list<LiveObject>(k.apiVersion, k.kind, ours)
-          .then((l) => l.items.map((o) => ({ ...o, apiVersion: k.apiVersion, kind: k.kind }))),
-      ),
-    ),
-    kube.list<LiveObject>('v1', 'Pod', { namespace: name }),
-    kube.list<LiveObject>('apps/v1', 'ReplicaSet', { namespace: name }),
-  ]);
-  const related = { pods: pods.items as HealthObject[], replicaSets: replicaSets.items as HealthObject[] };
-  const failing: string[] = [];
-  const waiting: string[] = [];
-  for (const o of objects.flat()) {
-    const h = computeHealth(o as HealthObject, related);
-    const ref = formatObjectId(
-      objectId({ apiVersion: o.apiVersion ?? 'v1', kind: o.kind ?? '', metadata: o.metadata }),
-    );
-    if (h.status === 'Failed') failing.push(`${ref} ${h.message}`);
-    else if (h.status === 'InProgress' || h.status === 'Unknown' || h.status === 'Terminating') {
-      // A snapshot cannot wait out a grace period: a pod that cannot pull or crash-loops is failing now.
-      const problem = failFastProblems(o as HealthObject, related)[0];
-      if (problem) failing.push(`${ref} ${problem.state}`);
-      else waiting.push(`${ref} ${h.message}`);
-    }
-  }
+  const { failing, waiting, judged } = await readLiveHealth(kube, ns);
   const state: LiveState = failing.length
     ? 'failing'
     : waiting.length
       ? 'deploying'
-      : kinds.length || row.recorded
+      : judged || row.recorded
         ? 'ready'
         : 'unknown';
   const detail = [...failing, ...waiting].join('; ') || undefined;
