@@ -11,6 +11,8 @@ export interface RunContext {
   workspace: string;
   /** The Actions run's page; absent outside Actions. */
   runUrl?: string;
+  /** GITHUB_RUN_ID: whose approvals a promotion reads and whose job deployment it reports on. */
+  runId?: number;
   /** GitHub's REST API (GITHUB_API_URL); absent means api.github.com. */
   apiUrl?: string;
   event: EventContext;
@@ -40,6 +42,7 @@ export function actionContext(
     repo,
     workspace: env.GITHUB_WORKSPACE || process.cwd(),
     runUrl: runId ? `${serverUrl}/${repository}/actions/runs/${runId}` : undefined,
+    runId: runId && /^[0-9]+$/.test(runId) ? Number(runId) : undefined,
     apiUrl: env.GITHUB_API_URL || undefined,
     event: readEvent(env, input(INPUT.prNumber) ?? ''),
     now,

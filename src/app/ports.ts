@@ -5,6 +5,7 @@ import { createGitHubClient, type GitHubClient } from '../github/client.js';
 import { createKubeClient, type KubeClient } from '../kube/client.js';
 import { displayServer, loadKubeConfig } from '../kube/kubeconfig.js';
 import type { Logger } from '../logger.js';
+import { resolveImages, type ResolvedImage } from '../registry/client.js';
 import { INPUT, type InputReader } from '../settings/inputs.js';
 import type { RunContext } from './context.js';
 
@@ -18,6 +19,8 @@ export interface Ports {
   group: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
   /** Hides a secret value in the log (core.setSecret in the action). */
   mask: (secret: string) => void;
+  /** Tag → digest through the images' registries (credentials from the runner's docker config). */
+  resolveImages: (refs: readonly string[], signal?: AbortSignal) => Promise<ResolvedImage[]>;
 }
 
 /** How to reach the cluster and GitHub. */
@@ -84,6 +87,7 @@ export function createPorts(conn: Connections, logger: Logger, env: NodeJS.Proce
       : undefined,
     group: io.group,
     mask: io.mask,
+    resolveImages: (refs, signal) => resolveImages(refs, { env, logger, signal }),
   };
 }
 

@@ -2,17 +2,27 @@
 // main.ts (the action), cli.ts and the test bed all dispatch through this table; TypeScript checks
 // that every command in COMMANDS has an entry.
 import { runCleanup } from '../commands/cleanup.js';
+import { runDeploy } from '../commands/deploy.js';
+import { runPlan } from '../commands/plan.js';
+import { runPromote } from '../commands/promote.js';
+import { runRollback } from '../commands/rollback.js';
 import { runPreview } from '../commands/preview.js';
 import { runStatus } from '../commands/status.js';
 import { parseCleanupOptions } from '../settings/cleanup.js';
 import { INPUT, type InputName, type InputReader } from '../settings/inputs.js';
 import { parsePreviewOptions } from '../settings/preview.js';
+import {
+  parseDeployOptions,
+  parsePlanOptions,
+  parsePromoteOptions,
+  parseRollbackOptions,
+} from '../settings/stage.js';
 import { parseStatusOptions } from '../settings/status.js';
 import type { RunContext } from './context.js';
 import type { Ports } from './ports.js';
 import type { CommandResult } from './result.js';
 
-export const COMMANDS = ['preview', 'cleanup', 'status'] as const;
+export const COMMANDS = ['preview', 'cleanup', 'status', 'deploy', 'plan', 'promote', 'rollback'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CommandSpec {
@@ -90,6 +100,45 @@ export const REGISTRY: Record<Command, CommandSpec> = {
     pullRequest: false,
     parse: parseStatusOptions,
     run: runStatus,
+  }),
+  deploy: command({
+    summary:
+      'Deploy images (digests; tags resolved to digests through the registry) to a stage with its overlay; wait, smoke-check, record a revision; roll back automatically on failure.',
+    inputs: [
+      INPUT.config,
+      INPUT.environment,
+      INPUT.images,
+      INPUT.freezeOverride,
+      INPUT.approvalBypass,
+      INPUT.allow,
+    ],
+    pullRequest: false,
+    parse: parseDeployOptions,
+    run: runDeploy,
+  }),
+  plan: command({
+    summary:
+      'Show what promoting `from` to `to` would change: commits, digests old → new, the manifest diff, drift, and what would refuse it. Writes nothing.',
+    inputs: [INPUT.config, INPUT.from, INPUT.to, INPUT.allow],
+    pullRequest: false,
+    parse: parsePlanOptions,
+    run: runPlan,
+  }),
+  promote: command({
+    summary:
+      "Move the digests that run healthy in `from` to `to` with to's overlay, after checking approvals, freeze windows and the source; smoke-check; roll back automatically on failure.",
+    inputs: [INPUT.config, INPUT.from, INPUT.to, INPUT.freezeOverride, INPUT.approvalBypass, INPUT.allow],
+    pullRequest: false,
+    parse: parsePromoteOptions,
+    run: runPromote,
+  }),
+  rollback: command({
+    summary:
+      'Re-apply a recorded revision of a stage exactly (default: the previous successful one), recorded as a rollback.',
+    inputs: [INPUT.config, INPUT.environment, INPUT.revision, INPUT.allow],
+    pullRequest: false,
+    parse: parseRollbackOptions,
+    run: runRollback,
   }),
 };
 

@@ -130,3 +130,46 @@ export async function compareCommits(
   });
   return data.status;
 }
+
+export interface CommitInfo {
+  sha: string;
+  /** The first line of the message. */
+  title: string;
+  /** The GitHub login when the commit is linked to an account, else the git author name. */
+  author: string;
+  date?: string;
+}
+
+export interface CommitRange {
+  status: 'ahead' | 'behind' | 'identical' | 'diverged';
+  /** Commits in head that base lacks (GitHub lists at most 250; `total` counts them all). */
+  commits: CommitInfo[];
+  total: number;
+  htmlUrl: string;
+}
+
+/** The commits between two SHAs, as GitHub's compare view shows them (one request, up to 250 commits). */
+export async function compareRange(
+  client: GitHubClient,
+  repo: RepoRef,
+  base: string,
+  head: string,
+): Promise<CommitRange> {
+  const { data } = await client.rest.repos.compareCommitsWithBasehead({
+    owner: repo.owner,
+    repo: repo.repo,
+    basehead: `${base}...${head}`,
+    per_page: 100,
+  });
+  return {
+    status: data.status,
+    total: data.total_commits,
+    htmlUrl: data.html_url,
+    commits: data.commits.map((c) => ({
+      sha: c.sha,
+      title: (c.commit.message ?? '').split('\n')[0] ?? '',
+      author: c.author?.login ?? c.commit.author?.name ?? 'unknown',
+      ...(c.commit.author?.date ? { date: c.commit.author.date } : {}),
+    })),
+  };
+}

@@ -23,6 +23,13 @@ export const INPUT = {
   githubToken: 'github-token',
   allRepos: 'all-repos',
   app: 'app',
+  config: 'config',
+  environment: 'environment',
+  from: 'from',
+  to: 'to',
+  revision: 'revision',
+  freezeOverride: 'freeze-override',
+  approvalBypass: 'approval-bypass',
 } as const;
 export type InputName = (typeof INPUT)[keyof typeof INPUT];
 
@@ -39,7 +46,11 @@ export interface InputDoc {
 
 /** What each input means and defaults to: the CLI's `--help` reads it; action.yml says the same at length. */
 export const INPUT_DOCS: Record<InputName, InputDoc> = {
-  [INPUT.command]: { help: 'what to do: preview, cleanup or status', default: '', arg: 'COMMAND' },
+  [INPUT.command]: {
+    help: 'what to do: preview, cleanup, status, deploy, plan, promote or rollback',
+    default: '',
+    arg: 'COMMAND',
+  },
   [INPUT.kubeconfig]: {
     help: 'cluster credentials: kubeconfig YAML, base64, or a path to a kubeconfig file',
     default: '',
@@ -51,7 +62,7 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     arg: 'DIR',
   },
   [INPUT.images]: {
-    help: 'NAME=NEW_NAME[:TAG|@DIGEST] for an image named NAME in the manifests; the tag defaults to pr-<n>-<sha7>',
+    help: 'NAME=NEW_NAME[:TAG|@DIGEST] for an image named NAME in the manifests; the tag defaults to pr-<n>-<sha7> (deploy: REF or NAME=REF with a tag, resolved to its digest, or a digest)',
     default: '',
     arg: 'NAME=REF',
     lines: true,
@@ -118,6 +129,37 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     default: '',
     arg: 'NAME',
   },
+  [INPUT.config]: {
+    help: 'the stages file (environments, namespaces, overlays, smoke checks, freeze windows), relative to the repository root',
+    default: '.github/kubestage.yml',
+    arg: 'PATH',
+  },
+  [INPUT.environment]: {
+    help: 'the stage to deploy to or roll back, as named in the stages file',
+    default: '',
+    arg: 'STAGE',
+  },
+  [INPUT.from]: {
+    help: "the stage whose running digests are promoted (default: the target's `requires`)",
+    default: '',
+    arg: 'STAGE',
+  },
+  [INPUT.to]: { help: 'the stage to promote to (or plan for)', default: '', arg: 'STAGE' },
+  [INPUT.revision]: {
+    help: 'the revision to roll back to (default: the previous successful one)',
+    default: '',
+    arg: 'N',
+  },
+  [INPUT.freezeOverride]: {
+    help: 'promote or deploy inside a freeze window anyway; the reason is recorded with the revision',
+    default: '',
+    arg: 'REASON',
+  },
+  [INPUT.approvalBypass]: {
+    help: 'promote to a protected stage without an approval of this run (an admin bypass, or the CLI); the reason is recorded',
+    default: '',
+    arg: 'REASON',
+  },
   [INPUT.allRepos]: {
     help: "list every kubestage namespace the identity can see, not only this repository's",
     default: 'false',
@@ -133,6 +175,12 @@ export const OUTPUT = {
   images: 'images',
   objectsRemoved: 'objects-removed',
   previews: 'previews',
+  environment: 'environment',
+  revision: 'revision',
+  result: 'result',
+  rolledBackTo: 'rolled-back-to',
+  plan: 'plan',
+  changed: 'changed',
 } as const;
 export type OutputName = (typeof OUTPUT)[keyof typeof OUTPUT];
 

@@ -1,0 +1,126 @@
+// What a promotion moves: the digests that run, healthy, in the source stage, as its current revision
+// records them. Everything here reads; a reason to refuse is a RefusedError naming it and the fix.
+import type { KubeClient } from '../kube/client.js';
+import { readRevision } from '../kube/ledger.js';
+import { containerImages, splitImageRef } from '../model/images.js';
+import type { Revision, RevisionSummary } from '../model/ledger.js';
+import type { StageConfig } from '../settings/stages.js';
+import type { LoadedStages } from './stage-checks.js';
+import { RefusedError } from './approvals.js';
+import { readLiveHealth, runningDigests } from './live.js';
+import { readStageState } from './stage.js';
+
+/** The stage `to` is promoted from: its `requires`; any other is refused. */
+export function sourceStage(stages: LoadedStages, to: StageConfig, from: string | undefined): StageConfig {
+  if (!to.requires) {
+    throw new RefusedError(
+      `${to.name} has no \`requires\` in ${stages.raw.file}, so nothing is promoted into it: it takes \`deploy\`. ` +
+        `To promote into it, add \`requires: <stage>\` to ${to.name}.`,
+    );
+  }
+  if (from !== undefined && from !== to.requires) {
+    stages.stage(from); // an unknown name is its own error
+    throw new RefusedError(
+      `${to.name} may only be promoted from ${to.requires} (its \`requires\` in ${stages.raw.file}), not from ${from}. ` +
+        `Promote ${from} → ${to.requires} first, or leave \`from\` empty.`,
+    );
+  }
+  return stages.stage(to.requires);
+}
+
+export interface Source {
+  stage: StageConfig;
+  revision: Revision;
+  /** What was verified, for the summary. */
+  checks: string[];
+}
+
+/**
+ * The source stage's current revision, after checking that it is the stage's newest, that it
+ * succeeded (rollout and smoke checks), that its workloads are healthy now, and that the pods run
+ * exactly the digests it records.
+ */
+export async function readSource(kube: KubeClient, stage: StageConfig): Promise<Source> {
+  const state = await readStageState(kube, stage);
+  if (!state.namespace) {
+    throw new RefusedError(
+      `${stage.name} has never been deployed (namespace ${stage.namespace} does not exist), so there is nothing to promote from it. Deploy to ${stage.name} first.`,
+    );
+  }
+  const newest = [...state.revisions].sort((a, b) => b.number - a.number)[0];
+  const current = state.current;
+  if (!current || !newest) {
+    throw new RefusedError(
+      `${stage.name} (namespace ${stage.namespace}) records no kubestage revision, so kubestage cannot tell what runs there. Deploy to ${stage.name} with kubestage first.`,
+    );
+  }
+  if (newest.number !== current.number) {
+    throw new RefusedError(
+      `${stage.name}'s last revision ${newest.number} ${describeResult(newest)}; only a stage whose last change succeeded is promoted from. ` +
+        (newest.result === 'deploying'
+          ? 'Wait for that run to finish.'
+          : `Fix it and deploy to ${stage.name} again.`),
+    );
+  }
+  if (current.result !== 'succeeded') {
+    throw new RefusedError(
+      `${stage.name}'s current revision ${current.number} ${describeResult(current)}; only a revision that succeeded (rollout and smoke checks) is promoted. Fix it and deploy to ${stage.name} again.`,
+    );
+  }
+  const revision = await readRevision(kube, stage.namespace, stage.name, current.number);
+  const smoke = revision.smoke as { ok?: boolean } | undefined;
+  if (smoke && smoke.ok === false) {
+    throw new RefusedError(
+      `${stage.name}'s revision ${current.number} did not pass its smoke checks, so it is not promoted.`,
+    );
+  }
+  const live = await readLiveHealth(kube, state.namespace);
+  if (live.failing.length || live.waiting.length) {
+    throw new RefusedError(
+      `${stage.name} is not healthy now, so what it runs is not promoted: ${[...live.failing, ...live.waiting].slice(0, 10).join('; ')}. ` +
+        `Let the rollout finish or fix ${stage.name} (kubestage status), then promote.`,
+    );
+  }
+  const digests = runningDigests(live.pods);
+  const mismatches: string[] = [];
+  const unseen: string[] = [];
+  for (const ref of [...containerImages(revision.manifests)].sort()) {
+    const name = splitImageRef(ref).name;
+    const recorded = revision.images.find((i) => splitImageRef(i.ref).name === name);
+    const want = recorded ? splitImageRef(recorded.ref).digest : undefined;
+    const seen = [...(digests.get(ref) ?? [])];
+    if (seen.length === 0) {
+      unseen.push(ref);
+      continue;
+    }
+    if (!want || seen.length > 1 || seen[0] !== want) {
+      mismatches.push(
+        `${ref} runs ${seen.join(' and ')}, revision ${revision.number} records ${want ?? 'no digest'}`,
+      );
+    }
+  }
+  if (mismatches.length) {
+    throw new RefusedError(
+      `The pods of ${stage.name} do not run what its revision ${revision.number} records: ${mismatches.join('; ')}. ` +
+        `Someone changed ${stage.name} outside kubestage (kubectl set image/edit) or a rollout is under way; deploy to ${stage.name} again so that what runs is recorded, then promote.`,
+    );
+  }
+  const checks = [
+    `${stage.name} revision ${revision.number} succeeded${revision.smoke ? ' with its smoke checks' : ''} and is healthy now`,
+    `${stage.name}'s pods run the recorded digests${unseen.length ? ` (not running now, taken from the record: ${unseen.join(', ')})` : ''}`,
+  ];
+  return { stage, revision, checks };
+}
+
+function describeResult(s: RevisionSummary): string {
+  switch (s.result) {
+    case 'deploying':
+      return 'is still deploying (or its run was killed)';
+    case 'failed':
+      return `failed${s.message ? `: ${s.message}` : ''}`;
+    case 'rolled-back':
+      return `failed and was rolled back${s.message ? ` (${s.message})` : ''}`;
+    default:
+      return `ended ${s.result ?? 'unknown'}`;
+  }
+}
