@@ -32,6 +32,12 @@ export interface KubeEmulatorOptions {
   /** How long an emptied Terminating namespace lingers before it is gone (ms, default 50). */
   namespaceDeletionDelayMs?: number;
   controllers?: Partial<ControllerOptions>;
+  /**
+   * The registry's answer for a tagged image (`sha256:…`, or undefined when unknown), read by the
+   * kubelet when a container starts, for a realistic imageID; e.g. the registry emulator's `lookup`.
+   * Without it (or when it returns undefined) the imageID digest is made up from the reference.
+   */
+  imageDigests?: (image: string) => string | undefined;
   /** The nodes pods are scheduled onto (default: one, as kind has). */
   nodes?: NodeOptions;
   /** How many past changes a watch can resume from before it gets 410 Expired (default 20000). */
@@ -152,7 +158,10 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     reclaimPolicy: 'Delete',
     volumeBindingMode: 'WaitForFirstConsumer',
   });
-  const controllers = startControllers(store, options.controllers);
+  const controllers = startControllers(store, {
+    ...options.controllers,
+    ...(options.imageDigests ? { imageDigests: options.imageDigests } : {}),
+  });
   api.podLogs = controllers;
 
   const sockets = new Set<Socket>();

@@ -33,6 +33,8 @@ interface CSim {
   startedAt?: string;
   finishedAt?: string;
   containerID?: string;
+  /** `<repo>@sha256:…` of the image pulled when the container first started; fixed from then on. */
+  imageID?: string;
   lastTerminated?: Terminated;
   /** Seconds of the current back-off, shown in the CrashLoopBackOff message. */
   backoffSeconds: number;
@@ -117,6 +119,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
     const first = c.startedAt === undefined && c.restartCount === 0;
     c.state = 'running';
     c.startedAt = nowTime();
+    // The image is pulled (and so its digest fixed) once; restarts reuse it, as on a real node.
+    c.imageID ??= imageID(c.image, rt.options.imageDigests);
     c.containerID = `containerd://${createHash('sha256').update(`${sim.uid}/${c.name}/${c.restartCount}`).digest('hex')}`;
     c.logs = [`Starting ${c.name} (image ${c.image})`];
     if (first)
@@ -345,10 +349,30 @@ function pullError(image: string): string {
   return `rpc error: code = NotFound desc = failed to pull and unpack image "${ref}": failed to resolve reference "${ref}": ${ref}: not found`;
 }
 
-function imageID(image: string): string {
-  const repo = image.replace(/[:@].*$/, '');
-  const full = repo.includes('/') ? repo : `docker.io/library/${repo}`;
-  return `${full}@sha256:${createHash('sha256').update(image).digest('hex')}`;
+/**
+ * What the node reports as status.containerStatuses[].imageID: `<repo>@sha256:…`. A digest reference
+ * pulls exactly that digest (`x/y:tag@sha256:d` → `x/y@sha256:d`); a tag pulls whatever the registry
+ * serves for it now (`resolve`), else a digest made up from the reference.
+ */
+export function imageID(image: string, resolve?: (image: string) => string | undefined): string {
+  let name = image;
+  let digest: string | undefined;
+  const at = name.indexOf('@');
+  if (at >= 0) {
+    digest = name.slice(at + 1);
+    name = name.slice(0, at);
+  }
+  const colon = name.lastIndexOf(':');
+  if (colon > name.lastIndexOf('/')) name = name.slice(0, colon); // a tag, not a registry port
+  const full = name.includes('/') ? name : `docker.io/library/${name}`;
+  if (digest === undefined) {
+    const resolved = resolve?.(image);
+    digest =
+      resolved !== undefined && /^sha256:[a-f0-9]{64}$/.test(resolved)
+        ? resolved
+        : `sha256:${createHash('sha256').update(image).digest('hex')}`;
+  }
+  return `${full}@${digest}`;
 }
 
 function containerState(sim: PodSim, c: CSim): Record<string, unknown> {
@@ -459,7 +483,7 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
       ready: isReady(c),
       restartCount: c.restartCount,
       image: c.image,
-      imageID: c.containerID ? imageID(c.image) : '',
+      imageID: c.containerID ? (c.imageID ?? '') : '',
       ...(c.containerID ? { containerID: c.containerID } : {}),
       started: c.state === 'running',
     };
@@ -481,7 +505,7 @@ function renderStatus(sim: PodSim, pod: KObject): Record<string, unknown> {
       ready: c.state === 'completed',
       restartCount: c.restartCount,
       image: c.image,
-      imageID: c.containerID ? imageID(c.image) : '',
+      imageID: c.containerID ? (c.imageID ?? '') : '',
       ...(c.containerID ? { containerID: c.containerID } : {}),
       started: c.state === 'running',
     }));

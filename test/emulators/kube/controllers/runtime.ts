@@ -18,6 +18,11 @@ export interface ControllerOptions {
   crashImagePattern: RegExp;
   /** Multiplies real-world durations (progress deadlines, back-offs). */
   timeScale: number;
+  /**
+   * The digest (`sha256:…`) a registry serves for a tagged image, read when the kubelet starts the
+   * container (as a real node pulls then); undefined falls back to a deterministic made-up digest.
+   */
+  imageDigests?: (image: string) => string | undefined;
 }
 
 export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
