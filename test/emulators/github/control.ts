@@ -1,7 +1,13 @@
 // The test bed's own routes under /_emulator/: seed and read the GitHub emulator's state from outside
 // the process (curl, another language's client, the `npm run emulators` user). They live outside
 // GitHub's URL space, skip the OpenAPI check and are not recorded as GitHub requests.
-import type { AddEnvironmentOptions, AddPullOptions, GitHubState } from './state.js';
+import type {
+  AddEnvironmentOptions,
+  AddPullOptions,
+  GitHubState,
+  RunRecord,
+  StartRunOptions,
+} from './state.js';
 
 export const CONTROL_PREFIX = '/_emulator/';
 
@@ -74,6 +80,26 @@ export function handleControl(
           body: ctx.state.addEnvironment(repo, need('name'), body as AddEnvironmentOptions),
         };
       }
+      case 'POST runs': {
+        // A workflow run whose jobs may run under environments: GitHub's own job deployments appear.
+        const repo = need('repo');
+        if (!Array.isArray(body.jobs))
+          throw new Error('"jobs" is required: [{ "name": "deploy", "environment": "production" }]');
+        const run = ctx.state.startRun(repo, {
+          ...(body as unknown as StartRunOptions),
+          headSha: need('headSha'),
+          actor: need('actor'),
+          ...(body.runId !== undefined ? { runId: Number(need('runId')) } : {}),
+        });
+        return { status: 201, body: runSummary(run) };
+      }
+      case 'POST runs/bypass': {
+        // An administrator started the waiting jobs past the rules: no approval is recorded.
+        const repo = need('repo');
+        const runId = Number(need('runId'));
+        ctx.state.bypassRun(repo, runId, need('environment'));
+        return { status: 200, body: runSummary(ctx.state.run(repo, runId)!) };
+      }
       case 'POST tokens': {
         const permissions = body.permissions === 'read' ? 'read' : 'write';
         ctx.state.setToken(need('token'), {
@@ -94,6 +120,8 @@ export function handleControl(
               'POST pulls',
               'PATCH pulls',
               'POST environments',
+              'POST runs',
+              'POST runs/bypass',
               'POST tokens',
             ].map((r) => r.replace(' ', ` ${CONTROL_PREFIX}`)),
           },
@@ -102,6 +130,22 @@ export function handleControl(
   } catch (e) {
     return { status: 422, body: { message: (e as Error).message } };
   }
+}
+
+function runSummary(run: RunRecord): unknown {
+  return {
+    id: run.id,
+    headSha: run.headSha,
+    actor: run.actor.login,
+    jobs: run.jobs.map((j) => ({
+      id: j.id,
+      name: j.name,
+      environment: j.environment,
+      status: j.status,
+      deploymentId: j.deploymentId,
+    })),
+    approvals: run.approvals.length,
+  };
 }
 
 function snapshot(state: GitHubState): unknown {

@@ -11,10 +11,16 @@ export type {
   DeploymentRecord,
   DeploymentState,
   DeploymentStatusRecord,
+  ApprovalRecord,
   EnvironmentRecord,
+  JobRecord,
   PullRecord,
   RepoRecord,
   ReviewerSpec,
+  RunRecord,
+  StartRunOptions,
+  StatusState,
+  TeamRecord,
   UserRecord,
 } from './state.js';
 export { loadGitHubSpec, GitHubSpec } from './openapi.js';

@@ -151,7 +151,7 @@ export class GitHubSpec {
     const componentsDoc = toJsonSchema({
       components: { schemas: components['schemas'] ?? {} },
     }) as JsonObject;
-    const make = (coerce: boolean): Ajv => {
+    const make = (coerce: boolean, doc: JsonObject = componentsDoc): Ajv => {
       const ajv = new Ajv({
         strict: false,
         allErrors: false,
@@ -160,12 +160,21 @@ export class GitHubSpec {
         useDefaults: false,
       });
       addFormats(ajv);
-      ajv.addSchema({ ...componentsDoc, $id: SPEC_ID });
+      ajv.addSchema({ ...doc, $id: SPEC_ID });
       return ajv;
     };
     this.ajvBody = make(false);
     this.ajvParams = make(true);
-    this.ajvResponse = make(false);
+    // GitHub writes deployment statuses in state `waiting` for a job held by an environment's required
+    // reviewers (seen in deployment_status webhooks, octokit/webhooks.net#52, and in list-statuses
+    // replies, CloudSnorkel/cdk-github-runners#416), though the description's enum lacks it. Responses
+    // may carry it; requests still may not (create-deployment-status has its own inline enum).
+    const responseDoc = JSON.parse(JSON.stringify(componentsDoc)) as JsonObject;
+    const schemas = (responseDoc['components'] as JsonObject)['schemas'] as Record<string, JsonObject>;
+    const status = schemas['deployment-status']?.['properties'] as Record<string, JsonObject> | undefined;
+    const state = status?.['state'];
+    if (state && Array.isArray(state['enum'])) state['enum'] = [...state['enum'], 'waiting'];
+    this.ajvResponse = make(false, responseDoc);
     // GitHub itself answers "" for unset URL fields the description marks `format: uri`
     // (deployment statuses' target_url/environment_url/log_url default to ""), so the response
     // check accepts an empty string there; requests are still held to the strict format.

@@ -1,6 +1,7 @@
 // GitHub's JSON shapes for the emulator's records. API URLs use the emulator's own base URL so a
 // client that follows `url` fields stays on the emulator; html URLs point at github.com as usual.
 import type {
+  ApprovalRecord,
   CommentRecord,
   CommitRecord,
   DeploymentRecord,
@@ -276,7 +277,31 @@ export class Renderer {
       repository_url: u,
       transient_environment: d.transientEnvironment,
       production_environment: d.productionEnvironment,
-      performed_via_github_app: null,
+      performed_via_github_app: d.viaActions ? this.actionsApp() : null,
+    };
+  }
+
+  /** The GitHub Actions app, as job deployments name it in performed_via_github_app. */
+  actionsApp(): Record<string, unknown> {
+    return {
+      id: 15368,
+      slug: 'github-actions',
+      node_id: 'MDM6QXBwMTUzNjg=',
+      owner: this.user({ login: 'github', id: 9919, type: 'Organization' }),
+      name: 'GitHub Actions',
+      description: 'Automate your workflow from idea to production',
+      external_url: 'https://help.github.com/en/actions',
+      html_url: `${WEB}/apps/github-actions`,
+      created_at: '2018-07-30T09:30:17Z',
+      updated_at: '2019-12-10T19:04:12Z',
+      permissions: {
+        actions: 'write',
+        checks: 'write',
+        contents: 'write',
+        deployments: 'write',
+        metadata: 'read',
+      },
+      events: ['deployment', 'deployment_status', 'workflow_dispatch', 'workflow_run'],
     };
   }
 
@@ -317,11 +342,7 @@ export class Renderer {
         node_id: nodeId('GA_', e.ruleIds.reviewers),
         prevent_self_review: e.preventSelfReview,
         type: 'required_reviewers',
-        reviewers: e.reviewers.map((r) =>
-          r.type === 'User'
-            ? { type: 'User', reviewer: this.user(r.user) }
-            : { type: 'Team', reviewer: this.team(repo, r.slug, r.id) },
-        ),
+        reviewers: this.reviewers(repo, e),
       });
     }
     if (e.branchPolicy)
@@ -340,6 +361,52 @@ export class Renderer {
       updated_at: e.updatedAt,
       protection_rules: rules,
       deployment_branch_policy: e.branchPolicy,
+      // Not in the OpenAPI description, but GitHub returns it (google/go-github#2722).
+      can_admins_bypass: e.canAdminsBypass,
+    };
+  }
+
+  /** The short environment object that pending deployments and approvals embed. */
+  environmentRef(repo: RepoRecord, e: EnvironmentRecord, withDates: boolean): Record<string, unknown> {
+    return {
+      id: e.id,
+      node_id: nodeId('EN_', e.id),
+      name: e.name,
+      url: `${this.repoUrl(repo)}/environments/${encodeURIComponent(e.name)}`,
+      html_url: `${WEB}/${repo.fullName}/deployments/activity_log?environments_filter=${encodeURIComponent(e.name)}`,
+      ...(withDates ? { created_at: e.createdAt, updated_at: e.updatedAt } : {}),
+    };
+  }
+
+  reviewers(repo: RepoRecord, e: EnvironmentRecord): Record<string, unknown>[] {
+    return e.reviewers.map((r) =>
+      r.type === 'User'
+        ? { type: 'User', reviewer: this.user(r.user) }
+        : { type: 'Team', reviewer: this.team(repo, r.slug, r.id) },
+    );
+  }
+
+  pendingDeployment(
+    repo: RepoRecord,
+    e: EnvironmentRecord,
+    waitingSince: string,
+    currentUserCanApprove: boolean,
+  ): Record<string, unknown> {
+    return {
+      environment: this.environmentRef(repo, e, false),
+      wait_timer: e.waitTimer,
+      wait_timer_started_at: e.waitTimer > 0 ? waitingSince : null,
+      current_user_can_approve: currentUserCanApprove,
+      reviewers: this.reviewers(repo, e),
+    };
+  }
+
+  approval(repo: RepoRecord, a: ApprovalRecord, envs: EnvironmentRecord[]): Record<string, unknown> {
+    return {
+      state: a.state,
+      comment: a.comment,
+      environments: envs.map((e) => this.environmentRef(repo, e, true)),
+      user: this.user(a.user),
     };
   }
 

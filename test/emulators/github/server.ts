@@ -13,7 +13,10 @@ import {
   type DeploymentRecord,
   type DeploymentState,
   type DeploymentStatusRecord,
+  type EnvironmentRecord,
+  type ReviewerSpec,
   type RepoRecord,
+  type RunRecord,
   type UserRecord,
 } from './state.js';
 
@@ -475,6 +478,30 @@ function buildHandlers(
     return d;
   };
   const envName = (ctx: Ctx): string => String(ctx.params['environment_name']);
+  const findRun = (ctx: Ctx): RunRecord => {
+    const run = ctx.repo.runs.get(Number(ctx.params['run_id']));
+    if (!run) throw notFound(ctx.op.docsUrl);
+    return run;
+  };
+  /** Environments this run's jobs are waiting on (each once), in job order. */
+  const waitingEnvironments = (ctx: Ctx, run: RunRecord): EnvironmentRecord[] => {
+    const out: EnvironmentRecord[] = [];
+    for (const j of run.jobs) {
+      if (j.status !== 'waiting' || j.environment === undefined) continue;
+      const e = state.environment(ctx.repo.fullName, j.environment);
+      if (e && !out.includes(e)) out.push(e);
+    }
+    return out;
+  };
+  const selfReviewBlocked = (e: EnvironmentRecord, run: RunRecord, user: UserRecord): boolean =>
+    e.preventSelfReview && run.actor.id === user.id;
+  // The environment-rule messages GitHub words as "Failed to create or update the environment
+  // protection rule. …" (the prevent_self_review one is quoted from github-community-projects/
+  // safe-settings#628; the others follow the same form and are ours).
+  const ruleError = (ctx: Ctx, why: string): HttpError =>
+    new HttpError(422, `Failed to create or update the environment protection rule. ${why}`, {
+      documentation_url: ctx.op.docsUrl,
+    });
 
   return {
     'repos/get': (ctx) => {
@@ -729,6 +756,138 @@ function buildHandlers(
       const e = state.environment(ctx.repo.fullName, envName(ctx));
       if (!e) throw notFound(ctx.op.docsUrl);
       return { status: 200, body: r().environment(ctx.repo, e) };
+    },
+
+    'repos/create-or-update-environment': (ctx) => {
+      const name = envName(ctx);
+      const b = (ctx.body ?? {}) as {
+        wait_timer?: number;
+        prevent_self_review?: boolean;
+        reviewers?: { type?: 'User' | 'Team'; id?: number }[] | null;
+        deployment_branch_policy?: { protected_branches: boolean; custom_branch_policies: boolean } | null;
+      };
+      if ([...name].length > 255 || /[,'"*]/.test(name) || name.trim() === '')
+        throw new HttpError(422, `Invalid environment name: ${JSON.stringify(name)}`, {
+          documentation_url: ctx.op.docsUrl,
+        });
+      const existing = state.environment(ctx.repo.fullName, name);
+      if (b.wait_timer !== undefined && (b.wait_timer < 0 || b.wait_timer > 43200))
+        throw ruleError(ctx, 'Wait timer must be between 0 and 43200 minutes.');
+      const policy = b.deployment_branch_policy;
+      if (policy && policy.protected_branches === policy.custom_branch_policies)
+        throw ruleError(
+          ctx,
+          'Deployment branch policy: exactly one of protected_branches and custom_branch_policies must be true.',
+        );
+      let reviewers: ReviewerSpec[] | undefined;
+      if (b.reviewers !== undefined) {
+        const list = b.reviewers ?? [];
+        if (list.length > 6) throw ruleError(ctx, 'Required reviewers can have at most 6 reviewers.');
+        reviewers = list.map((r) => {
+          const id = Number(r.id);
+          if (r.type === 'Team') {
+            const team = state.teamById(id);
+            if (!team) throw ruleError(ctx, `Required reviewers: no team with id ${id}.`);
+            return { type: 'Team', slug: team.slug };
+          }
+          const user = state.userById(id);
+          if (!user) throw ruleError(ctx, `Required reviewers: no user with id ${id}.`);
+          return { type: 'User', login: user.login };
+        });
+      }
+      // What the body leaves out stays as it was.
+      const keptReviewers: ReviewerSpec[] = (existing?.reviewers ?? []).map((r) =>
+        r.type === 'User' ? { type: 'User', login: r.user.login } : { type: 'Team', slug: r.slug },
+      );
+      const finalReviewers = reviewers ?? keptReviewers;
+      const preventSelfReview = b.prevent_self_review ?? existing?.preventSelfReview ?? false;
+      if (preventSelfReview && finalReviewers.length === 0)
+        throw ruleError(
+          ctx,
+          'Required reviewers must have at least one reviewer to set prevent_self_review.',
+        );
+      const e = state.addEnvironment(ctx.repo.fullName, existing?.name ?? name, {
+        reviewers: finalReviewers,
+        preventSelfReview,
+        waitTimer: b.wait_timer ?? existing?.waitTimer ?? 0,
+        branchPolicy: policy === undefined ? (existing?.branchPolicy ?? null) : policy,
+        canAdminsBypass: existing?.canAdminsBypass ?? true,
+      });
+      return { status: 200, body: r().environment(ctx.repo, e) };
+    },
+
+    'actions/get-pending-deployments-for-run': (ctx) => {
+      const run = findRun(ctx);
+      const body = waitingEnvironments(ctx, run).map((e) =>
+        r().pendingDeployment(
+          ctx.repo,
+          e,
+          run.createdAt,
+          state.isReviewer(e, ctx.user) && !selfReviewBlocked(e, run, ctx.user),
+        ),
+      );
+      return { status: 200, body };
+    },
+    'actions/review-pending-deployments-for-run': (ctx) => {
+      const run = findRun(ctx);
+      const b = ctx.body as { environment_ids: number[]; state: 'approved' | 'rejected'; comment: string };
+      const waiting = waitingEnvironments(ctx, run);
+      const envs: EnvironmentRecord[] = [];
+      for (const id of b.environment_ids) {
+        const e = waiting.find((x) => x.id === id);
+        if (!e)
+          throw new HttpError(
+            422,
+            `No pending deployment for environment id ${id} in workflow run ${run.id}: only ${
+              waiting.map((x) => `${x.name} (${x.id})`).join(', ') || 'none'
+            } ${waiting.length === 1 ? 'is' : 'are'} waiting.`,
+          );
+        if (!state.isReviewer(e, ctx.user))
+          throw new HttpError(
+            422,
+            `${ctx.user.login} is not a required reviewer of the environment ${e.name}, so cannot review its deployment.`,
+          );
+        if (selfReviewBlocked(e, run, ctx.user))
+          throw new HttpError(
+            422,
+            `${ctx.user.login} triggered workflow run ${run.id} and the environment ${e.name} prevents self-review.`,
+          );
+        if (!envs.includes(e)) envs.push(e);
+      }
+      if (envs.length === 0) throw new HttpError(422, 'environment_ids is empty.');
+      run.approvals.push({
+        environmentIds: envs.map((e) => e.id),
+        state: b.state,
+        user: ctx.user,
+        comment: b.comment,
+        createdAt: timestamp(),
+      });
+      const moved: DeploymentRecord[] = [];
+      for (const j of run.jobs) {
+        if (j.status !== 'waiting' || !envs.some((e) => e.name === j.environment)) continue;
+        if (b.state === 'approved') state.startJob(ctx.repo, run, j);
+        else {
+          j.status = 'completed';
+          j.conclusion = 'failure';
+          state.addJobStatus(ctx.repo, run, j, 'failure');
+        }
+        const d = ctx.repo.deployments.find((x) => x.id === j.deploymentId);
+        if (d) moved.push(d);
+      }
+      return { status: 200, body: moved.map((d) => r().deployment(ctx.repo, d)) };
+    },
+    'actions/get-reviews-for-run': (ctx) => {
+      const run = findRun(ctx);
+      const body = run.approvals.map((a) =>
+        r().approval(
+          ctx.repo,
+          a,
+          a.environmentIds
+            .map((id) => ctx.repo.environments.find((e) => e.id === id))
+            .filter((e): e is EnvironmentRecord => e !== undefined),
+        ),
+      );
+      return { status: 200, body };
     },
 
     'repos/compare-commits-with-basehead': (ctx) => {

@@ -54,6 +54,8 @@ export interface DeploymentRecord {
   transientEnvironment: boolean;
   productionEnvironment: boolean;
   creator: UserRecord;
+  /** True for the deployments GitHub Actions makes for a job under `environment:`. */
+  viaActions?: boolean;
   createdAt: string;
   updatedAt: string;
 }
@@ -61,10 +63,13 @@ export interface DeploymentRecord {
 export type DeploymentState =
   'error' | 'failure' | 'inactive' | 'in_progress' | 'queued' | 'pending' | 'success';
 
+/** `waiting` is not in the OpenAPI enum, but GitHub writes it for a job held by required reviewers. */
+export type StatusState = DeploymentState | 'waiting';
+
 export interface DeploymentStatusRecord {
   id: number;
   deploymentId: number;
-  state: DeploymentState;
+  state: StatusState;
   description: string;
   environment: string;
   targetUrl: string;
@@ -75,7 +80,14 @@ export interface DeploymentStatusRecord {
   updatedAt: string;
 }
 
-export type ReviewerSpec = string | { type: 'User'; login: string } | { type: 'Team'; slug: string };
+export type ReviewerSpec =
+  | string
+  | { type: 'User'; login: string }
+  | {
+      type: 'Team';
+      slug: string;
+      /** Logins that belong to the team (may approve for it). */ members?: string[];
+    };
 
 export interface BranchPolicy {
   protected_branches: boolean;
@@ -89,9 +101,58 @@ export interface EnvironmentRecord {
   preventSelfReview: boolean;
   waitTimer: number;
   branchPolicy: BranchPolicy | null;
+  /** "Allow administrators to bypass configured protection rules" (on by default on GitHub). */
+  canAdminsBypass: boolean;
   ruleIds: { reviewers: number; waitTimer: number; branchPolicy: number };
   createdAt: string;
   updatedAt: string;
+}
+
+export interface TeamRecord {
+  id: number;
+  slug: string;
+  /** Lower-cased logins of the members. */
+  members: Set<string>;
+}
+
+/** One job of a workflow run; `environment` is its `environment:` key. */
+export interface JobRecord {
+  id: number;
+  name: string;
+  environment?: string;
+  /** The deployment GitHub made for the job (only when it has an environment). */
+  deploymentId?: number;
+  status: 'waiting' | 'queued' | 'in_progress' | 'completed';
+  conclusion?: 'failure';
+}
+
+/** An entry of GET /actions/runs/{run_id}/approvals. */
+export interface ApprovalRecord {
+  environmentIds: number[];
+  state: 'approved' | 'rejected';
+  user: UserRecord;
+  comment: string;
+  createdAt: string;
+}
+
+export interface RunRecord {
+  id: number;
+  headSha: string;
+  headBranch: string;
+  actor: UserRecord;
+  createdAt: string;
+  jobs: JobRecord[];
+  approvals: ApprovalRecord[];
+}
+
+export interface StartRunOptions {
+  runId?: number;
+  headSha: string;
+  /** Branch the run is for; the deployment's `ref`. Default: the repository's default branch. */
+  headBranch?: string;
+  jobs: { name: string; environment?: string }[];
+  /** Who triggered the run (github.actor); GitHub makes the job deployments in their name. */
+  actor: string;
 }
 
 export interface CommitRecord {
@@ -125,6 +186,7 @@ export interface RepoRecord {
   environments: EnvironmentRecord[];
   commits: Map<string, CommitRecord>;
   branches: Map<string, string>;
+  runs: Map<number, RunRecord>;
 }
 
 export interface TokenRecord {
@@ -153,6 +215,7 @@ export interface AddEnvironmentOptions {
   preventSelfReview?: boolean;
   waitTimer?: number;
   branchPolicy?: BranchPolicy | null;
+  canAdminsBypass?: boolean;
 }
 
 /** GitHub's timestamps carry whole seconds. */
@@ -173,6 +236,7 @@ export class GitHubState {
   private readonly repos = new Map<string, RepoRecord>();
   private readonly users = new Map<string, UserRecord>(Object.entries(KNOWN_USERS));
   private readonly tokens = new Map<string, TokenRecord>();
+  private readonly teams = new Map<string, TeamRecord>();
   private nextId = 1_000_000;
   /** The user anonymous reads are attributed to (handlers need one); unknown tokens get 401. */
   defaultToken: TokenRecord = { permissions: 'write', user: KNOWN_USERS['github-actions[bot]']! };
@@ -188,6 +252,26 @@ export class GitHubState {
       this.users.set(login.toLowerCase(), u);
     }
     return u;
+  }
+
+  /** A user seen before, by numeric id (the environments API names reviewers by id). */
+  userById(id: number): UserRecord | undefined {
+    return [...this.users.values()].find((u) => u.id === id);
+  }
+
+  /** A team of `org` (created on first use), for reviewers of type Team. */
+  team(org: string, slug: string): TeamRecord {
+    const key = `${org.toLowerCase()}/${slug.toLowerCase()}`;
+    let t = this.teams.get(key);
+    if (!t) {
+      t = { id: this.id(), slug, members: new Set() };
+      this.teams.set(key, t);
+    }
+    return t;
+  }
+
+  teamById(id: number): TeamRecord | undefined {
+    return [...this.teams.values()].find((t) => t.id === id);
   }
 
   addRepo(fullName: string, opts: { defaultBranch?: string; private?: boolean } = {}): RepoRecord {
@@ -211,6 +295,7 @@ export class GitHubState {
       environments: [],
       commits: new Map(),
       branches: new Map(),
+      runs: new Map(),
     };
     // The default branch always resolves, even before any history is seeded.
     const root = fakeSha(`${fullName}:root`);
@@ -327,7 +412,7 @@ export class GitHubState {
   }
 
   /** Deployments, oldest first; `latestState` is the newest status's state (undefined if none). */
-  deployments(fullName: string): (DeploymentRecord & { latestState: DeploymentState | undefined })[] {
+  deployments(fullName: string): (DeploymentRecord & { latestState: StatusState | undefined })[] {
     const repo = this.repo(fullName);
     if (!repo) return [];
     return repo.deployments.map((d) => ({ ...d, latestState: this.latestStatus(repo, d.id)?.state }));
@@ -352,18 +437,153 @@ export class GitHubState {
       reviewers: (opts.reviewers ?? []).map((r) => {
         if (typeof r === 'string') return { type: 'User' as const, user: this.user(r) };
         if (r.type === 'User') return { type: 'User' as const, user: this.user(r.login) };
-        return { type: 'Team' as const, slug: r.slug, id: this.id() };
+        const team = this.team(repo.owner.login, r.slug);
+        for (const m of r.members ?? []) team.members.add(m.toLowerCase());
+        return { type: 'Team' as const, slug: team.slug, id: team.id };
       }),
       preventSelfReview: opts.preventSelfReview ?? false,
       waitTimer: opts.waitTimer ?? 0,
       branchPolicy: opts.branchPolicy ?? null,
+      canAdminsBypass: opts.canAdminsBypass ?? true,
       ruleIds: { reviewers: this.id(), waitTimer: this.id(), branchPolicy: this.id() },
       createdAt: now,
       updatedAt: now,
     };
+    // Re-seeding an environment keeps its id, as editing one on GitHub does.
+    const old = this.environment(fullName, name);
+    if (old) {
+      env.id = old.id;
+      env.createdAt = old.createdAt;
+    }
     repo.environments = repo.environments.filter((e) => e.name.toLowerCase() !== name.toLowerCase());
     repo.environments.push(env);
     return env;
+  }
+
+  /**
+   * A workflow run, as GitHub Actions starts one. Each job with an `environment:` gets the deployment
+   * GitHub makes for it: task `deploy`, `ref` = the run's branch, `sha` = its head SHA, empty payload,
+   * description null, neither transient nor production, created in the actor's name via the GitHub
+   * Actions app (octokit/webhooks payload-examples workflow_job/queued.with-deployment). Its first
+   * status is `waiting` while the environment has required reviewers, otherwise the job starts at
+   * once: `queued` then `in_progress`. Every status carries the job's URL in log_url/target_url.
+   */
+  startRun(fullName: string, opts: StartRunOptions): RunRecord {
+    const repo = this.need(fullName);
+    const id = opts.runId ?? this.id();
+    if (repo.runs.has(id)) throw new Error(`startRun: run ${id} already exists in ${fullName}`);
+    const now = timestamp();
+    const run: RunRecord = {
+      id,
+      headSha: opts.headSha,
+      headBranch: opts.headBranch ?? repo.defaultBranch,
+      actor: this.user(opts.actor),
+      createdAt: now,
+      jobs: [],
+      approvals: [],
+    };
+    if (!repo.commits.has(opts.headSha))
+      this.addCommits(fullName, [opts.headSha], { branch: run.headBranch });
+    for (const spec of opts.jobs) {
+      const job: JobRecord = { id: this.id(), name: spec.name, status: 'in_progress' };
+      if (spec.environment !== undefined) {
+        // A job naming an environment that does not exist yet creates it, as on GitHub.
+        const env =
+          this.environment(fullName, spec.environment) ?? this.addEnvironment(fullName, spec.environment);
+        const d: DeploymentRecord = {
+          id: this.id(),
+          sha: run.headSha,
+          ref: run.headBranch,
+          task: 'deploy',
+          payload: {},
+          environment: env.name,
+          originalEnvironment: env.name,
+          description: null,
+          transientEnvironment: false,
+          productionEnvironment: false,
+          creator: run.actor,
+          viaActions: true,
+          createdAt: now,
+          updatedAt: now,
+        };
+        repo.deployments.push(d);
+        job.environment = env.name;
+        job.deploymentId = d.id;
+        if (env.reviewers.length > 0) {
+          job.status = 'waiting';
+          this.addJobStatus(repo, run, job, 'waiting');
+        } else {
+          this.startJob(repo, run, job);
+        }
+      }
+      run.jobs.push(job);
+    }
+    repo.runs.set(id, run);
+    return run;
+  }
+
+  run(fullName: string, runId: number): RunRecord | undefined {
+    return this.repo(fullName)?.runs.get(runId);
+  }
+
+  /** Is `user` one of the environment's required reviewers (directly or through a team)? */
+  isReviewer(env: EnvironmentRecord, user: UserRecord): boolean {
+    return env.reviewers.some((r) =>
+      r.type === 'User'
+        ? r.user.id === user.id
+        : (this.teamById(r.id)?.members.has(user.login.toLowerCase()) ?? false),
+    );
+  }
+
+  /** github.com URL of a job's log, as GitHub puts it in the job deployment's statuses. */
+  jobUrl(repo: RepoRecord, run: RunRecord, job: JobRecord): string {
+    return `https://github.com/${repo.fullName}/actions/runs/${run.id}/job/${job.id}`;
+  }
+
+  addJobStatus(repo: RepoRecord, run: RunRecord, job: JobRecord, state: StatusState): void {
+    const d = repo.deployments.find((x) => x.id === job.deploymentId);
+    if (!d) return;
+    const now = timestamp();
+    const url = this.jobUrl(repo, run, job);
+    repo.statuses.push({
+      id: this.id(),
+      deploymentId: d.id,
+      state,
+      description: '',
+      environment: d.environment,
+      targetUrl: url,
+      logUrl: url,
+      environmentUrl: '',
+      creator: run.actor,
+      createdAt: now,
+      updatedAt: now,
+    });
+    d.updatedAt = now;
+  }
+
+  /** The job leaves `waiting` (approved or bypassed) or starts at once: queued, then in_progress. */
+  startJob(repo: RepoRecord, run: RunRecord, job: JobRecord): void {
+    job.status = 'in_progress';
+    this.addJobStatus(repo, run, job, 'queued');
+    this.addJobStatus(repo, run, job, 'in_progress');
+  }
+
+  /**
+   * An administrator used "Start all waiting jobs" with the bypass (the environment allows admins to
+   * bypass): the waiting jobs of `environment` run, and no approval is recorded for the run.
+   */
+  bypassRun(fullName: string, runId: number, environment: string): JobRecord[] {
+    const repo = this.need(fullName);
+    const run = repo.runs.get(runId);
+    if (!run) throw new Error(`bypassRun: no run ${runId} in ${fullName}; start it first`);
+    const env = this.environment(fullName, environment);
+    if (!env) throw new Error(`bypassRun: no environment "${environment}" in ${fullName}`);
+    if (!env.canAdminsBypass)
+      throw new Error(`bypassRun: environment "${env.name}" does not allow administrators to bypass`);
+    const jobs = run.jobs.filter((j) => j.status === 'waiting' && j.environment === env.name);
+    if (jobs.length === 0) throw new Error(`bypassRun: no job of run ${runId} is waiting for "${env.name}"`);
+    for (const j of jobs) this.startJob(repo, run, j);
+    return jobs;
   }
 
   environment(fullName: string, name: string): EnvironmentRecord | undefined {
