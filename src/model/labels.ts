@@ -32,6 +32,36 @@ export const ANNOTATION_APPLIED_KINDS = 'kubestage.dev/applied-kinds';
 /** The PR number as an annotation too, so a namespace template without {number} still records it. */
 export const ANNOTATION_PR = 'kubestage.dev/pr';
 
+// --- Stage revisions (the ledger: one Secret per revision, model/ledger.ts) ------------------
+/** The revision number: a label on each revision Secret, and the current one as a stage namespace's annotation. */
+export const LABEL_REVISION = 'kubestage.dev/revision';
+export const ANNOTATION_REVISION = 'kubestage.dev/revision';
+/** The stage a revision Secret belongs to (with managed-by, what listing selects on). */
+export const LABEL_STAGE = 'kubestage.dev/stage';
+/** How a revision ended (deploying, succeeded, failed, rolled-back, superseded): a label, and an annotation on the namespace. */
+export const LABEL_RESULT = 'kubestage.dev/result';
+export const ANNOTATION_RESULT = 'kubestage.dev/result';
+/** deploy, promote or rollback. */
+export const LABEL_REVISION_KIND = 'kubestage.dev/revision-kind';
+/** The git commit a revision deployed. */
+export const ANNOTATION_COMMIT = 'kubestage.dev/commit';
+/** The git ref that commit came from. */
+export const ANNOTATION_REF = 'kubestage.dev/ref';
+/** Who approved a revision: comma-separated GitHub logins. */
+export const ANNOTATION_APPROVERS = 'kubestage.dev/approvers';
+export const ANNOTATION_STARTED_AT = 'kubestage.dev/started-at';
+export const ANNOTATION_FINISHED_AT = 'kubestage.dev/finished-at';
+/** How a revision ended, in one short line (failures: the first reason). */
+export const ANNOTATION_MESSAGE = 'kubestage.dev/message';
+/** A promotion's source stage. */
+export const ANNOTATION_FROM = 'kubestage.dev/from';
+/** A rollback's re-applied revision number. */
+export const ANNOTATION_RESTORES = 'kubestage.dev/restores';
+/** The type of every revision Secret (Helm's is helm.sh/release.v1); bump the version on an incompatible change. */
+export const REVISION_SECRET_TYPE = 'kubestage.dev/revision.v1';
+/** Event source and reporting component. */
+export const EVENT_COMPONENT = 'kubestage';
+
 export const FIELD_MANAGER = 'kubestage';
 export const PREVIEW_ENVIRONMENT = 'preview';
 export const COMMENT_MARKER = '<!-- kubestage:preview -->';

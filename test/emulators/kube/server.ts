@@ -75,7 +75,7 @@ import {
   type StoreEvent,
 } from './store.js';
 import { renderTable, wantsTable, type PrinterColumn } from './tables.js';
-import { validateObject, validateUpdate } from './validation.js';
+import { secretDecodeError, validateObject, validateUpdate } from './validation.js';
 
 export interface RequestRecord {
   method: string;
@@ -786,6 +786,10 @@ export class KubeApiServer {
   }
 
   private validate(t: ResourceType, o: KObject): void {
+    // The decoder refuses what cannot become the typed object before validation sees it.
+    const undecodable = secretDecodeError(t, o);
+    if (undecodable)
+      throw badRequest(`${t.kind} in version "v1" cannot be handled as a ${t.kind}: ${undecodable}`);
     const errs = validateObject(t, o);
     if (errs.length) throw invalid(t, o.metadata.name ?? '', errs);
   }

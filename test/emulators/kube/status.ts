@@ -118,7 +118,12 @@ export const STALE_OBJECT =
   'the object has been modified; please apply your changes to the latest version and try again';
 
 export interface FieldError {
-  type: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueNotSupported' | 'FieldValueForbidden';
+  type:
+    | 'FieldValueInvalid'
+    | 'FieldValueRequired'
+    | 'FieldValueNotSupported'
+    | 'FieldValueForbidden'
+    | 'FieldValueTooLong';
   field: string;
   /** The part after "<field>: ", e.g. `Invalid value: "x": must be ...`. */
   body: string;

@@ -273,6 +273,99 @@ function validateIngress(o: KObject): FieldError[] {
   return errs;
 }
 
+/** core.MaxSecretSize: the most the decoded values of a Secret's data may add up to. */
+export const MAX_SECRET_SIZE = 1024 * 1024;
+const CONFIG_MAP_KEY = /^[-._a-zA-Z0-9]+$/;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/**
+ * Why the decoder would refuse a Secret's `data` (its values are []byte, sent as standard base64),
+ * in Go's words (`illegal base64 data at input byte 4`), or undefined when every value decodes.
+ */
+export function secretDecodeError(t: Pick<ResourceType, 'group' | 'kind'>, o: KObject): string | undefined {
+  if (t.group !== '' || t.kind !== 'Secret' || !isMap(o.data)) return undefined;
+  for (const v of Object.values(o.data)) {
+    if (v === null) continue;
+    if (typeof v !== 'string')
+      return 'json: cannot unmarshal into Go struct field Secret.data of type []uint8';
+    const bad = v.search(/[^A-Za-z0-9+/=]/);
+    if (bad >= 0) return `illegal base64 data at input byte ${bad}`;
+    if (v.length % 4 !== 0 || !BASE64.test(v))
+      return `illegal base64 data at input byte ${v.length - (v.length % 4 || 4)}`;
+  }
+  return undefined;
+}
+
+/** ValidateSecret: data keys are config keys, and the decoded values add up to at most 1 MiB. */
+function validateSecret(o: KObject): FieldError[] {
+  const errs: FieldError[] = [];
+  let total = 0;
+  for (const field of ['data', 'stringData'] as const) {
+    const m = o[field];
+    if (!isMap(m)) continue;
+    for (const [k, v] of Object.entries(m)) {
+      if (!CONFIG_MAP_KEY.test(k) || k.length > 253) {
+        errs.push({
+          type: 'FieldValueInvalid',
+          field: `${field}[${k}]`,
+          body: `Invalid value: "${k}": a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+        });
+      }
+      if (typeof v === 'string')
+        total += field === 'data' ? Buffer.from(v, 'base64').length : Buffer.byteLength(v, 'utf8');
+    }
+  }
+  if (total > MAX_SECRET_SIZE) {
+    errs.push({
+      type: 'FieldValueTooLong',
+      field: 'data',
+      body: `Too long: must have at most ${MAX_SECRET_SIZE} bytes`,
+    });
+  }
+  return errs;
+}
+
+/**
+ * legacyValidateEvent (pkg/apis/core/validation/events.go), which every core/v1 Event passes: an Event
+ * about a cluster-scoped object (involvedObject without a namespace, e.g. a Namespace or a Node) lives
+ * in `default` (or, with an eventTime, kube-system); otherwise in the involved object's namespace. An
+ * Event with an eventTime needs reportingComponent, reportingInstance, action and reason.
+ */
+function validateEvent(o: KObject): FieldError[] {
+  const errs: FieldError[] = [];
+  const involved = isMap(o.involvedObject) ? o.involvedObject : {};
+  const involvedNs = typeof involved.namespace === 'string' ? involved.namespace : '';
+  const ns = o.metadata.namespace ?? '';
+  const mismatch: FieldError = {
+    type: 'FieldValueInvalid',
+    field: 'involvedObject.namespace',
+    body: `Invalid value: "${involvedNs}": does not match event.namespace`,
+  };
+  const str = (k: string) => (typeof o[k] === 'string' ? (o[k] as string) : '');
+  if (!o.eventTime) {
+    if (involvedNs === '' ? ns !== '' && ns !== 'default' : ns !== involvedNs) errs.push(mismatch);
+    return errs;
+  }
+  if (involvedNs === '' && ns !== 'default' && ns !== 'kube-system') errs.push(mismatch);
+  const required = (field: string) =>
+    errs.push({ type: 'FieldValueRequired', field, body: 'Required value' });
+  const tooLong = (field: string, max: number) =>
+    errs.push({
+      type: 'FieldValueInvalid',
+      field,
+      body: `Invalid value: "": can have at most ${max} characters`,
+    });
+  if (!str('reportingComponent')) required('reportingController');
+  if (!str('reportingInstance')) required('reportingInstance');
+  else if (str('reportingInstance').length > 128) tooLong('reportingInstance', 128);
+  if (!str('action')) required('action');
+  else if (str('action').length > 128) tooLong('action', 128);
+  if (!str('reason')) required('reason');
+  else if (str('reason').length > 128) tooLong('reason', 128);
+  if (str('message').length > 1024) tooLong('message', 1024);
+  return errs;
+}
+
 /** Everything wrong with an object about to be stored (empty: valid). */
 export function validateObject(t: ResourceType, o: KObject): FieldError[] {
   const errs = [
@@ -283,6 +376,8 @@ export function validateObject(t: ResourceType, o: KObject): FieldError[] {
   if (t.group === 'apiextensions.k8s.io' && t.kind === 'CustomResourceDefinition')
     errs.push(...validateCrd(o));
   if (t.group === 'networking.k8s.io' && t.kind === 'Ingress') errs.push(...validateIngress(o));
+  if (t.group === '' && t.kind === 'Secret') errs.push(...validateSecret(o));
+  if (t.group === '' && t.kind === 'Event') errs.push(...validateEvent(o));
   return errs;
 }
 
@@ -326,6 +421,16 @@ export function validateUpdate(t: ResourceType, live: KObject, next: KObject): F
   const after = isMap(next.spec) ? next.spec : {};
   const fixed = immutableFieldErrors(t, live, next);
   if (fixed.length) return fixed;
+  if (t.group === '' && t.kind === 'Secret' && live.type !== next.type) {
+    // ValidateSecretUpdate: the type is fixed at creation.
+    return [
+      {
+        type: 'FieldValueInvalid',
+        field: 'type',
+        body: `Invalid value: ${JSON.stringify(next.type ?? '')}: field is immutable`,
+      },
+    ];
+  }
   if (t.group === 'batch' && t.kind === 'Job') {
     const errs: FieldError[] = [];
     for (const [field, goType] of JOB_IMMUTABLE) {
