@@ -10,6 +10,16 @@ const EXAMPLES: Record<Command, readonly string[]> = {
   ],
   cleanup: ['kubestage cleanup --pr 42', 'kubestage cleanup --pr 42 --context staging --repo acme/shop'],
   status: ['kubestage status', 'kubestage status --all-repos --output json'],
+  deploy: [
+    'kubestage deploy --environment development --images ghcr.io/acme/api:1.4.2',
+    'kubestage deploy --environment development --images ghcr.io/acme/api@sha256:…',
+  ],
+  plan: ['kubestage plan --to testing', 'kubestage plan --from testing --to production --output json'],
+  promote: [
+    'kubestage promote --to testing',
+    'kubestage bless testing production --approval-bypass "INC-123 hotfix, approved on the call"',
+  ],
+  rollback: ['kubestage rollback --environment production', 'kubestage rollback --environment production --revision 7'],
 };
 
 const ENVIRONMENT = [
@@ -25,7 +35,7 @@ const EXIT_CODES =
 export function programHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.length));
   return [
-    'kubestage: a Kubernetes namespace per pull request, from your terminal.',
+    'kubestage: a Kubernetes namespace per pull request, and promotion between stages, from your terminal.',
     '',
     'Usage: kubestage COMMAND [flags]',
     '',

@@ -21,6 +21,7 @@ import {
   summaryOf,
   toPrune,
   type Revision,
+  type RevisionImage,
   type RevisionResult,
   type RevisionSecret,
   type RevisionSummary,
@@ -146,6 +147,8 @@ export async function writeRevision(
 
 export interface RevisionOutcome {
   result: RevisionResult;
+  /** The images as run (digests observed once the rollout is done). */
+  images?: RevisionImage[];
   message?: string;
   smoke?: unknown;
   finishedAt: Date;

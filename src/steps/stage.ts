@@ -23,6 +23,7 @@ import { startDeadline } from '../model/deadline.js';
 import { containerImages, splitImageRef, type ImageOverride } from '../model/images.js';
 import type { KubeObject } from '../model/kube-object.js';
 import {
+  ANNOTATION_REVISION,
   LABEL_ENVIRONMENT,
   LABEL_INSTANCE,
   LABEL_MANAGED_BY,
@@ -168,7 +169,7 @@ export async function readStageState(kube: KubeClient, stage: StageConfig): Prom
   const ns = await readNamespace(kube, stage.namespace);
   if (!ns) return { revisions: [] };
   const revisions = await listRevisions(kube, stage.namespace, stage.name);
-  const recorded = Number(ns.metadata.annotations?.['kubestage.dev/revision']);
+  const recorded = Number(ns.metadata.annotations?.[ANNOTATION_REVISION]);
   const current = revisions.find((r) => r.number === recorded);
   return { namespace: ns, revisions, ...(current ? { current } : {}) };
 }
@@ -367,7 +368,17 @@ export async function releaseStage(
   });
   outcome.revision = finished;
   if (outcome.ok) {
-    await setCurrentRevision(kube, stage.namespace, finished);
+    await setCurrentRevision(kube, stage.namespace, {
+      revision: finished.number,
+      result: finished.result,
+      ...(finished.commit ? { commit: finished.commit } : {}),
+      images: Object.fromEntries(finished.images.map((i) => [i.name, i.ref])),
+      ...(finished.url ? { url: finished.url } : {}),
+      ...(finished.runUrl ? { runUrl: finished.runUrl } : {}),
+      actor: finished.actor,
+      ...(finished.deploymentId ? { deploymentId: finished.deploymentId } : {}),
+      updatedAt: finishedAt,
+    });
     const pruned = await pruneRevisions(kube, stage.namespace, stage.name, stage.history, revision.number);
     if (pruned.length)
       logger.info(`${marker}History: removed ${pruned.join(', ')} (keeping ${stage.history}).`);

@@ -10,6 +10,7 @@ import { COMMENT_MARKER } from '../../src/model/labels.js';
 import type { KObject } from '../emulators/kube/store.js';
 import { startGitHubEmulator, type GitHubEmulator } from '../emulators/github/index.js';
 import { startKubeEmulator, type KubeEmulator, type KubeEmulatorOptions } from '../emulators/kube/index.js';
+import { startRegistryEmulator, type RegistryEmulator } from '../emulators/registry/index.js';
 import { repoRoot } from './action.js';
 import { recordingLogger, type RecordingLogger } from './logger.js';
 
@@ -26,6 +27,8 @@ export const EXAMPLE_IMAGES =
 export interface Bed {
   kube: KubeEmulator;
   github: GitHubEmulator;
+  /** An OCI registry; the kubelet reports its digests as the imageIDs of images pulled from it. */
+  registry: RegistryEmulator;
   /** Runs a command in-process as main.ts would, with the given inputs and event. */
   run(
     o: RunOptions,
@@ -48,11 +51,15 @@ export interface RunOptions {
   now?: () => Date;
   /** Aborting it cancels the run, as SIGINT does in the action. */
   signal?: AbortSignal;
+  /** More of the Actions environment (GITHUB_RUN_ID, GITHUB_SHA, GITHUB_ACTOR, DOCKER_CONFIG, …). */
+  env?: Record<string, string>;
 }
 
 export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<Bed> {
+  const registry = await startRegistryEmulator();
   const kube = await startKubeEmulator({
     namespaceDeletionDelayMs: 20,
+    imageDigests: (image) => registry.lookup(image),
     ...kubeOptions,
     controllers: { readyDelayMs: 30, timeScale: 0.001, ...kubeOptions.controllers },
   });
@@ -63,6 +70,7 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
   return {
     kube,
     github,
+    registry,
     async run(o) {
       const dir = mkdtempSync(join(tmpdir(), 'kubestage-bed-'));
       const eventPath = join(dir, 'event.json');
@@ -84,6 +92,7 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
         GITHUB_RUN_ID: '777',
         GITHUB_WORKSPACE: o.workspace ?? repoRoot,
         GITHUB_API_URL: github.url,
+        ...o.env,
       };
       // As main.ts does: the command's options are validated before any port is built.
       const input = actionInputs((n) => inputs[n] ?? '', env);
@@ -111,7 +120,7 @@ export async function startBed(kubeOptions: KubeEmulatorOptions = {}): Promise<B
         .map((c) => ({ ...c, body: c.body.replace(/\\([\\`*_{}[\]()#+\-.!|<>~])/g, '$1') }));
     },
     async close() {
-      await Promise.allSettled([kube.close(), github.close()]);
+      await Promise.allSettled([kube.close(), github.close(), registry.close()]);
     },
   };
 }
