@@ -129,6 +129,16 @@ export class GitHubSpec {
           const json = isObject(content) ? content['application/json'] : undefined;
           responses[status] = isObject(json) && isObject(json['schema']) ? json['schema'] : undefined;
         }
+        // GitHub accepts `can_admins_bypass` when creating or updating an environment (google/go-github
+        // #2725) though the description does not list it under a body with additionalProperties: false.
+        if (
+          op['operationId'] === 'repos/create-or-update-environment' &&
+          isObject(requestBody?.schema?.['properties'])
+        )
+          requestBody!.schema!['properties'] = {
+            ...(requestBody!.schema!['properties'] as JsonObject),
+            can_admins_bypass: { type: 'boolean' },
+          };
         const docs = op['externalDocs'];
         route.methods.set(method.toUpperCase(), {
           method: method.toUpperCase(),

@@ -763,6 +763,7 @@ function buildHandlers(
       const b = (ctx.body ?? {}) as {
         wait_timer?: number;
         prevent_self_review?: boolean;
+        can_admins_bypass?: boolean;
         reviewers?: { type?: 'User' | 'Team'; id?: number }[] | null;
         deployment_branch_policy?: { protected_branches: boolean; custom_branch_policies: boolean } | null;
       };
@@ -811,7 +812,7 @@ function buildHandlers(
         preventSelfReview,
         waitTimer: b.wait_timer ?? existing?.waitTimer ?? 0,
         branchPolicy: policy === undefined ? (existing?.branchPolicy ?? null) : policy,
-        canAdminsBypass: existing?.canAdminsBypass ?? true,
+        canAdminsBypass: b.can_admins_bypass ?? existing?.canAdminsBypass ?? true,
       });
       return { status: 200, body: r().environment(ctx.repo, e) };
     },
