@@ -47,7 +47,7 @@ function accessError(verb: string, what: string, namespace: string, e: unknown):
   return new Error(
     `could not ${verb} ${what} in namespace "${namespace}": ${describeApiError(e)}` +
       (statusOf(e) === 403
-        ? `. ${permissionHint(`get, list, create, update and delete on secrets in namespace "${namespace}"`)}`
+        ? `; ${permissionHint(`get, list, create, update and delete on secrets in namespace "${namespace}"`)}`
         : ''),
     { cause: e },
   );
@@ -287,7 +287,7 @@ export async function setCurrentRevision(
       );
     throw new Error(
       `could not mark revision ${current.revision} current on namespace "${namespace}": ${describeApiError(e)}` +
-        (statusOf(e) === 403 ? `. ${permissionHint('patch on namespaces (cluster scope)')}` : ''),
+        (statusOf(e) === 403 ? `; ${permissionHint('patch on namespaces (cluster scope)')}` : ''),
       { cause: e },
     );
   }
@@ -305,25 +305,31 @@ export interface StageEvent {
 
 export interface RecordedEvent {
   name: string;
-  /** Where the Event was created. */
   namespace: string;
-  /** Whether `kubectl describe ns <stage>` lists it (false: only `kubectl get events -n <stage>`). */
-  onNamespace: boolean;
 }
 
 /** Kubernetes' limit on an Event's message (NoteLengthLimit). */
 const EVENT_MESSAGE_MAX = 1024;
-/** Where Kubernetes keeps Events about cluster-scoped objects such as a Namespace. */
-const CLUSTER_EVENTS_NAMESPACE = 'default';
+
+/** RFC 3339 with seconds (Time) and with microseconds (MicroTime), as the API server writes them. */
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d+Z$/, 'Z');
+}
+function microTime(d: Date): string {
+  return d.toISOString().replace(/Z$/, '000Z');
+}
 
 /**
- * An Event about the stage's Namespace, so `kubectl describe ns <stage>` lists it under Events.
+ * An Event about the stage's Namespace, created in that namespace, so that `kubectl get events -n
+ * <stage>` and `kubectl events -n <stage> --for namespace/<stage>` list it next to the workloads'
+ * own events.
  *
- * The API server accepts an Event about a cluster-scoped object (a Namespace; involvedObject without
- * a namespace) only in `default` (or kube-system), which is where client-go's recorder puts Events
- * about Nodes and Namespaces, and where `kubectl describe ns` finds them. An identity that may not
- * create Events there (403) gets the Event in the stage's own namespace instead, about that
- * namespace: `kubectl get events -n <stage>` shows it, `describe ns` does not.
+ * Not in `default`, where client-go files Events about cluster-scoped objects: that would need
+ * rights outside the stage's namespace, and no kubectl command would show it better — `kubectl
+ * describe namespace` prints no Events section at all (kubectl's NamespaceDescriber never lists
+ * them); it shows the current revision from the namespace's annotations (setCurrentRevision).
+ * The API server accepts an Event in the stage namespace only when involvedObject.namespace says
+ * that namespace (legacyValidateEvent), so it does.
  */
 export async function recordEvent(
   kube: KubeClient,
@@ -333,62 +339,44 @@ export async function recordEvent(
 ): Promise<RecordedEvent> {
   const ns = await kube.get<LiveObject>('v1', 'Namespace', namespace);
   if (!ns) throw new Error(`cannot record event ${event.reason}: namespace "${namespace}" does not exist`);
+  // client-go's naming: <involved object>.<time in hex>; random bytes keep two runs apart.
   const name = `${namespace}.${now.getTime().toString(16)}${randomBytes(4).toString('hex')}`;
   const message = event.runUrl ? `${event.message} (${event.runUrl})` : event.message;
-  const body = (where: string, involvedNamespace?: string) => ({
-    apiVersion: 'v1',
-    kind: 'Event',
-    metadata: {
-      name,
-      namespace: where,
-      labels: { [LABEL_MANAGED_BY]: MANAGED_BY },
-      ...(event.runUrl ? { annotations: { [ANNOTATION_RUN_URL]: event.runUrl } } : {}),
-    },
-    involvedObject: {
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      name: namespace,
-      ...(involvedNamespace ? { namespace: involvedNamespace } : {}),
-      uid: ns.metadata.uid,
-      resourceVersion: ns.metadata.resourceVersion,
-    },
-    reason: event.reason,
-    message: message.length > EVENT_MESSAGE_MAX ? `${message.slice(0, EVENT_MESSAGE_MAX - 1)}…` : message,
-    type: event.type,
-    action: event.action ?? event.reason,
-    source: { component: EVENT_COMPONENT },
-    reportingComponent: EVENT_COMPONENT,
-    reportingInstance: EVENT_COMPONENT,
-    firstTimestamp: now.toISOString().replace(/\.\d+Z$/, 'Z'),
-    lastTimestamp: now.toISOString().replace(/\.\d+Z$/, 'Z'),
-    eventTime: now.toISOString().replace(/Z$/, '000Z'),
-    count: 1,
-  });
-  const create = (where: string, involvedNamespace?: string) =>
-    kube.request(HttpMethod.POST, `/api/v1/namespaces/${encodeURIComponent(where)}/events`, {
-      body: body(where, involvedNamespace),
+  try {
+    await kube.request(HttpMethod.POST, `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, {
+      body: {
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: {
+          name,
+          namespace,
+          labels: { [LABEL_MANAGED_BY]: MANAGED_BY },
+          ...(event.runUrl ? { annotations: { [ANNOTATION_RUN_URL]: event.runUrl } } : {}),
+        },
+        involvedObject: {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          name: namespace,
+          namespace,
+          uid: ns.metadata.uid,
+          resourceVersion: ns.metadata.resourceVersion,
+        },
+        reason: event.reason,
+        message: message.length > EVENT_MESSAGE_MAX ? `${message.slice(0, EVENT_MESSAGE_MAX - 1)}…` : message,
+        type: event.type,
+        action: event.action ?? event.reason,
+        source: { component: EVENT_COMPONENT },
+        reportingComponent: EVENT_COMPONENT,
+        reportingInstance: EVENT_COMPONENT,
+        firstTimestamp: rfc3339(now),
+        lastTimestamp: rfc3339(now),
+        eventTime: microTime(now),
+        count: 1,
+      },
       query: { fieldManager: kube.fieldManager },
     });
-  try {
-    await create(CLUSTER_EVENTS_NAMESPACE);
-    return { name, namespace: CLUSTER_EVENTS_NAMESPACE, onNamespace: true };
-  } catch (e) {
-    if (statusOf(e) !== 403)
-      throw accessError(
-        'create',
-        `event ${event.reason} about namespace "${namespace}"`,
-        CLUSTER_EVENTS_NAMESPACE,
-        e,
-      );
-    kube.logger.debug(
-      `may not create events in namespace "${CLUSTER_EVENTS_NAMESPACE}" (${describeApiError(e)}); recording ${event.reason} in "${namespace}", ` +
-        `where kubectl get events -n ${namespace} shows it (kubectl describe ns does not)`,
-    );
-  }
-  try {
-    await create(namespace, namespace);
   } catch (e) {
     throw accessError('create', `event ${event.reason}`, namespace, e);
   }
-  return { name, namespace, onNamespace: false };
+  return { name, namespace };
 }
