@@ -19,7 +19,10 @@ const EXAMPLES: Record<Command, readonly string[]> = {
     'kubestage promote --to testing',
     'kubestage bless testing production --approval-bypass "INC-123 hotfix, approved on the call"',
   ],
-  rollback: ['kubestage rollback --environment production', 'kubestage rollback --environment production --revision 7'],
+  rollback: [
+    'kubestage rollback --environment production',
+    'kubestage rollback --environment production --revision 7',
+  ],
 };
 
 const ENVIRONMENT = [

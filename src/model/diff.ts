@@ -51,7 +51,10 @@ export function diffManifests(before: readonly KubeObject[], after: readonly Kub
 /** The object as a reviewer reads it: no server fields, keys in their order. */
 export function yamlLines(o: unknown): string[] {
   if (o === undefined) return [];
-  return dump(o, { lineWidth: -1, noRefs: true }).trimEnd().split('\n');
+  // Through JSON first: what the API server would hold (no undefined fields, dates as strings).
+  return dump(JSON.parse(JSON.stringify(o)), { lineWidth: -1, noRefs: true })
+    .trimEnd()
+    .split('\n');
 }
 
 const SECRET = '<secret>';

@@ -26,7 +26,7 @@ import type { Deadline } from '../model/deadline.js';
 import { containerImages, formatImageRef, splitImageRef, type ImageOverride } from '../model/images.js';
 import { apiGroup, isBuiltinGroup, type KubeObject } from '../model/kube-object.js';
 import { listSome, objectId, objectKey, type ObjectId } from '../model/object-id.js';
-import { ANNOTATION_HEAD_SHA, LABEL_INSTANCE, LABEL_PR } from '../model/labels.js';
+import { ANNOTATION_HEAD_SHA, LABEL_ENVIRONMENT, LABEL_INSTANCE, LABEL_PR } from '../model/labels.js';
 import { decodeRecord, mayClaim, type Claim } from '../model/records.js';
 import type { Allowance } from '../render/allow.js';
 import { guardManifests, type GuardOptions } from '../render/guard.js';
@@ -340,6 +340,8 @@ export async function applyRendered(
       labels: { ...opts.labels, ...podSecurityLabels(opts.podSecurity ?? 'baseline') },
       annotations: opts.annotations,
       owner: { repoLabel: opts.repoLabel, pr: prOf(opts.labels) },
+      // A stage's namespace is reused as that stage's, never as a preview's (and the reverse).
+      ...(opts.labels[LABEL_ENVIRONMENT] ? { environment: opts.labels[LABEL_ENVIRONMENT] } : {}),
       waitTerminatingMs: opts.waitTerminatingMs,
       logger,
       // Recorded on the namespace so that later runs prune (and cleanup counts) only these kinds.

@@ -69,13 +69,13 @@ afterEach(async () => {
   await bed.close();
 });
 
-/** A stage's app on loopback: it answers /healthz, slowly when the stage runs the bad build. */
+/** A stage's app on loopback: it answers /healthz; production answers slowly while it runs the bad build. */
 async function startApp(stage: string): Promise<string> {
   const server = createServer((req, res) => {
     const api = bed.object('apps/v1', 'Deployment', stage, 'api');
     const image = (api?.spec as { template: { spec: { containers: { image: string }[] } } } | undefined)
       ?.template.spec.containers[0].image;
-    const slow = slowDigest !== '' && image?.endsWith(slowDigest);
+    const slow = stage === 'production' && slowDigest !== '' && image?.endsWith(slowDigest);
     setTimeout(() => res.end(req.url === '/healthz' ? 'ok' : 'shop'), slow ? 600 : 0);
   });
   servers.push(server);
@@ -131,12 +131,19 @@ async function approve(runId: number, environment: string, login = 'alice'): Pro
   expect(res.status).toBe(200);
 }
 
-async function promote(to: string, opts: { runId?: number; inputs?: Record<string, string>; sha?: string } = {}) {
+async function promote(
+  to: string,
+  opts: { runId?: number; inputs?: Record<string, string>; sha?: string } = {},
+) {
   return bed.run({
     ...push(opts.sha ?? SHA_B),
     workspace,
     inputs: { command: 'promote', to, ...opts.inputs },
-    env: { GITHUB_SHA: opts.sha ?? SHA_B, GITHUB_ACTOR: 'carol', GITHUB_RUN_ID: String(opts.runId ?? RUN_ID) },
+    env: {
+      GITHUB_SHA: opts.sha ?? SHA_B,
+      GITHUB_ACTOR: 'carol',
+      GITHUB_RUN_ID: String(opts.runId ?? RUN_ID),
+    },
   });
 }
 
@@ -151,8 +158,9 @@ function runningDigests(namespace: string): Record<string, string[]> {
   const out: Record<string, Set<string>> = {};
   for (const pod of bed.objects('v1', 'Pod', namespace)) {
     if ((pod.metadata as { deletionTimestamp?: string }).deletionTimestamp) continue;
-    const statuses = ((pod.status ?? {}) as { containerStatuses?: { name: string; imageID: string }[] })
-      .containerStatuses ?? [];
+    const statuses =
+      ((pod.status ?? {}) as { containerStatuses?: { name: string; imageID: string }[] }).containerStatuses ??
+      [];
     const labels = (pod.metadata as { labels?: Record<string, string> }).labels ?? {};
     for (const s of statuses) {
       const digest = /@(sha256:[0-9a-f]{64})$/.exec(s.imageID)?.[1];
@@ -171,8 +179,13 @@ function revisionSecrets(namespace: string) {
 }
 
 function nsAnnotations(namespace: string): Record<string, string> {
-  return (bed.object('v1', 'Namespace', undefined, namespace)?.metadata as { annotations?: Record<string, string> })
-    ?.annotations ?? {};
+  return (
+    (
+      bed.object('v1', 'Namespace', undefined, namespace)?.metadata as {
+        annotations?: Record<string, string>;
+      }
+    )?.annotations ?? {}
+  );
 }
 
 test('deploy → plan → approve → promote → promote: the same digests run in all three stages, a moved tag is not followed', async () => {
@@ -201,7 +214,7 @@ test('deploy → plan → approve → promote → promote: the same digests run 
 
   const testing = await approvedPromote('testing', RUN_ID);
   expect(testing.result.failure).toBeUndefined();
-  expect(testing.result.summary).toContain('alice (testing)');
+  expect(testing.result.text).toContain('Approved by: alice (testing)');
   expect(runningDigests('testing')).toEqual({ api: [build.api], web: [build.web] });
 
   const prod = await approvedPromote('production', RUN_ID + 1);
@@ -215,10 +228,13 @@ test('deploy → plan → approve → promote → promote: the same digests run 
   expect(deployments).toHaveLength(1); // GitHub's own deployment for the job, never a second
   expect(deployments[0].latestState).toBe('success');
   // KUBESTAGE_ENVIRONMENT in every container.
-  const api = bed.object('apps/v1', 'Deployment', 'production', 'api') as {
+  const api = bed.object('apps/v1', 'Deployment', 'production', 'api') as unknown as {
     spec: { template: { spec: { containers: { env?: { name: string; value: string }[] }[] } } };
   };
-  expect(api.spec.template.spec.containers[0].env).toContainEqual({ name: 'KUBESTAGE_ENVIRONMENT', value: 'production' });
+  expect(api.spec.template.spec.containers[0].env).toContainEqual({
+    name: 'KUBESTAGE_ENVIRONMENT',
+    value: 'production',
+  });
 });
 
 test('a run without an approval for the environment is refused before anything is written', async () => {
@@ -232,9 +248,11 @@ test('a run without an approval for the environment is refused before anything i
   expect(r.result.failure).toContain('environment: testing');
   expect(bed.object('v1', 'Namespace', undefined, 'testing')).toBeUndefined();
   // With a reason, the bypass goes through and is recorded.
-  const bypassed = await promote('testing', { inputs: { 'approval-bypass': 'hotfix INC-7, approved on the call' } });
+  const bypassed = await promote('testing', {
+    inputs: { 'approval-bypass': 'hotfix INC-7, approved on the call' },
+  });
   expect(bypassed.result.failure).toBeUndefined();
-  expect(bypassed.result.summary).toContain('hotfix INC-7');
+  expect(bypassed.result.text).toContain('Approval bypassed: hotfix INC-7, approved on the call');
 });
 
 test('refusals name the reason and the fix, and write nothing', async () => {
@@ -252,7 +270,11 @@ test('refusals name the reason and the fix, and write nothing', async () => {
   r = await promote('testing');
   expect(r.result.failure).toContain('has no required reviewers');
   expect(bed.object('v1', 'Namespace', undefined, 'testing')).toBeUndefined();
-  expect(bed.github.state.deployments(REPO).filter((d) => d.environment === 'testing' && d.latestState === 'in_progress' && !d.viaActions)).toEqual([]);
+  expect(
+    bed.github.state
+      .deployments(REPO)
+      .filter((d) => d.environment === 'testing' && d.latestState === 'in_progress' && !d.viaActions),
+  ).toEqual([]);
 });
 
 test('a freeze window refuses a promotion; an override with a reason goes through and is recorded', async () => {
@@ -275,22 +297,22 @@ test('a freeze window refuses a promotion; an override with a reason goes throug
   expect(bed.object('v1', 'Namespace', undefined, 'testing')).toBeUndefined();
   r = await promote('testing', { inputs: { 'freeze-override': 'security fix CVE-1' } });
   expect(r.result.failure).toBeUndefined();
-  expect(r.result.summary).toContain('security fix CVE-1');
-  expect((r.result.json as { revision: { freezeOverride: { reason: string } } }).revision.freezeOverride.reason).toBe(
-    'security fix CVE-1',
-  );
+  expect(r.result.text).toContain('security fix CVE-1');
+  expect(
+    (r.result.json as { revision: { freezeOverride: { reason: string } } }).revision.freezeOverride.reason,
+  ).toBe('security fix CVE-1');
 });
 
 test('a release that fails its smoke check in production is rolled back automatically: the previous digests run again', async () => {
   const good = pushBuild('1.0');
   expect((await deploy('1.0')).result.ok).toBe(true);
-  expect((await approvedPromote('testing', 1001)).result.ok).toBe(true);
-  expect((await approvedPromote('production', 1002)).result.ok).toBe(true);
+  expect((await approvedPromote('testing', 1001)).result.failure).toBeUndefined();
+  expect((await approvedPromote('production', 1002)).result.failure).toBeUndefined();
 
   const bad = pushBuild('2.0');
   slowDigest = bad.api;
-  expect((await deploy('2.0', SHA_B)).result.ok).toBe(true);
-  expect((await approvedPromote('testing', 1003)).result.ok).toBe(true);
+  expect((await deploy('2.0', SHA_B)).result.failure).toBeUndefined();
+  expect((await approvedPromote('testing', 1003)).result.failure).toBeUndefined();
   const r = await approvedPromote('production', 1004);
   expect(r.result.ok).toBe(false);
   expect(r.result.failure).toContain('smoke checks failed');
@@ -307,7 +329,8 @@ test('a release that fails its smoke check in production is rolled back automati
     .deployments(REPO)
     .filter((d) => d.environment === 'production')
     .map((d) => d.latestState);
-  expect(states).toEqual(['success', 'failure', 'success']);
+  // The first release went inactive when a newer one succeeded (GitHub does that per environment).
+  expect(states).toEqual(['inactive', 'failure', 'success']);
 });
 
 test('rollback twice: to the previous revision, then back', async () => {
@@ -339,7 +362,16 @@ test('plan shows the manifest diff without Secret values, and drift after a kube
   pushBuild('2.0');
   expect((await deploy('2.0', SHA_B)).result.ok).toBe(true);
   // Someone scales testing by hand.
-  await run('kubectl', ['--kubeconfig', bed.kube.kubeconfigPath, '-n', 'testing', 'set', 'env', 'deployment/web', 'DEBUG=1']);
+  await run('kubectl', [
+    '--kubeconfig',
+    bed.kube.kubeconfigPath,
+    '-n',
+    'testing',
+    'set',
+    'env',
+    'deployment/web',
+    'DEBUG=1',
+  ]);
   const plan = await bed.run({
     ...push(SHA_B),
     workspace,
