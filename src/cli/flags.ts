@@ -72,7 +72,8 @@ export interface Invocation {
 const HELP_HINT = 'Run `kubestage --help` for the commands and their flags.';
 
 /** Reads argv (without node and the script). Throws SettingsError (exit 2) on anything it does not know. */
-export function parseArgs(argv: readonly string[]): Invocation {
+export function parseArgs(args: readonly string[]): Invocation {
+  const argv = expandAliases(args);
   const { command, rest } = findCommand(argv);
   const specs = command ? commandFlags(command) : GLOBAL_FLAGS;
   const where = command ? `kubestage ${command}` : 'kubestage';
@@ -183,4 +184,20 @@ export function inputsAsFlags(message: string): string {
       ? `${the} flag --${flagName(input)}`
       : whole;
   });
+}
+
+/**
+ * `kubestage bless FROM TO [flags]` (the promotion ceremony's name) is `kubestage promote --from FROM
+ * --to TO [flags]`.
+ */
+export function expandAliases(argv: readonly string[]): readonly string[] {
+  const i = argv.indexOf('bless');
+  if (i < 0 || (i > 0 && argv[i - 1]?.startsWith('--') && !argv[i - 1]?.includes('='))) return argv;
+  const [from, to] = [argv[i + 1], argv[i + 2]];
+  if (!from || !to || from.startsWith('--') || to.startsWith('--')) {
+    throw new SettingsError(
+      'Usage: kubestage bless FROM TO (e.g. `kubestage bless testing production`): promotes FROM into TO.',
+    );
+  }
+  return [...argv.slice(0, i), 'promote', '--from', from, '--to', to, ...argv.slice(i + 3)];
 }

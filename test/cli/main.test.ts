@@ -21,7 +21,23 @@ describe('usage errors exit 2 and say what was wrong and what is valid', () => {
       ['cleanup', '--all-repos'],
       ['--all-repos', 'kubestage cleanup', '--pr', '--wait-timeout'],
     ],
-    [['deploy'], ['"deploy"', 'preview, cleanup, status']],
+    [['ship'], ['"ship"', 'preview, cleanup, status, deploy, plan, promote, rollback']],
+    [
+      ['bless', 'testing'],
+      ['kubestage bless FROM TO', 'bless testing production'],
+    ],
+    [
+      ['promote', '--repo', 'acme/shop'],
+      ['--to', 'is required'],
+    ],
+    [
+      ['rollback', '--repo', 'acme/shop', '--environment', 'production', '--revision', 'last'],
+      ['"last"', 'revision number such as 3'],
+    ],
+    [
+      ['deploy', '--repo', 'acme/shop', '--environment', 'development', '--images', 'ghcr.io/acme/api'],
+      ['give the tag or the digest'],
+    ],
     [
       ['status', '--output', 'yaml'],
       ['--output', '"yaml"', 'text or json'],

@@ -83,7 +83,11 @@ test('defaults follow action.yml and the PR head (not the merge commit) comes fr
 });
 
 test.each([
-  [{ command: 'deploy' }, {}, 'Unknown command "deploy". Valid commands: preview, cleanup, status'],
+  [
+    { command: 'ship' },
+    {},
+    'Unknown command "ship". Valid commands: preview, cleanup, status, deploy, plan, promote, rollback',
+  ],
   [{ command: '' }, {}, 'The `command` input is required'],
   [{ comment: 'maybe' }, {}, 'The `comment` input is "maybe"; expected true or false.'],
   [
