@@ -7,9 +7,20 @@ import type { KubeClient } from '../kube/client.js';
 import { isTerminating } from '../kube/namespaces.js';
 import { mapSettled } from '../kube/pool.js';
 import type { LiveObject } from '../kube/types.js';
-import { LABEL_MANAGED_BY, LABEL_REPO, MANAGED_BY, repoLabelValue } from '../model/labels.js';
+import { listRevisions, readRevision } from '../kube/ledger.js';
+import { smokeLine } from '../report/smoke.js';
+import type { SmokeReport } from '../steps/smoke.js';
+import {
+  ANNOTATION_REVISION,
+  LABEL_ENVIRONMENT,
+  PREVIEW_ENVIRONMENT,
+  LABEL_MANAGED_BY,
+  LABEL_REPO,
+  MANAGED_BY,
+  repoLabelValue,
+} from '../model/labels.js';
 import { decodeRecord } from '../model/records.js';
-import { statusResult, type LiveState, type PreviewStatusRow } from '../report/status.js';
+import { statusResult, type LiveState, type PreviewStatusRow, type StageStatus } from '../report/status.js';
 import type { StatusOptions } from '../settings/status.js';
 import { readLiveHealth } from '../steps/live.js';
 
@@ -66,7 +77,10 @@ function fromRecord(ns: LiveObject): PreviewStatusRow {
 async function describe(kube: KubeClient, ns: LiveObject): Promise<PreviewStatusRow> {
   const row = fromRecord(ns);
   if (isTerminating(ns)) return { ...row, state: 'terminating' };
-  const { failing, waiting, judged } = await readLiveHealth(kube, ns);
+  const [{ failing, waiting, judged }, stage] = await Promise.all([
+    readLiveHealth(kube, ns),
+    readStage(kube, ns),
+  ]);
   const state: LiveState = failing.length
     ? 'failing'
     : waiting.length
@@ -75,5 +89,29 @@ async function describe(kube: KubeClient, ns: LiveObject): Promise<PreviewStatus
         ? 'ready'
         : 'unknown';
   const detail = [...failing, ...waiting].join('; ') || undefined;
-  return { ...row, state, detail };
+  return { ...row, state, detail, ...(stage ? { stage } : {}) };
+}
+
+/** A stage namespace's current revision from its ledger (decompressed for the smoke figures). */
+async function readStage(kube: KubeClient, ns: LiveObject): Promise<StageStatus | undefined> {
+  const env = ns.metadata.labels?.[LABEL_ENVIRONMENT];
+  const current = Number(ns.metadata.annotations?.[ANNOTATION_REVISION]);
+  if (!env || env === PREVIEW_ENVIRONMENT || !Number.isSafeInteger(current) || current <= 0) return undefined;
+  const revisions = await listRevisions(kube, ns.metadata.name, env);
+  const summary = revisions.find((r) => r.number === current);
+  if (!summary) return undefined;
+  const full = await readRevision(kube, ns.metadata.name, env, current).catch(() => undefined);
+  const smoke = (full?.smoke as SmokeReport | undefined)?.checks.map(smokeLine) ?? [];
+  return {
+    revision: current,
+    ...(summary.kind ? { kind: summary.kind } : {}),
+    ...(summary.result ? { result: summary.result } : {}),
+    ...(summary.from ? { from: summary.from } : {}),
+    ...(summary.restores ? { restores: summary.restores } : {}),
+    images: summary.images ?? {},
+    approvers: summary.approvers ?? [],
+    ...(summary.finishedAt ? { finishedAt: summary.finishedAt } : {}),
+    smoke,
+    history: revisions.length,
+  };
 }

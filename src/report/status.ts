@@ -24,6 +24,23 @@ export interface PreviewStatusRow {
   expiresAt?: Date;
   actor?: string;
   runUrl?: string;
+  /** A stage's namespace: its current revision, from the ledger. */
+  stage?: StageStatus;
+}
+
+export interface StageStatus {
+  revision: number;
+  kind?: string;
+  result?: string;
+  from?: string;
+  restores?: number;
+  images: Record<string, string>;
+  approvers: string[];
+  finishedAt?: Date;
+  /** `GET /healthz 10× p95 12 ms ✓`, one per check. */
+  smoke: string[];
+  /** Revisions kept. */
+  history: number;
 }
 
 export interface StatusReport {
@@ -68,7 +85,25 @@ function jsonRow(p: PreviewStatusRow): Record<string, unknown> {
     expiresAt: p.expiresAt?.toISOString(),
     actor: p.actor,
     runUrl: p.runUrl,
+    ...(p.stage ? { stage: { ...p.stage, finishedAt: p.stage.finishedAt?.toISOString() } } : {}),
   };
+}
+
+function stageLine(p: PreviewStatusRow): string | undefined {
+  const st = p.stage;
+  if (!st) return undefined;
+  const what =
+    st.kind === 'promote'
+      ? `promoted from ${st.from}`
+      : st.kind === 'rollback'
+        ? `rollback to revision ${st.restores}`
+        : (st.kind ?? 'deploy');
+  return (
+    `${p.environment}: revision ${st.revision} (${what}, ${st.result ?? '?'})` +
+    `${p.headSha ? `, commit ${p.headSha.slice(0, 7)}` : ''}, by ${p.actor ?? '?'}` +
+    `${st.approvers.length ? `, approved by ${st.approvers.join(', ')}` : ''}` +
+    `${st.finishedAt ? `, ${formatUtc(st.finishedAt)}` : ''}; ${st.history} revision(s) kept`
+  );
 }
 
 const STATE_WORDS: Record<LiveState, string> = {
@@ -118,6 +153,13 @@ export function statusText(r: StatusReport): string {
       .trimEnd();
   const out = [line(cols.map(([h]) => h)), ...rows.map(line)];
   for (const p of r.previews) if (p.detail && p.state !== 'ready') out.push(`${p.namespace}: ${p.detail}`);
+  for (const p of r.previews) {
+    const line = stageLine(p);
+    if (!line || !p.stage) continue;
+    out.push(line);
+    for (const [name, ref] of Object.entries(p.stage.images)) out.push(`  ${name}: ${ref}`);
+    for (const sm of p.stage.smoke) out.push(`  smoke: ${sm}`);
+  }
   for (const w of r.warnings) out.push(`warning: ${w}`);
   return out.join('\n') + '\n';
 }
@@ -150,6 +192,28 @@ export function statusSummary(r: StatusReport): string {
       p.url ? markdownLink(p.url) : '-',
     ];
     lines.push(`| ${cells.join(' | ')} |`);
+  }
+  const stages = r.previews.filter((p) => p.stage);
+  if (stages.length) {
+    lines.push(
+      '',
+      '### Stages',
+      '',
+      '| stage | revision | images | approved by | smoke |',
+      '|---|---|---|---|---|',
+    );
+    for (const p of stages) {
+      const st = p.stage as StageStatus;
+      lines.push(
+        `| ${escapeMarkdown(p.environment ?? p.namespace)} | ${escapeMarkdown(stageLine(p)?.replace(/^[^:]*: /, '') ?? '')} | ${Object.entries(
+          st.images,
+        )
+          .map(([n, ref]) => `\`${n}\` → \`${ref.replace(/^.*@/, '@')}\``)
+          .join(
+            '<br>',
+          )} | ${escapeMarkdown(st.approvers.join(', ') || '-')} | ${escapeMarkdown(st.smoke.join('; ') || '-')} |`,
+      );
+    }
   }
   if (r.warnings.length) lines.push('', '**Warnings**', ...r.warnings.map((w) => `- ${escapeMarkdown(w)}`));
   return lines.join('\n') + '\n';

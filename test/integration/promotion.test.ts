@@ -227,6 +227,14 @@ test('deploy → plan → approve → promote → promote: the same digests run 
   const deployments = bed.github.state.deployments(REPO).filter((d) => d.environment === 'production');
   expect(deployments).toHaveLength(1); // GitHub's own deployment for the job, never a second
   expect(deployments[0].latestState).toBe('success');
+  // status shows every stage: revision, how it got there, who approved, digests, smoke figures.
+  const status = await bed.run({ ...push(SHA_B), workspace, inputs: { command: 'status' } });
+  expect(status.result.text).toContain(
+    'production: revision 1 (promoted from testing, succeeded), commit a1a1a1a, by carol, approved by alice',
+  );
+  expect(status.result.text).toContain(`${API}: ${bed.registry.host}/acme/shop-api@${build.api}`);
+  expect(status.result.text).toMatch(/smoke: .*GET \/healthz/);
+  expect(status.result.summary).toContain('### Stages');
   // KUBESTAGE_ENVIRONMENT in every container.
   const api = bed.object('apps/v1', 'Deployment', 'production', 'api') as unknown as {
     spec: { template: { spec: { containers: { env?: { name: string; value: string }[] }[] } } };
