@@ -27,7 +27,6 @@ import type { KubeObject } from '../src/model/kube-object.js';
 import { parseAllow } from '../src/render/allow.js';
 import { loadStages } from '../src/steps/stage-checks.js';
 import { pinnedOverrides, readStageState, renderStage } from '../src/steps/stage.js';
-import { startGitHubEmulator, type GitHubEmulator } from '../test/emulators/github/index.js';
 import { node24, repoRoot, sharedDir } from '../test/support/action.js';
 
 const REPO = 'bench/boutique';
@@ -42,6 +41,8 @@ interface Segment {
   ms: number;
   /** Kubernetes requests answered during it: "METHOD resource". */
   requests: string[];
+  /** When it started (epoch ms, sub-ms precision). */
+  at: number;
 }
 
 interface OurRun {
@@ -52,6 +53,8 @@ interface OurRun {
   github: string[];
   result: CommandResult;
   warnings: string[];
+  /** The Wait split: the emulator's controllers after Apply ended, then our waiter noticing. */
+  wait?: { controllers: number; notice: number };
 }
 
 interface PeerRun {
@@ -73,28 +76,30 @@ export interface StageRow {
   /** kubectl's requests (from one untimed `-v=6` run of the same steps), "METHOD resource". */
   peerRequests: string[];
   github: string[];
+  wait?: { controllers: number; notice: number };
+  /** `kubectl kustomize` of the stage's overlay alone (ms, median): what rendering costs any client. */
+  kustomize?: number;
 }
 
 const quiet: Logger = { info: () => {}, warning: () => {}, debug: () => {} };
 
 /** The stage section of the bench: promote and plan rows, `runs` timed runs each (medians). */
 export async function benchStages(runs: number, latencyMs: number): Promise<StageRow[]> {
-  const kube = await startKubeProcess(latencyMs);
-  const github = await startGitHubEmulator();
-  const workspace = boutiqueWorkspace();
-  try {
-    github.state.addRepo(REPO);
-    github.state.setToken(TOKEN, { permissions: 'write' });
-    github.state.addCommits(REPO, [
+  const kube = await startEmulatorsProcess(latencyMs, {
+    repo: REPO,
+    token: TOKEN,
+    commits: [
       { sha: SHA_A, message: 'Boutique 1', author: { name: 'Ann', email: 'ann@example.com' } },
       { sha: SHA_B, message: 'Boutique 2', author: { name: 'Bo', email: 'bo@example.com' } },
-    ]);
-    const bench = new StageBench(kube, github, workspace);
+    ],
+  });
+  const workspace = boutiqueWorkspace();
+  try {
+    const bench = new StageBench(kube, workspace);
     const rows = [await bench.promote(runs)];
     rows.push(await bench.plan(runs));
     return rows;
   } finally {
-    await github.close();
     await kube.close();
     rmSync(workspace, { recursive: true, force: true });
   }
@@ -129,7 +134,18 @@ export function reportStages(rows: StageRow[]): void {
       console.log(
         `  ${s.name.padEnd(34)} ${s.ms.toFixed(0).padStart(5)}  ${summarise(s.requests) || '(no requests)'}`,
       );
+      if (s.name === 'Wait' && r.wait)
+        console.log(
+          `  ${''.padEnd(34)}        (the emulator had every Deployment available ${r.wait.controllers.toFixed(0)} ms after Apply ended; ` +
+            `the wait returned ${r.wait.notice.toFixed(0)} ms after that)`,
+        );
     }
+    const render = r.segments.find((s) => s.name === 'Render');
+    if (r.kustomize !== undefined && render)
+      console.log(
+        `  Render alone is ${render.ms.toFixed(0)} ms; \`kubectl kustomize\` of the overlay, which it runs, takes ${r.kustomize.toFixed(0)} ms by itself. ` +
+          `Without Render kubestage takes ${(r.ours - render.ms).toFixed(0)} ms, ${((r.ours - render.ms) / r.peer).toFixed(2)}× kubectl.`,
+      );
     console.log(
       `  kubectl: ${[...r.peerSteps].map(([step, ms]) => `${step} ${ms.toFixed(0)}`).join(', ')}; ` +
         `${r.peerRequests.length} requests (${summarise(r.peerRequests)})`,
@@ -157,8 +173,7 @@ class StageBench {
   private readonly k: string[];
 
   constructor(
-    private readonly kube: KubeProcess,
-    private readonly github: GitHubEmulator,
+    private readonly kube: EmulatorsProcess,
     private readonly workspace: string,
   ) {
     this.kc = loadKubeConfig({ kubeconfig: kube.kubeconfigPath, env: {} }).kc;
@@ -176,6 +191,7 @@ class StageBench {
     const render = await this.renderFor('testing', 'development');
     const ours: OurRun[] = [];
     const peer: PeerRun[] = [];
+    const kustomize: number[] = [];
     for (let i = 0; i < runs; i++) {
       const order = i % 2 === 0 ? ['ours', 'peer'] : ['peer', 'ours'];
       for (const who of order) {
@@ -194,6 +210,9 @@ class StageBench {
           );
           await this.settle(ns, render);
           await this.kubectl(['delete', 'namespace', ns, '--wait=true']);
+          const k0 = performance.now();
+          await this.kubectl(['kustomize', join(this.workspace, 'overlays', 'testing')]);
+          kustomize.push(performance.now() - k0);
         }
       }
     }
@@ -206,13 +225,16 @@ class StageBench {
     ]);
     await this.settle(countNs, render);
     await this.kubectl(['delete', 'namespace', countNs, '--wait=true']);
-    return row(
-      `promote (${render.length} objects, new namespace)`,
-      'create namespace + diff --server-side + apply --server-side',
-      ours,
-      peer,
-      peerRequests,
-    );
+    return {
+      ...row(
+        `promote (${render.length} objects, new namespace)`,
+        'create namespace + diff --server-side + apply --server-side',
+        ours,
+        peer,
+        peerRequests,
+      ),
+      kustomize: median(kustomize),
+    };
   }
 
   /**
@@ -299,7 +321,7 @@ class StageBench {
       GITHUB_SERVER_URL: 'https://github.com',
       GITHUB_RUN_ID: String(this.runId++),
       GITHUB_WORKSPACE: this.workspace,
-      GITHUB_API_URL: this.github.url,
+      GITHUB_API_URL: this.kube.githubUrl,
       GITHUB_SHA: sha,
       GITHUB_ACTOR: 'bench',
     };
@@ -328,13 +350,13 @@ class StageBench {
 
   /** One timed run of a command, with its segments, Kubernetes requests and GitHub requests. */
   private async command(inputs: Record<string, string>, sha: string): Promise<OurRun> {
-    const segments: Segment[] = [{ name: '· before any group', ms: 0, requests: [] }];
+    const segments: Segment[] = [{ name: '· before any group', ms: 0, requests: [], at: epoch() }];
     let segStart = 0;
     const open = (name: string) => {
       const now = performance.now();
       (segments.at(-1) as Segment).ms = now - segStart;
       segStart = now;
-      segments.push({ name, ms: 0, requests: [] });
+      segments.push({ name, ms: 0, requests: [], at: epoch() });
     };
     const group: Ports['group'] = async (title, fn) => {
       const name = title.split(' ')[0] as string;
@@ -354,7 +376,7 @@ class StageBench {
       logger,
       group,
     );
-    const ghFrom = this.github.requests.length;
+    const ghFrom = (await this.kube.githubRequests()).length;
     const c0 = this.kube.cpuMs();
     const t0 = performance.now();
     segStart = t0;
@@ -365,12 +387,20 @@ class StageBench {
     cleanup();
     if (!result.ok) throw new Error(`bench: ${inputs.command} failed: ${result.failure}\n${result.text}`);
     if (warnings.length) console.log(`  (${inputs.command} warned: ${warnings.join(' | ')})`);
-    const github = this.github.requests
-      .slice(ghFrom)
-      .map(
-        (r) => `${r.method} ${r.path.replace(/\/\d+/g, '/:id').replace(`/repos/${REPO}`, '/repos/:repo')}`,
-      );
-    return { ms: end - t0, serverCpuMs, segments, github, result, warnings };
+    const github = (await this.kube.githubRequests()).slice(ghFrom).map(
+      (r) =>
+        `${r.method} ${r.path
+          .replace(`/repos/${REPO}`, '/repos/:repo')
+          .replace(/\/compare\/.*/, '/compare/:basehead')
+          .replace(/\/\d+/g, '/:id')}`,
+    );
+    const run: OurRun = { ms: end - t0, serverCpuMs, segments, github, result, warnings };
+    const apply = segments.find((s) => s.name === 'Apply');
+    const wait = segments.find((s) => s.name === 'Wait');
+    const readyAt = inputs.to ? await this.kube.readyAt(inputs.to) : undefined;
+    if (apply && wait && readyAt !== undefined)
+      run.wait = { controllers: readyAt - (apply.at + apply.ms), notice: wait.at + wait.ms - readyAt };
+    return run;
   }
 
   private async peer(steps: [string, string[]][]): Promise<PeerRun> {
@@ -438,7 +468,9 @@ function row(
     name: s.name,
     ms: median(ours.map((r) => r.segments[i]?.ms ?? 0)),
     requests: s.requests,
+    at: s.at,
   }));
+  const waits = ours.flatMap((r) => (r.wait ? [r.wait] : []));
   const steps = new Map(
     [...(peer[0]?.steps.keys() ?? [])].map((k) => [k, median(peer.map((p) => p.steps.get(k) ?? 0))]),
   );
@@ -452,12 +484,27 @@ function row(
     peerSteps: steps,
     peerRequests,
     github: last.github,
+    ...(waits.length
+      ? {
+          wait: {
+            controllers: median(waits.map((w) => w.controllers)),
+            notice: median(waits.map((w) => w.notice)),
+          },
+        }
+      : {}),
   };
+}
+
+/** Now, as epoch ms with sub-ms precision (comparable with the emulator process's clock). */
+function epoch(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** "GET secrets", "PATCH deployments", "GET discovery", "LIST pods", "WATCH …" from a request's method and path. */
 function describeRequest(method: string, path: string): string {
   const segs = path.split('/').filter(Boolean);
+  // kubectl reads OpenAPI v3 documents (/openapi/v3/…) for server-side apply and field validation.
+  if (segs[0] !== 'api' && segs[0] !== 'apis') return `${method} ${segs[0] ?? '/'}`;
   const core = segs[0] === 'api';
   const rest = core ? segs.slice(2) : segs.slice(3);
   if (segs.length <= (core ? 2 : 3)) return `${method} discovery`;
@@ -532,39 +579,56 @@ function median(xs: number[]): number {
   return s.length ? (s[Math.floor(s.length / 2)] as number) : NaN;
 }
 
-interface KubeProcess {
+interface EmulatorsProcess {
   kubeconfigPath: string;
+  githubUrl: string;
+  /** Every request the GitHub emulator served so far (its /_emulator/requests control route). */
+  githubRequests(): Promise<{ method: string; path: string }[]>;
+  /** When the namespace's Deployments last all became available (epoch ms), as the emulator saw it. */
+  readyAt(namespace: string): Promise<number | undefined>;
   cpuMs(): number;
   close(): Promise<void>;
 }
 
-/** bench/kube-emulator.ts in its own process; its CPU time read from /proc. */
-async function startKubeProcess(latencyMs: number): Promise<KubeProcess> {
+/** bench/emulators.ts in its own process; its CPU time read from /proc. */
+async function startEmulatorsProcess(latencyMs: number, githubSeed: unknown): Promise<EmulatorsProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'kubestage-bench-stage-emu-'));
   const child = spawn(
     node24,
     [
       '--import',
       'tsx',
-      join(repoRoot, 'bench', 'kube-emulator.ts'),
+      join(repoRoot, 'bench', 'emulators.ts'),
       '--dir',
       dir,
       '--latency-ms',
       String(latencyMs),
+      '--github-seed',
+      JSON.stringify(githubSeed),
     ],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit', 'ipc'] },
   );
-  const kubeconfigPath = await new Promise<string>((resolve, reject) => {
+  const [kubeconfigPath, githubUrl] = await new Promise<[string, string]>((resolve, reject) => {
     let out = '';
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
-      const m = /ready (\S+)/.exec(out);
-      if (m) resolve(m[1] as string);
+      const m = /ready (\S+) (\S+)/.exec(out);
+      if (m) resolve([m[1] as string, m[2] as string]);
     });
-    child.on('exit', (code) => reject(new Error(`bench/kube-emulator.ts exited (${code}):\n${out}`)));
+    child.on('exit', (code) => reject(new Error(`bench/emulators.ts exited (${code}):\n${out}`)));
   });
   return {
     kubeconfigPath,
+    githubUrl,
+    githubRequests: async () => {
+      const res = await fetch(`${githubUrl}/_emulator/requests`);
+      return (await res.json()) as { method: string; path: string }[];
+    },
+    readyAt: (namespace) =>
+      new Promise((resolve) => {
+        child.once('message', (m: { readyAt: number | null }) => resolve(m.readyAt ?? undefined));
+        child.send({ readyAt: namespace });
+      }),
     cpuMs: () => {
       try {
         const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
