@@ -31,12 +31,13 @@ import {
 import { renderManifests } from '../src/render/kustomize.js';
 import { distEntry, node24, repoRoot, sharedDir } from '../test/support/action.js';
 import { planFloor } from './floor.js';
+import { benchStages, reportStages, type StageRow } from './stages.js';
 
 const LATENCY_MS = 5;
 const { values: flags } = parseArgs({
   options: {
     runs: { type: 'string', default: process.env.BENCH_RUNS ?? '3' },
-    // Only the cases whose name contains this (e.g. `--only generated`); cold start and size still run.
+    // Only the cases whose name contains this (e.g. `--only generated`, `--only stages`); cold start and size still run.
     only: { type: 'string' },
     'apply-only': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
@@ -45,7 +46,7 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`Usage: npm run bench -- [--runs N] [--only TEXT] [--apply-only]
   --runs N        timed runs per case, the median is reported (default 3, or $BENCH_RUNS)
-  --only TEXT     only the apps whose name contains TEXT ("boutique", "generated")
+  --only TEXT     only the cases whose name contains TEXT ("boutique", "generated", "stages": promote and plan)
   --apply-only    skip cold start and bundle size`);
   process.exit(0);
 }
@@ -98,7 +99,12 @@ async function main(): Promise<void> {
   } finally {
     await kube.close();
   }
-  report(rows);
+  if (rows.length) report(rows);
+  // Promote and plan run on an emulator of their own whose workloads become ready at once.
+  let stages: StageRow[] = [];
+  if (!flags.only || 'stages promote plan'.includes(flags.only.toLowerCase()))
+    stages = await benchStages(RUNS, LATENCY_MS);
+  reportStages(stages);
   if (!flags['apply-only']) {
     await githubRequests();
     await coldStart();
