@@ -125,9 +125,13 @@ export function reportStages(rows: StageRow[]): void {
         .join('; '),
   );
   for (const r of rows) {
-    const total = r.segments.reduce((n, s) => n + s.requests.length, 0);
+    const total = r.segments.reduce(
+      (n, s) => n + s.requests.filter((q) => !q.startsWith('GitHub ')).length,
+      0,
+    );
     console.log(
-      `\nWhere the time of kubestage ${r.name} goes (ms, medians; ${total} Kubernetes requests in its last run; "·" is time outside the log groups):`,
+      `\nWhere the time of kubestage ${r.name} goes (ms, medians; requests of its last run: ${total} to Kubernetes, ` +
+        `${r.github.length} to GitHub with their own times; "·" is time outside the log groups):`,
     );
     for (const s of r.segments) {
       if (s.ms < 0.5 && s.requests.length === 0) continue;
@@ -376,6 +380,24 @@ class StageBench {
       logger,
       group,
     );
+    // Each GitHub request (the hooks see every attempt) is put in the segment it was sent in, with
+    // its time, so GitHub's share of a segment is visible.
+    const sent = new WeakMap<object, { at: number; segment: Segment }>();
+    ports.github?.hook.before('request', (options) => {
+      sent.set(options, { at: performance.now(), segment: segments.at(-1) as Segment });
+    });
+    const done = (options: { method: string; url: string }) => {
+      const s = sent.get(options);
+      if (s)
+        s.segment.requests.push(
+          `GitHub ${options.method} ${githubRoute(new URL(options.url, 'http://x').pathname)} (${(performance.now() - s.at).toFixed(0)} ms)`,
+        );
+    };
+    ports.github?.hook.after('request', (_response, options) => done(options));
+    ports.github?.hook.error('request', (error, options) => {
+      done(options);
+      throw error;
+    });
     const ghFrom = (await this.kube.githubRequests()).length;
     const c0 = this.kube.cpuMs();
     const t0 = performance.now();
@@ -387,13 +409,9 @@ class StageBench {
     cleanup();
     if (!result.ok) throw new Error(`bench: ${inputs.command} failed: ${result.failure}\n${result.text}`);
     if (warnings.length) console.log(`  (${inputs.command} warned: ${warnings.join(' | ')})`);
-    const github = (await this.kube.githubRequests()).slice(ghFrom).map(
-      (r) =>
-        `${r.method} ${r.path
-          .replace(`/repos/${REPO}`, '/repos/:repo')
-          .replace(/\/compare\/.*/, '/compare/:basehead')
-          .replace(/\/\d+/g, '/:id')}`,
-    );
+    const github = (await this.kube.githubRequests())
+      .slice(ghFrom)
+      .map((r) => `${r.method} ${githubRoute(r.path)}`);
     const run: OurRun = { ms: end - t0, serverCpuMs, segments, github, result, warnings };
     const apply = segments.find((s) => s.name === 'Apply');
     const wait = segments.find((s) => s.name === 'Wait');
@@ -426,10 +444,15 @@ class StageBench {
     return out;
   }
 
-  /** kubectl with the emulator's kubeconfig; `kubectl diff`'s exit code 1 means "differences", not failure. */
+  /**
+   * kubectl with the emulator's kubeconfig. `kubectl diff` exits 1 for "differences", which every diff
+   * here must find (a new namespace; other digests): 0 would mean it compared the wrong thing.
+   */
   private async kubectl(args: string[]): Promise<{ stdout: string; stderr: string }> {
     try {
-      return await promisify(execFile)('kubectl', [...this.k, ...args], { maxBuffer: 64 * 1024 * 1024 });
+      const out = await promisify(execFile)('kubectl', [...this.k, ...args], { maxBuffer: 64 * 1024 * 1024 });
+      if (args[0] === 'diff') throw new Error(`bench: kubectl ${args.join(' ')} found no difference`);
+      return out;
     } catch (e) {
       const err = e as { code?: number; stdout?: string; stderr?: string };
       if (args[0] === 'diff' && err.code === 1) return { stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
@@ -498,6 +521,15 @@ function row(
 /** Now, as epoch ms with sub-ms precision (comparable with the emulator process's clock). */
 function epoch(): number {
   return performance.timeOrigin + performance.now();
+}
+
+/** A GitHub request's route as the report shows it: the repository, ids and compare range generalised. */
+function githubRoute(path: string): string {
+  return decodeURIComponent(path)
+    .replace(`/repos/${REPO}`, '/repos/:repo')
+    .replace('/repos/{owner}/{repo}', '/repos/:repo')
+    .replace(/\/compare\/.*/, '/compare/:basehead')
+    .replace(/\/(\d+|\{\w+\})/g, '/:id');
 }
 
 /** "GET secrets", "PATCH deployments", "GET discovery", "LIST pods", "WATCH …" from a request's method and path. */
