@@ -13,7 +13,7 @@ import type { LiveObject } from '../kube/types.js';
 import { diffManifests, findDrift, type Drift } from '../model/diff.js';
 import { activeFreeze, describeFreeze } from '../model/freeze.js';
 import type { KubeObject } from '../model/kube-object.js';
-import { objectKey, objectId } from '../model/object-id.js';
+import { formatObjectId, objectKey, objectId } from '../model/object-id.js';
 import { planResult } from '../report/plan.js';
 import { refusedResult } from '../report/stage.js';
 import type { PlanOptions } from '../settings/stage.js';
@@ -122,7 +122,15 @@ async function driftOf(ports: Ports, recorded: KubeObject[], namespace: string):
     );
     live.set(objectKey(objectId(o)), l as Record<string, unknown> | undefined);
   });
-  const failed = results.filter((r) => r.status === 'rejected');
-  if (failed.length) ports.logger.warning(`Could not read ${failed.length} object(s) to look for drift.`);
-  return findDrift(recorded, (o) => live.get(objectKey(objectId(o))));
+  const unreadable: Drift[] = [];
+  results.forEach((r, i) => {
+    if (r.status === 'fulfilled') return;
+    const o = recorded[i] as KubeObject;
+    unreadable.push({
+      object: formatObjectId(objectId(o)),
+      fields: [`could not read it: ${(r.reason as Error).message}`],
+    });
+  });
+  const readable = recorded.filter((_o, i) => results[i]?.status === 'fulfilled');
+  return [...findDrift(readable, (o) => live.get(objectKey(objectId(o)))), ...unreadable];
 }

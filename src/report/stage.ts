@@ -155,13 +155,14 @@ function summary(r: StageReport, headline: string): string {
 
 function text(r: StageReport, headline: string): string {
   const o = r.outcome;
-  const lines = [headline];
+  const m = o.marker ? `${o.marker} ` : '';
+  const lines = [`${m}${headline}`];
   for (const [k, v] of facts(r)) lines.push(`  ${k}: ${v}`);
   for (const c of r.checks) lines.push(`  checked: ${c}`);
   for (const [n, b, a] of imageRows(r.before, o.revision?.images ?? [])) lines.push(`  ${n}: ${b} → ${a}`);
   if (o.smoke) lines.push(...smokeLines(o.smoke).map((l) => `  ${l}`));
   if (o.rollback) lines.push(`  rollback: ${stageHeadline(o.rollback)}`);
-  return lines.join('\n');
+  return lines.map((l, i) => (i === 0 || !m ? l : `${m}${l}`)).join('\n');
 }
 
 /** A change refused before anything was written. */

@@ -231,6 +231,8 @@ export interface StageChange {
 export interface StageOutcome {
   ok: boolean;
   stage: string;
+  /** The stage's marker (stages file), shown before its lines. */
+  marker?: string;
   kind: RevisionKind;
   revision?: Revision;
   /** The revision that was current before this change. */
@@ -267,6 +269,7 @@ export async function releaseStage(
   const outcome: StageOutcome = {
     ok: false,
     stage: stage.name,
+    ...(stage.marker ? { marker: stage.marker } : {}),
     kind: change.kind,
     ...(before.current ? { previous: before.current } : {}),
   };

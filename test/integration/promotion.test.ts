@@ -39,6 +39,7 @@ beforeEach(async () => {
   - name: development
     namespace: development
     manifests: shop/overlays/development
+    marker: "[dev]"
     url: ${urls[0]}
     smoke:
       - { path: /healthz, status: 200 }
@@ -194,6 +195,8 @@ test('deploy → plan → approve → promote → promote: the same digests run 
   expect(dev.result.failure).toBeUndefined();
   expect(dev.result.ok).toBe(true);
   expect(dev.result.outputs.revision).toBe('1');
+  // The stage's marker starts every line of its report.
+  expect(dev.result.text.split('\n').filter((l) => !l.startsWith('[dev] '))).toEqual([]);
   expect(runningDigests('development')).toEqual({ api: [build.api], web: [build.web] });
   // The tag moves after the deploy: promotion carries what runs, not what the tag says now.
   pushBuild('1.0');
