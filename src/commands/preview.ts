@@ -24,6 +24,7 @@ import { GitHubPublisher } from '../report/publisher.js';
 import type { PreviewOptions } from '../settings/preview.js';
 import { previewNames } from '../steps/names.js';
 import { pullChecker, resolvePullRequest, type PullRequestContext } from '../steps/pull-request.js';
+import { isolationFor } from '../steps/isolation.js';
 import { prepareRelease, release, type ReleaseOutcome } from '../steps/release.js';
 import { runCleanupFor } from './cleanup.js';
 
@@ -110,6 +111,21 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
     if (!report.url) ports.logger.info(`Nothing routes to the preview; reach it with: ${prepared.reach}`);
     secrets = prepared.secrets;
     maskSecrets(secrets, ports.mask);
+    const objects = [
+      ...prepared.objects,
+      ...(await isolationFor(ports.kube(), {
+        objects: prepared.objects,
+        namespace: names.namespace,
+        labels: plan.labels,
+        isolation: o.isolation,
+        copySecrets: o.copySecrets,
+        mask: (v) => {
+          secrets.push(v);
+          ports.mask(v);
+        },
+        logger: ports.logger,
+      })),
+    ];
 
     // Only now is there something to deploy: a render or guard failure creates no deployment.
     await publisher.createDeployment({
@@ -131,7 +147,7 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
     }, ANNOUNCE_AFTER_MS);
 
     const outcome = await release(ports.kube(), {
-      objects: prepared.objects,
+      objects,
       namespace: names.namespace,
       labels: plan.labels,
       annotations: encodeRecord({

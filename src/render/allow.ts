@@ -14,6 +14,7 @@ export const ALLOW_CLASSES = {
   'internal-urls': 'ingress-nginx auth-url and mirror-target annotations pointing inside the cluster',
   'gateway-listeners': 'Gateway listeners (and TLS/TCP/UDP routes) not limited to the preview host',
   'users-and-groups': 'RoleBinding subjects that are Users or Groups (never system:*)',
+  'network-policies': 'NetworkPolicies that admit traffic from or to other namespaces, addresses or anywhere',
 } as const;
 export type AllowClass = keyof typeof ALLOW_CLASSES;
 

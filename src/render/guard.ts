@@ -3,6 +3,7 @@
 import { apiGroup, objectRef, type KubeObject } from '../model/kube-object.js';
 import { NOTHING_ALLOWED, type Allowance } from './allow.js';
 import { podSecurityViolations, type PodSecurityLevel } from './pod-security.js';
+import { networkPolicyViolations } from './network-policy.js';
 import { bindingViolations } from './rbac.js';
 import { trafficViolations } from './traffic.js';
 
@@ -190,6 +191,7 @@ export function guardManifests(
         allow: opts.allow ?? NOTHING_ALLOWED,
       }),
       ...podSecurityViolations(o, opts.podSecurity ?? 'privileged'),
+      ...networkPolicyViolations(o, opts.allow ?? NOTHING_ALLOWED),
     ].map((reason) => ({ object: objectRef(o), reason })),
   );
   if (violations.length === 0) return;

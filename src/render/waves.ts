@@ -7,7 +7,7 @@ export const WAVE_CONFIG = 1;
 export const WAVE_RBAC = 2;
 export const WAVE_SERVICES = 3;
 export const WAVE_WORKLOADS = 4;
-/** Ingress, HTTPRoute, NetworkPolicy and every kind not listed here. */
+/** Ingress, HTTPRoute and every kind not listed here. */
 export const WAVE_LAST = 5;
 
 const WAVES = new Map<string, number>([
@@ -19,6 +19,8 @@ const WAVES = new Map<string, number>([
   ['/PersistentVolumeClaim', WAVE_CONFIG],
   ['/ResourceQuota', WAVE_CONFIG],
   ['/LimitRange', WAVE_CONFIG],
+  // Isolation before any pod runs.
+  ['networking.k8s.io/NetworkPolicy', WAVE_CONFIG],
   ['rbac.authorization.k8s.io/Role', WAVE_RBAC],
   ['rbac.authorization.k8s.io/RoleBinding', WAVE_RBAC],
   ['rbac.authorization.k8s.io/ClusterRole', WAVE_RBAC],

@@ -1,6 +1,12 @@
 // Input and output names (the action's, which the CLI mirrors as flags), and the small parsers every
 // command's options share. Commands never read inputs: their option parsers do, once, up front.
 import { parseDuration } from '../model/duration.js';
+import {
+  DEFAULT_EGRESS_DENY,
+  DEFAULT_INGRESS_FROM,
+  DEFAULT_LIMITS,
+  DEFAULT_QUOTA,
+} from '../model/isolation.js';
 import { POD_SECURITY_LEVELS, type PodSecurityLevel } from '../render/pod-security.js';
 
 export const INPUT = {
@@ -30,6 +36,13 @@ export const INPUT = {
   revision: 'revision',
   freezeOverride: 'freeze-override',
   approvalBypass: 'approval-bypass',
+  quota: 'quota',
+  limits: 'limits',
+  networkPolicy: 'network-policy',
+  ingressFrom: 'ingress-from',
+  egressDeny: 'egress-deny',
+  copySecrets: 'copy-secrets',
+  copySecretsFrom: 'copy-secrets-from',
 } as const;
 export type InputName = (typeof INPUT)[keyof typeof INPUT];
 
@@ -46,6 +59,42 @@ export interface InputDoc {
 
 /** What each input means and defaults to: the CLI's `--help` reads it; action.yml says the same at length. */
 export const INPUT_DOCS: Record<InputName, InputDoc> = {
+  [INPUT.quota]: {
+    help: 'ResourceQuota of every preview namespace (key=value, comma-separated), or off',
+    default: DEFAULT_QUOTA,
+    arg: 'PAIRS',
+  },
+  [INPUT.limits]: {
+    help: 'LimitRange container defaults of every preview (requests.cpu=…,limits.memory=…), or off',
+    default: DEFAULT_LIMITS,
+    arg: 'PAIRS',
+  },
+  [INPUT.networkPolicy]: {
+    help: "give every preview a NetworkPolicy: in only from itself and the ingress controller's namespace; out to itself, DNS and the internet",
+    default: 'true',
+  },
+  [INPUT.ingressFrom]: {
+    help: "labels of the ingress controller's namespace, the only other namespace a preview admits traffic from",
+    default: DEFAULT_INGRESS_FROM,
+    arg: 'LABELS',
+  },
+  [INPUT.egressDeny]: {
+    help: 'address ranges a preview may not reach (other namespaces, nodes, the cloud metadata address)',
+    default: DEFAULT_EGRESS_DENY,
+    arg: 'CIDRS',
+  },
+  [INPUT.copySecrets]: {
+    help: 'Secrets copied into the preview, one per line NAMESPACE/NAME (deleted with it; values never shown)',
+    default: '',
+    arg: 'NAMESPACE/NAME',
+    lines: true,
+  },
+  [INPUT.copySecretsFrom]: {
+    help: 'the namespaces copy-secrets may read from (any other is refused)',
+    default: '',
+    arg: 'NAMESPACE',
+    lines: true,
+  },
   [INPUT.command]: {
     help: 'what to do: preview, cleanup, status, deploy, plan, promote or rollback',
     default: '',

@@ -3,6 +3,13 @@
 import { isAbsolute } from 'node:path';
 import type { RunContext } from '../app/context.js';
 import { parseImages } from '../model/images.js';
+import {
+  parseCidrs,
+  parseLimits,
+  parseQuota,
+  parseSelector,
+  type IsolationOptions,
+} from '../model/isolation.js';
 import { parseAllow, type Allowance } from '../render/allow.js';
 import type { PodSecurityLevel } from '../render/pod-security.js';
 import type { NamingOptions } from '../steps/names.js';
@@ -36,6 +43,15 @@ export interface PreviewOptions extends PublishOptions {
   podSecurity: PodSecurityLevel;
   /** What the guard lets through that it refuses by default (the `allow` input). */
   allow: Allowance;
+  /** What kubestage creates in the namespace to keep previews apart and bounded. */
+  isolation: IsolationOptions;
+  /** Secrets copied in from other namespaces. */
+  copySecrets: SecretCopy[];
+}
+
+export interface SecretCopy {
+  namespace: string;
+  name: string;
 }
 
 export function parsePreviewOptions(input: InputReader, ctx: RunContext): PreviewOptions {
@@ -61,6 +77,8 @@ export function parsePreviewOptions(input: InputReader, ctx: RunContext): Previe
     ttlSeconds: positiveDuration(inputOr(input, INPUT.ttl), INPUT.ttl),
     podSecurity: podSecurityLevel(inputOr(input, INPUT.podSecurity)),
     allow: allowInput(input(INPUT.allow) ?? ''),
+    isolation: parseIsolation(input),
+    copySecrets: parseCopySecrets(input),
     ...parsePublish(input),
   };
   if (options.healthPath && !options.healthPath.startsWith('/')) {
@@ -96,4 +114,51 @@ export function parsePublish(input: InputReader): PublishOptions {
     );
   }
   return options;
+}
+
+export function parseIsolation(input: InputReader): IsolationOptions {
+  try {
+    const quota = parseQuota(inputOr(input, INPUT.quota));
+    const limits = parseLimits(inputOr(input, INPUT.limits));
+    const network = parseBoolean(inputOr(input, INPUT.networkPolicy), INPUT.networkPolicy)
+      ? {
+          ingressFrom: parseSelector(inputOr(input, INPUT.ingressFrom), INPUT.ingressFrom),
+          egressDeny: parseCidrs(inputOr(input, INPUT.egressDeny), INPUT.egressDeny),
+        }
+      : undefined;
+    return { ...(quota ? { quota } : {}), ...(limits ? { limits } : {}), ...(network ? { network } : {}) };
+  } catch (e) {
+    if (e instanceof SettingsError) throw e;
+    throw new SettingsError((e as Error).message);
+  }
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** `copy-secrets` lines NAMESPACE/NAME, each from a namespace `copy-secrets-from` lists. */
+export function parseCopySecrets(input: InputReader): SecretCopy[] {
+  const allowed = new Set(
+    (input(INPUT.copySecretsFrom) ?? '')
+      .split(/[\n,]/)
+      .map((s) => s.trim())
+      .filter(Boolean),
+  );
+  const out: SecretCopy[] = [];
+  (input(INPUT.copySecrets) ?? '').split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
+    const [namespace, name, extra] = line.split('/');
+    if (!namespace || !name || extra !== undefined || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name))
+      throw new SettingsError(
+        `copy-secrets, line ${i + 1} "${line}": write NAMESPACE/NAME of a Secret, e.g. "staging/db-credentials".`,
+      );
+    if (!allowed.has(namespace))
+      throw new SettingsError(
+        `copy-secrets, line ${i + 1}: namespace "${namespace}" is not one \`copy-secrets-from\` allows (${[...allowed].join(', ') || 'none'}), so its Secret ${name} is not copied. ` +
+          `List the namespaces previews may copy from in \`copy-secrets-from\`, e.g. "${namespace}".`,
+      );
+    out.push({ namespace, name });
+  });
+  return out;
 }

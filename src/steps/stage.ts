@@ -196,7 +196,8 @@ export async function renderStage(
     images,
     labels: stageLabels(ctx, stage),
     podSecurity: stage.podSecurity,
-    allow,
+    // A stage's own NetworkPolicies are the team's (previews get kubestage's isolation instead).
+    allow: { ...allow, classes: new Set([...allow.classes, 'network-policies']) },
     logger: ports.logger,
     group: ports.group,
   });

@@ -67,7 +67,8 @@ test('preview deploys the example app into pr-<n>, routes the host, comments the
   expect(result.ok).toBe(true);
   expect(result.outputs.namespace).toBe('pr-7');
   expect(result.outputs.url).toBe('https://pr-7.preview.example.com');
-  expect(Number(result.outputs.applied)).toBe(6);
+  // The app's 6 objects and the preview's isolation: ResourceQuota, LimitRange, NetworkPolicy.
+  expect(Number(result.outputs.applied)).toBe(9);
   expect(JSON.parse(result.outputs.images)).toEqual({
     'ghcr.io/kubestage/example-web': 'ghcr.io/acme/shop-web:pr-7-a1a1a1a',
     'ghcr.io/kubestage/example-api': 'ghcr.io/acme/shop-api:pr-7-a1a1a1a',
