@@ -170,13 +170,23 @@ export function apiMessage(e: unknown): string {
   return e.message;
 }
 
-function hintFor(status: number): string {
+/** The permission a request needs, by its path: what a 403 on it is about. */
+function permissionFor(path: string): string {
+  if (/\/deployments/.test(path)) return '`deployments: write` (or `deployment: false` for previews)';
+  if (/\/actions\/runs|\/environments/.test(path))
+    return '`actions: read` (promotion reads environments and run approvals)';
+  if (/\/issues\/|\/comments/.test(path)) return '`pull-requests: write` (or `comment: false`)';
+  if (/\/pulls|\/compare/.test(path)) return '`contents: read` and `pull-requests: read`';
+  return '`contents: read`, `pull-requests: write`, `deployments: write` and, for promotion, `actions: read`';
+}
+
+function hintFor(status: number, path = ''): string {
   if (status >= 500) {
     return 'GitHub is failing or unreachable; check https://www.githubstatus.com (or your GitHub Enterprise server) and re-run the job.';
   }
   if (status === 401) return 'the token is missing, invalid or expired; check the token input of the action.';
   if (status === 403) {
-    return 'the token lacks a permission; add e.g. `permissions: { pull-requests: write, deployments: write }` to the workflow job, or turn the feature off (`comment: false` / `deployment: false`).';
+    return `the token lacks a permission: this request needs ${permissionFor(path)} in the job's \`permissions:\`.`;
   }
   if (status === 404) return 'the repository or object does not exist, or the token cannot see it.';
   if (status === 422)
@@ -206,7 +216,7 @@ function describeErrors(baseUrl: string, attemptsBy: WeakMap<object, number>) {
           error.response === undefined ? `without a reply${where}` : `with HTTP ${status}${where}`;
         error.message =
           `GitHub API ${method} ${path} failed ${outcome} after ${attempts} attempt${attempts === 1 ? '' : 's'}: ` +
-          `${said} — ${hintFor(status)}`;
+          `${said} — ${hintFor(status, path)}`;
       }
       throw error;
     });

@@ -38,7 +38,8 @@ export function stageResult(r: StageReport): CommandResult {
   const o = r.outcome;
   const rev = o.revision;
   const live = o.ok ? o : o.rollback?.ok ? o.rollback : undefined;
-  const images = rev?.images ?? [];
+  // What runs now: after an automatic rollback, the restored revision's images.
+  const images = (o.rollback?.ok ? o.rollback.revision?.images : undefined) ?? rev?.images ?? [];
   const outputs: Record<string, string> = {
     [OUTPUT.environment]: o.stage,
     [OUTPUT.revision]: String(rev?.number ?? ''),
@@ -143,6 +144,11 @@ function summary(r: StageReport, headline: string): string {
     for (const [n, b, a] of imageRows(r.before, rev.images)) lines.push(`| \`${n}\` | \`${b}\` | \`${a}\` |`);
     lines.push('');
   }
+  if (o.unpinned?.length)
+    lines.push(
+      `⚠️ Recorded by tag (no pod ran them, so no digest was seen; a protected stage will refuse them): ${o.unpinned.map((u) => `\`${u}\``).join(', ')}`,
+      '',
+    );
   if (o.smoke) lines.push('### Smoke checks', '', smokeTable(o.smoke), '');
   if (o.diagnostics)
     lines.push('### What the cluster says', '', '```', o.diagnostics.slice(0, 6000), '```', '');

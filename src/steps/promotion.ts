@@ -44,14 +44,14 @@ export async function readSource(kube: KubeClient, stage: StageConfig): Promise<
   const state = await readStageState(kube, stage);
   if (!state.namespace) {
     throw new RefusedError(
-      `${stage.name} has never been deployed (namespace ${stage.namespace} does not exist), so there is nothing to promote from it. Deploy to ${stage.name} first.`,
+      `${stage.name} has never been deployed (namespace ${stage.namespace} does not exist), so there is nothing to promote from it. ${firstStep(stage)}`,
     );
   }
   const newest = [...state.revisions].sort((a, b) => b.number - a.number)[0];
   const current = state.current;
   if (!current || !newest) {
     throw new RefusedError(
-      `${stage.name} (namespace ${stage.namespace}) records no kubestage revision, so kubestage cannot tell what runs there. Deploy to ${stage.name} with kubestage first.`,
+      `${stage.name} (namespace ${stage.namespace}) records no kubestage revision, so kubestage cannot tell what runs there. ${firstStep(stage)}`,
     );
   }
   if (newest.number !== current.number) {
@@ -123,4 +123,11 @@ function describeResult(s: RevisionSummary): string {
     default:
       return `ended ${s.result ?? 'unknown'}`;
   }
+}
+
+/** How a stage gets its first revision: promoted from its predecessor, or deployed. */
+function firstStep(stage: StageConfig): string {
+  return stage.requires
+    ? `Promote ${stage.requires} → ${stage.name} first (\`promote\` with \`to: ${stage.name}\`).`
+    : `Deploy to ${stage.name} first (\`deploy\` with \`environment: ${stage.name}\`).`;
 }

@@ -58,7 +58,8 @@ export function stageChecks(
     if (mutable.length) {
       throw new RefusedError(
         `${stage.name} is protected and only runs images pinned to a digest, but these are tags, which can move: ${mutable.join(', ')}. ` +
-          'Promote them from the previous stage (which pins what runs there), or deploy them by digest (`name@sha256:…`).',
+          'A promotion pins every image that runs in the previous stage to the digest its pods report; an image no pod ran there (a CronJob or Job that has not run yet, a workload scaled to zero) keeps its tag. ' +
+          "Give such images by digest in `deploy`'s `images` (e.g. `busybox=busybox@sha256:…`) and promote again.",
       );
     }
   }

@@ -248,6 +248,8 @@ export interface StageOutcome {
   rollback?: StageOutcome;
   /** Why no automatic rollback happened after a failure. */
   noRollback?: string;
+  /** Images the revision records by tag: no running pod reported their digest. */
+  unpinned?: string[];
 }
 
 const EVENT_REASON: Record<RevisionKind, [ok: string, failed: string]> = {
@@ -337,6 +339,14 @@ export async function releaseStage(
   if (result.status === 'ready') {
     const pods = (await kube.list<LiveObject>('v1', 'Pod', { namespace: stage.namespace })).items;
     images = observedImages(change.objects, change.images, runningDigests(pods));
+    const unpinned = images.filter((i) => splitImageRef(i.ref).digest === undefined).map((i) => i.ref);
+    if (unpinned.length) {
+      outcome.unpinned = unpinned;
+      logger.warning(
+        `${marker}${stage.name} runs no pod of ${unpinned.join(', ')} yet (a CronJob or Job that has not run, a workload scaled to zero), so no digest was seen for ${unpinned.length === 1 ? 'it' : 'them'}; ` +
+          'a protected stage will refuse to take a tag from this revision. Give such images by digest in `images` (e.g. busybox=busybox@sha256:…).',
+      );
+    }
     if (stage.url && stage.smoke.length) {
       outcome.smoke = await ports.group(`${marker}Smoke checks on ${stage.url}`, () =>
         runSmoke(stage.url as string, stage.smoke, { logger, signal: ctx.signal }),
@@ -468,6 +478,8 @@ function eventMessage(rev: Revision, outcome: StageOutcome, ctx: RunContext): st
   const images = rev.images.map((i) => i.ref).join(', ');
   return (
     `Revision ${rev.number} ${what} by ${rev.actor}${rev.approvers.length ? `, approved by ${rev.approvers.map((a) => a.user).join(', ')}` : ''}` +
+    `${rev.bypass ? `, approval bypassed: ${rev.bypass.reason}` : ''}` +
+    `${rev.freezeOverride ? `, freeze overridden (${rev.freezeOverride.window}): ${rev.freezeOverride.reason}` : ''}` +
     `${rev.commit ? ` at ${rev.commit.slice(0, 7)}` : ''}: ${outcome.ok ? 'succeeded' : `failed (${outcome.message})`}. Images: ${images || '(none)'}` +
     (ctx.runUrl ? `. Run: ${ctx.runUrl}` : '')
   ).slice(0, 1000);

@@ -264,6 +264,9 @@ test('a run without an approval for the environment is refused before anything i
   });
   expect(bypassed.result.failure).toBeUndefined();
   expect(bypassed.result.text).toContain('Approval bypassed: hotfix INC-7, approved on the call');
+  // The Kubernetes Event tells it too (kubectl events -n testing).
+  const events = bed.objects('v1', 'Event', 'testing').map((e) => (e as { message?: string }).message ?? '');
+  expect(events.some((m) => m.includes('approval bypassed: hotfix INC-7'))).toBe(true);
 });
 
 test('refusals name the reason and the fix, and write nothing', async () => {
@@ -271,6 +274,10 @@ test('refusals name the reason and the fix, and write nothing', async () => {
   // Nothing in development yet.
   let r = await promote('testing');
   expect(r.result.failure).toContain('development has never been deployed');
+  expect(r.result.failure).toContain('Deploy to development first');
+  r = await promote('production');
+  expect(r.result.failure).toContain('testing has never been deployed');
+  expect(r.result.failure).toContain('Promote development → testing first');
   expect((await deploy('1.0')).result.ok).toBe(true);
   // Not the configured predecessor.
   r = await promote('production', { inputs: { from: 'development' } });
@@ -329,6 +336,11 @@ test('a release that fails its smoke check in production is rolled back automati
   expect(r.result.failure).toContain('smoke checks failed');
   expect(r.result.failure).toContain('rolled back automatically to revision 1');
   expect(r.result.outputs.result).toBe('rolled-back');
+  // The images output says what runs now: the restored revision's.
+  expect(JSON.parse(r.result.outputs.images)).toEqual({
+    [API]: `${bed.registry.host}/acme/shop-api@${good.api}`,
+    [WEB]: `${bed.registry.host}/acme/shop-web@${good.web}`,
+  });
   expect(runningDigests('production')).toEqual({ api: [good.api], web: [good.web] });
   expect(nsAnnotations('production')['kubestage.dev/revision']).toBe('3');
   expect(revisionSecrets('production')).toEqual([
