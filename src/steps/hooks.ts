@@ -363,7 +363,11 @@ async function runHook(
     });
     logger.info(
       `${phase} hook Job/${name} ${r.status} after ${Math.round(r.durationMs / 1000)}s` +
-        (r.message ? `: ${r.message}` : ''),
+        (r.message ? `: ${r.message}` : '') +
+        // Cleanup has no comment to show it in: the run's log has the tail (already masked).
+        (r.logTail.length
+          ? `; last log lines of pod ${r.pod ?? '?'}:\n${r.logTail.map((l) => `  | ${l}`).join('\n')}`
+          : ''),
     );
     return r;
   } catch (e) {

@@ -1,9 +1,11 @@
 // Lifecycle hooks end to end over the emulators: Jobs annotated kubestage.dev/hook run before the
 // workloads (pre-deploy), after they are ready (post-deploy) and before cleanup deletes the namespace
 // (pre-delete); what a user sees on the PR, in the summary and in the cluster.
-import { pullRequestEvent } from '../support/action.js';
-import { type Bed, REPO, SHA_A, SHA_B, startBed } from '../support/bed.js';
-import { appManifests, makeWorkspace } from '../support/workspace.js';
+import { cpSync } from 'node:fs';
+import { join } from 'node:path';
+import { pullRequestEvent, repoRoot } from '../support/action.js';
+import { type Bed, EXAMPLE_IMAGES, REPO, SHA_A, SHA_B, startBed } from '../support/bed.js';
+import { appManifests, makeWorkspace, writeFiles } from '../support/workspace.js';
 
 let bed: Bed;
 beforeEach(async () => {
@@ -300,4 +302,66 @@ test('a hook annotation with an unknown phase is refused before anything is appl
     'The render\'s hook annotations are not usable:\n- Job/migrate: kubestage.dev/hook is "predeploy"; use one of "pre-deploy", "post-deploy", "pre-delete"',
   );
   expect(bed.object('v1', 'Namespace', undefined, 'pr-48')).toBeUndefined();
+});
+
+/** A copy of examples/shop whose preview overlay adds `component` (the README's instructions). */
+function shopWith(component: string, files: Record<string, string> = {}): string {
+  const ws = makeWorkspace({});
+  cpSync(join(repoRoot, 'examples/shop'), join(ws, 'examples/shop'), { recursive: true });
+  writeFiles(join(ws, 'examples/shop'), {
+    'overlays/preview-hooks/kustomization.yaml': `resources:\n  - ../preview\ncomponents:\n  - ../../components/${component}\n`,
+    ...files,
+  });
+  return ws;
+}
+
+test('examples/shop preview-postgres: the database is up before its seed hook, which runs before the api', async () => {
+  openPull(50);
+  const ws = shopWith('preview-postgres');
+  const order = creations('pr-50');
+  const run = await bed.run({
+    payload: event(50),
+    workspace: ws,
+    inputs: { manifests: 'examples/shop/overlays/preview-hooks', images: EXAMPLE_IMAGES },
+  });
+  expect(run.result.failure).toBeUndefined();
+  expect(order.indexOf('StatefulSet/postgres')).toBeLessThan(order.indexOf('Job/db-seed'));
+  expect(order.indexOf('Job/db-seed')).toBeLessThan(order.indexOf('Deployment/api'));
+  const comment = bed.markerComments(50)[0].body;
+  expect(comment).toMatch(/\| `Job\/db-seed` \| pre-deploy \| ✅ succeeded/);
+  expect(comment).toContain('psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f /seed/seed.sql');
+  expect(everythingShown(run, 50)).not.toContain('preview-only-5f1c9e');
+  const api = bed.object('apps/v1', 'Deployment', 'pr-50', 'api')!;
+  expect(JSON.stringify(api.spec)).toMatch(/"key":"DATABASE_URL","name":"shop-db-[a-z0-9]+"/);
+});
+
+test('examples/shop shared-db-schema: schema pr_<n> is created before the api and dropped by cleanup, credentials masked', async () => {
+  openPull(49);
+  const adminPassword = 'adm1n-9f8e7d6c5b';
+  const ws = shopWith('shared-db-schema', {
+    'components/shared-db-schema/shared-db.env': `ADMIN_URL=postgres://preview_admin:${adminPassword}@db.internal:5432/shop\nAPP_URL=postgres://shop_preview:app-5e4d3c2b1a@db.internal:5432/shop\nAPP_ROLE=shop_preview\n`,
+  });
+  const manifests = 'examples/shop/overlays/preview-hooks';
+  const run = await bed.run({
+    payload: event(49),
+    workspace: ws,
+    inputs: { manifests, images: EXAMPLE_IMAGES },
+  });
+  expect(run.result.failure).toBeUndefined();
+  const comment = bed.markerComments(49)[0].body;
+  expect(comment).toMatch(/\| `Job\/db-schema-create` \| pre-deploy \| ✅ succeeded/);
+  expect(comment).toContain('CREATE SCHEMA IF NOT EXISTS pr_49 AUTHORIZATION $APP_ROLE');
+  expect(bed.object('batch/v1', 'Job', 'pr-49', 'db-schema-drop')).toBeUndefined();
+  expect(everythingShown(run, 49)).not.toContain(adminPassword);
+
+  bed.github.state.setPullState(REPO, 49, 'closed', true);
+  const cleanup = await bed.run({
+    payload: event(49, 'closed'),
+    workspace: ws,
+    inputs: { command: 'cleanup' },
+  });
+  expect(cleanup.result.failure).toBeUndefined();
+  expect(cleanup.log.text()).toContain('pre-delete hook Job/db-schema-drop succeeded');
+  expect(cleanup.log.text()).toContain('DROP SCHEMA IF EXISTS pr_49 CASCADE');
+  expect(bed.object('v1', 'Namespace', undefined, 'pr-49')).toBeUndefined();
 });

@@ -127,7 +127,7 @@ export function registerKubelet(rt: Runtime): Kubelet {
     // The image is pulled (and so its digest fixed) once; restarts reuse it, as on a real node.
     c.imageID ??= imageID(c.image, rt.options.imageDigests);
     c.containerID = `containerd://${createHash('sha256').update(`${sim.uid}/${c.name}/${c.restartCount}`).digest('hex')}`;
-    c.logs = [`Starting ${c.name} (image ${c.image})`, ...expandArgs(rt, sim.ns, c)];
+    c.logs = [`Starting ${c.name} (image ${c.image})`, ...expandArgs(rt, podObject(sim), c)];
     if (first)
       event(
         sim,
@@ -352,20 +352,42 @@ interface EnvVar {
   valueFrom?: {
     secretKeyRef?: { name?: string; key?: string };
     configMapKeyRef?: { name?: string; key?: string };
+    fieldRef?: { fieldPath?: string };
   };
+}
+
+/** `$(VAR)` replaced from `values` (`$$(` stays a literal `$(`; an unknown variable stays as written). */
+function expandVars(text: string, values: Map<string, string>): string {
+  return text.replace(/\$\$\(|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name?: string) =>
+    name === undefined ? '$(' : (values.get(name) ?? m),
+  );
+}
+
+/** The downward API's metadata fields: name, namespace, labels['k'], annotations['k']. */
+function podField(pod: KObject | undefined, path: string): string | undefined {
+  const m = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(path);
+  if (m) return (pod?.metadata[m[1] as 'labels' | 'annotations'] ?? {})[m[2] as string];
+  if (path === 'metadata.name') return pod?.metadata.name;
+  if (path === 'metadata.namespace') return pod?.metadata.namespace;
+  return undefined;
 }
 
 /**
  * The container's args as log lines, `$(VAR)` replaced by the value of env VAR as the kubelet does
- * (`$$(VAR)` stays literal; an unknown variable stays as written). Secret and ConfigMap keys are read
- * from the store when the container starts.
+ * (expandVars). Values, Secret and ConfigMap keys (read from the store when the container starts)
+ * and the pod's own metadata (fieldRef).
  */
-function expandArgs(rt: Runtime, ns: string, c: CSim): string[] {
+function expandArgs(rt: Runtime, pod: KObject | undefined, c: CSim): string[] {
   if (c.args.length === 0) return [];
+  const ns = pod?.metadata.namespace ?? '';
   const values = new Map<string, string>();
   for (const e of c.env) {
     if (!e.name) continue;
-    if (e.value !== undefined) values.set(e.name, e.value);
+    // An env value may name the variables defined before it, as the kubelet expands them.
+    if (e.value !== undefined) values.set(e.name, expandVars(e.value, values));
+    const field = e.valueFrom?.fieldRef?.fieldPath;
+    const fieldValue = field ? podField(pod, field) : undefined;
+    if (fieldValue !== undefined) values.set(e.name, fieldValue);
     const ref = e.valueFrom?.secretKeyRef ?? e.valueFrom?.configMapKeyRef;
     if (!ref?.name || !ref.key) continue;
     const secret = e.valueFrom?.secretKeyRef !== undefined;
@@ -376,13 +398,7 @@ function expandArgs(rt: Runtime, ns: string, c: CSim): string[] {
     if (raw === undefined) continue;
     values.set(e.name, secret && data[ref.key] !== undefined ? Buffer.from(raw, 'base64').toString() : raw);
   }
-  return c.args
-    .map((a) =>
-      a.replace(/\$\$\(|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name?: string) =>
-        name === undefined ? '$(' : (values.get(name) ?? m),
-      ),
-    )
-    .flatMap((a) => a.split('\n'));
+  return c.args.map((a) => expandVars(a, values)).flatMap((a) => a.split('\n'));
 }
 
 function readinessDelay(c: Container): number {
