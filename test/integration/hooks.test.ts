@@ -3,6 +3,7 @@
 // (pre-delete); what a user sees on the PR, in the summary and in the cluster.
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
+import { planHooks, recordedPreDeleteHooks } from '../../src/steps/hooks.js';
 import { pullRequestEvent, repoRoot } from '../support/action.js';
 import { type Bed, EXAMPLE_IMAGES, REPO, SHA_A, SHA_B, startBed } from '../support/bed.js';
 import { appManifests, makeWorkspace, writeFiles } from '../support/workspace.js';
@@ -211,10 +212,20 @@ test('a failing post-deploy hook fails the preview once the workloads are ready,
 
 test('hooks run afresh on every push: the previous Job is deleted and a new one created', async () => {
   openPull(45);
-  const ws = workspace(MIGRATE_OK);
+  // A Job that is no hook makes prune look at the Job kind, where the hooks of the earlier run are.
+  const plainJob = `---
+apiVersion: batch/v1
+kind: Job
+metadata: { name: warm-cache }
+spec:
+  template:
+    spec: { restartPolicy: Never, containers: [{ name: warm, image: example/warm:1 }] }
+`;
+  const ws = workspace(MIGRATE_OK, hookJob('e2e', 'post-deploy', 'example/e2e:1', ['12 passed']), plainJob);
   const first = await preview(ws, 45);
   expect(first.result.ok).toBe(true);
   const firstUid = bed.object('batch/v1', 'Job', 'pr-45', 'migrate')!.metadata.uid;
+  const firstE2e = bed.object('batch/v1', 'Job', 'pr-45', 'e2e')!.metadata.uid;
 
   bed.github.state.addPull({ repo: REPO, number: 45, headSha: SHA_B, headRef: 'feature/45', title: 'PR 45' });
   const requestsBefore = bed.kube.requests.length;
@@ -227,6 +238,10 @@ test('hooks run afresh on every push: the previous Job is deleted and a new one 
     .slice(requestsBefore)
     .filter((r) => r.method === 'DELETE' && r.path.includes('/jobs/migrate'));
   expect(deletes).toHaveLength(1);
+  // Prune ran (the namespace existed) and kept the hooks of the earlier run: nothing was pruned.
+  expect((second.result.json as { pruned: string[] }).pruned).toEqual([]);
+  expect(second.log.text()).not.toMatch(/Pruned|Left Job/);
+  expect(bed.object('batch/v1', 'Job', 'pr-45', 'e2e')!.metadata.uid).not.toBe(firstE2e);
   expect(bed.markerComments(45)[0].body).toMatch(/\| `Job\/migrate` \| pre-deploy \| ✅ succeeded/);
 });
 
@@ -364,4 +379,38 @@ test('examples/shop shared-db-schema: schema pr_<n> is created before the api an
   expect(cleanup.log.text()).toContain('pre-delete hook Job/db-schema-drop succeeded');
   expect(cleanup.log.text()).toContain('DROP SCHEMA IF EXISTS pr_49 CASCADE');
   expect(bed.object('v1', 'Namespace', undefined, 'pr-49')).toBeUndefined();
+});
+
+describe('misused hook annotations are refused with the object, the value and the fix', () => {
+  const obj = (kind: string, apiVersion: string, annotations: Record<string, string>) => ({
+    apiVersion,
+    kind,
+    metadata: { name: kind.toLowerCase(), annotations },
+  });
+  test.each([
+    [
+      'a hook on a Deployment',
+      [obj('Deployment', 'apps/v1', { 'kubestage.dev/hook': 'pre-deploy' })],
+      'Deployment/deployment (apps/v1): kubestage.dev/hook is only for Jobs (batch/v1), which run to completion; remove the annotation or make it a Job',
+    ],
+    [
+      'a dependency marked "yes"',
+      [obj('StatefulSet', 'apps/v1', { 'kubestage.dev/hook-dependency': 'yes' })],
+      'StatefulSet/statefulset: kubestage.dev/hook-dependency is "yes"; the only value is "true"',
+    ],
+    [
+      'a dependency with no pre-deploy hook',
+      [obj('StatefulSet', 'apps/v1', { 'kubestage.dev/hook-dependency': 'true' })],
+      'StatefulSet/statefulset is annotated kubestage.dev/hook-dependency, but no Job is annotated "kubestage.dev/hook: pre-deploy"; remove the annotation (or add the hook).',
+    ],
+  ])('%s', (_what, objects, message) => {
+    expect(() => planHooks(objects)).toThrow(message);
+  });
+
+  test('a damaged pre-delete record names the annotation and both ways on', () => {
+    for (const text of ['{not json', '[{"kind":"Pod"}]'])
+      expect(() => recordedPreDeleteHooks({ 'kubestage.dev/pre-delete-hooks': text })).toThrow(
+        /kubestage\.dev\/pre-delete-hooks annotation .*someone edited it\. Remove the annotation to delete the preview without its pre-delete hooks, or re-run preview/,
+      );
+  });
 });
