@@ -12,6 +12,7 @@ import { GitHubPublisher } from '../report/publisher.js';
 import type { CleanupOptions } from '../settings/cleanup.js';
 import { previewNames } from '../steps/names.js';
 import { resolvePullRequest, type PullRequestContext } from '../steps/pull-request.js';
+import { preDeleteRefusal, runPreDeleteHooks } from '../steps/hooks.js';
 
 export async function runCleanup(o: CleanupOptions, ctx: RunContext, ports: Ports): Promise<CommandResult> {
   return runCleanupFor(o, ctx, ports, await resolvePullRequest(ctx, ports, { needsHead: false }));
@@ -43,13 +44,20 @@ export async function runCleanupFor(
   const recorded = await readRecord(ports.kube(), names.namespace).catch(() => undefined);
   const own = recorded?.repoLabel === repoLabel && recorded.pr === pr.number ? recorded : undefined;
   report.url = own?.url ?? '';
+  const deadline = startDeadline(o.waitTimeoutSeconds * 1000);
+  // The pre-delete hooks recorded at preview time run first; one that fails keeps the namespace.
+  const hooks = own
+    ? await runPreDeleteHooks(ports.kube(), names.namespace, { deadline, logger: log, signal: ctx.signal })
+    : undefined;
+  if (hooks?.failure)
+    return cleanupResult({ ...report, outcome: 'refused', failure: preDeleteRefusal(hooks) });
   let deleted: Awaited<ReturnType<typeof deleteNamespace>>;
   try {
     deleted = await ports.group(`Delete namespace ${names.namespace}`, () =>
       deleteNamespace(ports.kube(), {
         name: names.namespace,
         owner: { repoLabel, pr: pr.number },
-        timeoutMs: startDeadline(o.waitTimeoutSeconds * 1000).remainingMs(),
+        timeoutMs: deadline.remainingMs(),
         logger: log,
       }),
     );

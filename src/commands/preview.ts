@@ -174,7 +174,13 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       group: ports.group,
     }).finally(() => clearTimeout(announce));
     await announced;
-    report = { ...report, applied: outcome.applied, pruned: outcome.pruned, workloads: outcome.workloads };
+    report = {
+      ...report,
+      applied: outcome.applied,
+      pruned: outcome.pruned,
+      workloads: outcome.workloads,
+      hooks: outcome.hooks,
+    };
     if (outcome.status === 'cancelled') return finish(await cancelled(report, publisher, secrets, ports));
     // Whatever happened, never leave an orphan behind, and never write over what a newer run reports.
     const after = await moved('while this run deployed', report);

@@ -32,6 +32,17 @@ export const ANNOTATION_APPLIED_KINDS = 'kubestage.dev/applied-kinds';
 /** The PR number as an annotation too, so a namespace template without {number} still records it. */
 export const ANNOTATION_PR = 'kubestage.dev/pr';
 
+// --- Lifecycle hooks (steps/hooks.ts) ------------------------------------------------------------
+/** On a rendered Job: run it as a hook of this phase (pre-deploy, post-deploy or pre-delete), not as a workload. */
+export const ANNOTATION_HOOK = 'kubestage.dev/hook';
+/**
+ * On a rendered workload the pre-deploy hooks need (the preview's own database): applied and waited
+ * for before they run, instead of with the other workloads after them.
+ */
+export const ANNOTATION_HOOK_DEPENDENCY = 'kubestage.dev/hook-dependency';
+/** On the namespace: the pre-delete hook Jobs (JSON array of manifests) cleanup runs before deleting it. */
+export const ANNOTATION_PRE_DELETE_HOOKS = 'kubestage.dev/pre-delete-hooks';
+
 // --- Stage revisions (the ledger: one Secret per revision, model/ledger.ts) ------------------
 /** The revision number: a label on each revision Secret, and the current one as a stage namespace's annotation. */
 export const LABEL_REVISION = 'kubestage.dev/revision';

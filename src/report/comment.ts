@@ -42,6 +42,8 @@ export interface PreviewCommentState {
   destroyed?: { at: Date; objectsRemoved: number };
   /** Values to mask in diagnostics on top of the built-in token/key patterns. */
   secrets?: string[];
+  /** Further Markdown blocks, already rendered and redacted (the hooks' results), above the footer. */
+  sections?: string[];
 }
 
 const HEADLINE: Record<PreviewStatus, string> = {
@@ -197,6 +199,7 @@ function renderHead(s: PreviewCommentState): string {
     lines.push('');
   }
 
+  for (const section of s.sections ?? []) lines.push(section, '');
   lines.push('<sub>Updated by kubestage. This comment is edited in place on every push.</sub>', '');
   return lines.join('\n');
 }

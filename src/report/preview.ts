@@ -6,6 +6,8 @@ import { OUTPUT } from '../settings/inputs.js';
 import type { PreviewNames } from '../steps/names.js';
 import { formatKind, formatObjectId, type ObjectId } from '../model/object-id.js';
 import { renderPreviewComment, type PreviewStatus } from './comment.js';
+import type { HookResult } from '../steps/hooks.js';
+import { hooksMarkdown, hooksText } from './hooks.js';
 import { codeBlock, codeSpan, escapeMarkdown, redact } from './markdown.js';
 
 /** Diagnostics in the job summary are cut here; the log has them whole. */
@@ -35,6 +37,8 @@ export interface PreviewReport {
   pruned: ObjectId[];
   /** The state of every object judged, by ref. */
   workloads: { ref: string; ready: boolean; state: string }[];
+  /** The lifecycle hooks this run ran (name, phase, result, duration, log tail). */
+  hooks?: HookResult[];
   failure?: string;
   diagnostics?: string;
   /** One clock reading for the whole run: the namespace's record and the comment agree. */
@@ -131,6 +135,7 @@ export function previewSummary(r: PreviewReport, secrets: Secrets): string {
     for (const a of r.applied)
       lines.push(`| ${escapeMarkdown(a.ref)} | ${a.action} | ${escapeMarkdown(state.get(a.ref) ?? '—')} |`);
   }
+  if (r.hooks?.length) lines.push('', hooksMarkdown(r.hooks, secrets));
   if (r.pruned.length)
     lines.push(
       '',
@@ -161,6 +166,7 @@ export function previewComment(r: PreviewReport, secrets: Secrets): string {
     app: r.app,
     diagnostics: status === 'failed' ? r.diagnostics : undefined,
     secrets: [...secrets],
+    sections: r.hooks?.length ? [hooksMarkdown(r.hooks, secrets)] : undefined,
     url: r.url,
     moreUrls: r.moreUrls,
     reach: r.reach,
@@ -195,6 +201,7 @@ export function previewText(r: PreviewReport, secrets: Secrets): string {
   if (r.note) lines.push(`  note       ${r.note}`);
   for (const i of shownImages(r)) lines.push(`  image      ${i.name} = ${i.ref}`);
   for (const w of r.workloads) lines.push(`  ${w.ready ? 'ready' : 'not ready'}  ${w.ref} ${w.state}`);
+  lines.push(...hooksText(r.hooks ?? [], secrets));
   if (r.failure) lines.push('', redact(r.failure, secrets));
   for (const w of r.warnings) lines.push(`warning: ${redact(w, secrets)}`);
   return lines.join('\n') + '\n';
@@ -217,6 +224,11 @@ export function previewJson(r: PreviewReport, secrets: Secrets): unknown {
     applied: r.applied.map((a) => ({ object: a.ref, action: a.action })),
     pruned: r.pruned.map(formatObjectId),
     workloads: r.workloads,
+    hooks: (r.hooks ?? []).map((h) => ({
+      ...h,
+      message: h.message === undefined ? undefined : redact(h.message, secrets),
+      logTail: h.logTail.map((l) => redact(l, secrets)),
+    })),
     failure: r.failure === undefined ? undefined : redact(r.failure, secrets),
     updatedAt: r.updatedAt.toISOString(),
     expiresAt: r.expiresAt.toISOString(),

@@ -19,6 +19,15 @@ import { describeApiError } from '../kube/errors.js';
 import type { LiveObject } from '../kube/types.js';
 import { collectDiagnostics, formatDiagnostics } from '../kube/diagnostics.js';
 import { ensureNamespace } from '../kube/namespaces.js';
+import {
+  HookFailedError,
+  hookFailure,
+  planHooks,
+  preDeleteRecord,
+  preDeployGate,
+  runHooks,
+  type HookResult,
+} from './hooks.js';
 import { probeUrl } from '../kube/probe.js';
 import { waitForWorkloads, type WorkloadState } from '../kube/wait.js';
 import type { Logger } from '../logger.js';
@@ -174,18 +183,21 @@ export interface ReleaseOutcome {
   diagnostics?: string;
   /** superseded: the commit that took over. */
   supersededBy?: string;
+  /** The lifecycle hooks run (steps/hooks.ts), in the order they ran. */
+  hooks?: HookResult[];
 }
 
 /** Applies, prunes, waits, probes; every failure (an apply refused, a watch that broke) is an outcome. */
 export async function release(kube: KubeClient, input: ReleaseInput): Promise<ReleaseOutcome> {
-  const outcome: ReleaseOutcome = { status: 'failed', applied: [], pruned: [], workloads: [] };
+  const outcome: ReleaseOutcome = { status: 'failed', applied: [], pruned: [], workloads: [], hooks: [] };
   try {
     return await releaseSteps(kube, input, outcome);
   } catch (e) {
     if (e instanceof SupersededError) return { ...outcome, status: 'superseded', supersededBy: e.by };
     if (input.signal?.aborted) return { ...outcome, status: 'cancelled' };
     const message = e instanceof Error ? e.message : String(e);
-    return { ...outcome, status: 'failed', message, diagnostics: message };
+    const diagnostics = e instanceof HookFailedError ? e.diagnostics : message;
+    return { ...outcome, status: 'failed', message, diagnostics };
   }
 }
 
@@ -194,13 +206,26 @@ async function releaseSteps(
   input: ReleaseInput,
   outcome: ReleaseOutcome,
 ): Promise<ReleaseOutcome> {
-  const { objects, namespace, logger, deadline } = input;
+  const { namespace, logger, deadline } = input;
   const group = input.group ?? noGroup;
+  // Hook Jobs run at their phase (steps/hooks.ts), never as workloads; prune keeps them.
+  const hooks = planHooks(input.objects);
+  const objects = hooks.rest;
+  const hookOptions = {
+    namespace,
+    deadline,
+    secrets: secretValues(input.objects),
+    logger,
+    signal: input.signal,
+  };
+  const gate = preDeployGate(kube, hooks, { ...hookOptions, results: outcome.hooks! });
   const { applied, pruned } = await applyRendered(kube, objects, {
     namespace,
     labels: input.labels,
     repoLabel: input.repoLabel,
-    annotations: input.annotations,
+    annotations: { ...input.annotations, ...preDeleteRecord(hooks) },
+    keep: input.objects,
+    beforeStep: gate.beforeStep,
     waitTerminatingMs: deadline.remainingMs(),
     // A Job recreated (its template changed) waits for its old self within the same budget.
     recreateTimeoutMs: deadline.remainingMs(),
@@ -212,6 +237,7 @@ async function releaseSteps(
   });
   outcome.applied = applied;
   outcome.pruned = pruned;
+  await gate.finish();
 
   // The wait ends early when the run is cancelled, or when the namespace is being deleted (the PR
   // was closed and its cleanup started): seconds, not the whole wait-timeout.
@@ -283,6 +309,11 @@ async function releaseSteps(
     }
     logger.info(`Health check ${url}${path}: HTTP ${probe.status}`);
   }
+  const post = await runHooks(kube, 'post-deploy', hooks.jobs['post-deploy'], hookOptions);
+  outcome.hooks!.push(...post);
+  const failed = hookFailure(post, hooks.jobs['post-deploy'].length);
+  if (input.signal?.aborted) return { ...outcome, status: 'cancelled' };
+  if (failed) return { ...outcome, status: 'failed', ...failed };
   return { ...outcome, status: 'ready' };
 }
 
@@ -303,6 +334,10 @@ export interface ApplyRenderedOptions {
   signal?: AbortSignal;
   /** Pod Security level the namespace enforces (its pod-security.kubernetes.io labels). */
   podSecurity?: PodSecurityLevel;
+  /** What prune keeps besides `objects` (the render's hook Jobs, which are not applied here). */
+  keep?: KubeObject[];
+  /** Called with each step's objects before it is applied, after the commit check (pre-deploy hooks). */
+  beforeStep?: (objects: KubeObject[]) => Promise<void>;
 }
 
 export class SupersededError extends Error {
@@ -357,9 +392,10 @@ export async function applyRendered(
     : undefined;
   recordedOnly?.catch(() => {}); // awaited before prune; an apply failure must not leave it unhandled
   const check = claim ? () => stillOurs(kube, namespace, claim.headSha) : undefined;
+  const steps = applySteps(objects);
   const { applied } = await group(`Apply ${objects.length} objects to ${namespace}`, () =>
     applyObjects(kube, objects, {
-      waves: applySteps(objects),
+      waves: steps,
       logger,
       freshNamespace: ns.created,
       before,
@@ -368,6 +404,7 @@ export async function applyRendered(
       beforeWave: async (step) => {
         if (opts.signal?.aborted) throw new Error('the run was cancelled');
         if (check && step > 0) await check();
+        await opts.beforeStep?.(steps.filter((s) => s.length > 0)[step] ?? []);
       },
     }),
   );
@@ -376,7 +413,7 @@ export async function applyRendered(
         pruneObjects(kube, {
           namespace,
           instanceLabel,
-          keep: objects,
+          keep: opts.keep ?? objects,
           logger,
           inventory: await recordedOnly,
           beforeDelete: check,

@@ -284,10 +284,12 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  */
 export function secretDecodeError(t: Pick<ResourceType, 'group' | 'kind'>, o: KObject): string | undefined {
   if (t.group !== '' || t.kind !== 'Secret' || !isMap(o.data)) return undefined;
-  for (const v of Object.values(o.data)) {
-    if (v === null) continue;
-    if (typeof v !== 'string')
+  for (const raw of Object.values(o.data)) {
+    if (raw === null) continue;
+    if (typeof raw !== 'string')
       return 'json: cannot unmarshal into Go struct field Secret.data of type []uint8';
+    // Go's decoder skips \r and \n: kustomize's secretGenerator wraps long values every 70 characters.
+    const v = raw.replace(/[\r\n]/g, '');
     const bad = v.search(/[^A-Za-z0-9+/=]/);
     if (bad >= 0) return `illegal base64 data at input byte ${bad}`;
     if (v.length % 4 !== 0 || !BASE64.test(v))

@@ -1,6 +1,8 @@
 // The simulated scheduler + kubelet of the single node: every pod is bound to `emulator-node` and
 // walks Pending → Running (Ready) after readyDelayMs, or fails the way a real node shows it
 // (ErrImagePull ↔ ImagePullBackOff, CrashLoopBackOff), with kubelet Events and container logs.
+// A simulated container prints its `args`, each `$(VAR)` expanded from its env as the kubelet
+// expands them (values, Secret and ConfigMap keys), so a test can make a pod log a chosen line.
 //
 // Pod state lives here in memory (one PodSim per pod uid) and is rendered into pod.status on
 // every transition, so the status is a pure function of the simulation and repeated writes of
@@ -11,7 +13,7 @@ import { HOST_IP, nowTime, type Runtime } from './runtime.js';
 import { controllerRef } from './runtime.js';
 import { type Condition, type Container, type PodSpec, qosClass, setCondition } from './util.js';
 
-type Mode = 'ok' | 'pull' | 'crash';
+type Mode = 'ok' | 'pull' | 'crash' | 'hang';
 type CState = 'creating' | 'pullError' | 'pullBackOff' | 'running' | 'crashBackOff' | 'completed' | 'failed';
 
 interface Terminated {
@@ -28,6 +30,9 @@ interface CSim {
   init: boolean;
   image: string;
   mode: Mode;
+  /** What the container prints when it starts: its args (see expandArgs). */
+  args: string[];
+  env: EnvVar[];
   state: CState;
   restartCount: number;
   startedAt?: string;
@@ -122,7 +127,7 @@ export function registerKubelet(rt: Runtime): Kubelet {
     // The image is pulled (and so its digest fixed) once; restarts reuse it, as on a real node.
     c.imageID ??= imageID(c.image, rt.options.imageDigests);
     c.containerID = `containerd://${createHash('sha256').update(`${sim.uid}/${c.name}/${c.restartCount}`).digest('hex')}`;
-    c.logs = [`Starting ${c.name} (image ${c.image})`];
+    c.logs = [`Starting ${c.name} (image ${c.image})`, ...expandArgs(rt, podObject(sim), c)];
     if (first)
       event(
         sim,
@@ -139,7 +144,8 @@ export function registerKubelet(rt: Runtime): Kubelet {
       after(sim, Math.max(1, rt.options.readyDelayMs / 2), () => crash(sim, c));
     } else if (c.init || sim.restartPolicy !== 'Always') {
       c.logs.push(c.init ? 'Initializing...' : 'Working...');
-      after(sim, Math.max(1, rt.options.readyDelayMs / 2), () => complete(sim, c));
+      // A hanging run-to-completion container never exits: its Job stays active.
+      if (c.mode !== 'hang') after(sim, Math.max(1, rt.options.readyDelayMs / 2), () => complete(sim, c));
     } else {
       c.logs.push(`Listening on 0.0.0.0:${c.port ?? 8080}`, 'Ready to serve requests');
       // The readiness probe first runs after its initialDelaySeconds; until it passes, not ready.
@@ -226,13 +232,21 @@ export function registerKubelet(rt: Runtime): Kubelet {
 
   const simOf = (c: Container, init: boolean): CSim => {
     const image = c.image ?? '';
-    const { failImagePattern, crashImagePattern } = rt.options;
-    const mode: Mode = failImagePattern.test(image) ? 'pull' : crashImagePattern.test(image) ? 'crash' : 'ok';
+    const { failImagePattern, crashImagePattern, hangImagePattern } = rt.options;
+    const mode: Mode = failImagePattern.test(image)
+      ? 'pull'
+      : crashImagePattern.test(image)
+        ? 'crash'
+        : hangImagePattern.test(image)
+          ? 'hang'
+          : 'ok';
     return {
       name: c.name,
       init,
       image,
       mode,
+      args: Array.isArray(c.args) ? c.args.filter((a): a is string => typeof a === 'string') : [],
+      env: Array.isArray(c.env) ? (c.env as EnvVar[]) : [],
       state: 'creating',
       restartCount: 0,
       backoffSeconds: 0,
@@ -329,7 +343,62 @@ export function registerKubelet(rt: Runtime): Kubelet {
 }
 
 function isReady(c: CSim): boolean {
-  return c.state === 'running' && c.mode === 'ok' && c.probed;
+  return c.state === 'running' && (c.mode === 'ok' || c.mode === 'hang') && c.probed;
+}
+
+interface EnvVar {
+  name?: string;
+  value?: string;
+  valueFrom?: {
+    secretKeyRef?: { name?: string; key?: string };
+    configMapKeyRef?: { name?: string; key?: string };
+    fieldRef?: { fieldPath?: string };
+  };
+}
+
+/** `$(VAR)` replaced from `values` (`$$(` stays a literal `$(`; an unknown variable stays as written). */
+function expandVars(text: string, values: Map<string, string>): string {
+  return text.replace(/\$\$\(|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (m, name?: string) =>
+    name === undefined ? '$(' : (values.get(name) ?? m),
+  );
+}
+
+/** The downward API's metadata fields: name, namespace, labels['k'], annotations['k']. */
+function podField(pod: KObject | undefined, path: string): string | undefined {
+  const m = /^metadata\.(labels|annotations)\['([^']+)'\]$/.exec(path);
+  if (m) return (pod?.metadata[m[1] as 'labels' | 'annotations'] ?? {})[m[2] as string];
+  if (path === 'metadata.name') return pod?.metadata.name;
+  if (path === 'metadata.namespace') return pod?.metadata.namespace;
+  return undefined;
+}
+
+/**
+ * The container's args as log lines, `$(VAR)` replaced by the value of env VAR as the kubelet does
+ * (expandVars). Values, Secret and ConfigMap keys (read from the store when the container starts)
+ * and the pod's own metadata (fieldRef).
+ */
+function expandArgs(rt: Runtime, pod: KObject | undefined, c: CSim): string[] {
+  if (c.args.length === 0) return [];
+  const ns = pod?.metadata.namespace ?? '';
+  const values = new Map<string, string>();
+  for (const e of c.env) {
+    if (!e.name) continue;
+    // An env value may name the variables defined before it, as the kubelet expands them.
+    if (e.value !== undefined) values.set(e.name, expandVars(e.value, values));
+    const field = e.valueFrom?.fieldRef?.fieldPath;
+    const fieldValue = field ? podField(pod, field) : undefined;
+    if (fieldValue !== undefined) values.set(e.name, fieldValue);
+    const ref = e.valueFrom?.secretKeyRef ?? e.valueFrom?.configMapKeyRef;
+    if (!ref?.name || !ref.key) continue;
+    const secret = e.valueFrom?.secretKeyRef !== undefined;
+    const type = rt.store.findTypeByKind('v1', secret ? 'Secret' : 'ConfigMap');
+    const o = type ? rt.store.get(type, ns, ref.name) : undefined;
+    const data = (o?.data ?? {}) as Record<string, string>;
+    const raw = data[ref.key] ?? ((o?.stringData ?? {}) as Record<string, string>)[ref.key];
+    if (raw === undefined) continue;
+    values.set(e.name, secret && data[ref.key] !== undefined ? Buffer.from(raw, 'base64').toString() : raw);
+  }
+  return c.args.map((a) => expandVars(a, values)).flatMap((a) => a.split('\n'));
 }
 
 function readinessDelay(c: Container): number {

@@ -16,6 +16,11 @@ export interface ControllerOptions {
   failImagePattern: RegExp;
   /** Images whose container starts and then crashes → CrashLoopBackOff. */
   crashImagePattern: RegExp;
+  /**
+   * Images whose container runs and never exits: a Job's pod that hangs (a migration waiting on a
+   * lock). A long-running server behaves as usual.
+   */
+  hangImagePattern: RegExp;
   /** Multiplies real-world durations (progress deadlines, back-offs). */
   timeScale: number;
   /**
@@ -29,6 +34,7 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
   readyDelayMs: 100,
   failImagePattern: /does-not-exist|nonexistent|invalid-registry/,
   crashImagePattern: /crash/,
+  hangImagePattern: /\bhang\b/,
   timeScale: 1,
 };
 
