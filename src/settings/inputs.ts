@@ -43,6 +43,12 @@ export const INPUT = {
   egressDeny: 'egress-deny',
   copySecrets: 'copy-secrets',
   copySecretsFrom: 'copy-secrets-from',
+  maxPreviews: 'max-previews',
+  maxPreviewsScope: 'max-previews-scope',
+  whenFull: 'when-full',
+  queueTimeout: 'queue-timeout',
+  priorityLabel: 'priority-label',
+  lockNamespace: 'lock-namespace',
 } as const;
 export type InputName = (typeof INPUT)[keyof typeof INPUT];
 
@@ -59,6 +65,36 @@ export interface InputDoc {
 
 /** What each input means and defaults to: the CLI's `--help` reads it; action.yml says the same at length. */
 export const INPUT_DOCS: Record<InputName, InputDoc> = {
+  [INPUT.maxPreviews]: {
+    help: 'most previews live at once (0: no cap), counted on the cluster by our labels',
+    default: '0',
+    arg: 'N',
+  },
+  [INPUT.maxPreviewsScope]: {
+    help: "what max-previews counts: this repository's previews (repo) or every repository's (cluster)",
+    default: 'repo',
+    arg: 'SCOPE',
+  },
+  [INPUT.whenFull]: {
+    help: 'when max-previews is reached: fail, queue (wait for a slot, by priority) or evict (the least recently updated)',
+    default: 'fail',
+    arg: 'MODE',
+  },
+  [INPUT.queueTimeout]: {
+    help: 'how long a queued preview waits for a slot (when-full: queue)',
+    default: '30m',
+    arg: 'DURATION',
+  },
+  [INPUT.priorityLabel]: {
+    help: 'PR label prefix giving a preview its priority: <prefix>high, <prefix>normal (default), <prefix>low',
+    default: 'preview-priority/',
+    arg: 'PREFIX',
+  },
+  [INPUT.lockNamespace]: {
+    help: 'namespace of the Lease that serialises admission decisions',
+    default: 'default',
+    arg: 'NAMESPACE',
+  },
   [INPUT.quota]: {
     help: 'ResourceQuota of every preview namespace (key=value, comma-separated), or off',
     default: DEFAULT_QUOTA,

@@ -11,6 +11,7 @@ import {
   type IsolationOptions,
 } from '../model/isolation.js';
 import { parseAllow, type Allowance } from '../render/allow.js';
+import type { AdmissionOptions } from '../steps/admission.js';
 import type { PodSecurityLevel } from '../render/pod-security.js';
 import type { NamingOptions } from '../steps/names.js';
 import { requirePullRequest } from './event.js';
@@ -47,6 +48,8 @@ export interface PreviewOptions extends PublishOptions {
   isolation: IsolationOptions;
   /** Secrets copied in from other namespaces. */
   copySecrets: SecretCopy[];
+  /** The cap on live previews. */
+  admission: AdmissionOptions;
 }
 
 export interface SecretCopy {
@@ -79,6 +82,7 @@ export function parsePreviewOptions(input: InputReader, ctx: RunContext): Previe
     allow: allowInput(input(INPUT.allow) ?? ''),
     isolation: parseIsolation(input),
     copySecrets: parseCopySecrets(input),
+    admission: parseAdmission(input),
     ...parsePublish(input),
   };
   if (options.healthPath && !options.healthPath.startsWith('/')) {
@@ -161,4 +165,28 @@ export function parseCopySecrets(input: InputReader): SecretCopy[] {
     out.push({ namespace, name });
   });
   return out;
+}
+
+export function parseAdmission(input: InputReader): AdmissionOptions {
+  const rawMax = inputOr(input, INPUT.maxPreviews);
+  const max = Number(rawMax);
+  if (!Number.isSafeInteger(max) || max < 0)
+    throw new SettingsError(`The \`max-previews\` input is "${rawMax}"; expected a whole number (0: no cap), e.g. 10.`);
+  const scope = inputOr(input, INPUT.maxPreviewsScope).toLowerCase();
+  if (scope !== 'repo' && scope !== 'cluster')
+    throw new SettingsError(`The \`max-previews-scope\` input is "${scope}"; expected repo or cluster.`);
+  const whenFull = inputOr(input, INPUT.whenFull).toLowerCase();
+  if (whenFull !== 'fail' && whenFull !== 'queue' && whenFull !== 'evict')
+    throw new SettingsError(`The \`when-full\` input is "${whenFull}"; expected fail, queue or evict.`);
+  const lockNamespace = inputOr(input, INPUT.lockNamespace);
+  if (!DNS_LABEL.test(lockNamespace))
+    throw new SettingsError(`The \`lock-namespace\` input "${lockNamespace}" is not a namespace name.`);
+  return {
+    max,
+    scope,
+    whenFull,
+    queueTimeoutMs: positiveDuration(inputOr(input, INPUT.queueTimeout), INPUT.queueTimeout) * 1000,
+    priorityPrefix: inputOr(input, INPUT.priorityLabel),
+    lockNamespace,
+  };
 }
