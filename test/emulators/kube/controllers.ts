@@ -14,6 +14,7 @@ import { registerGateways } from './controllers/gateway.js';
 import { registerLoadBalancers } from './controllers/loadbalancer.js';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions, Runtime } from './controllers/runtime.js';
 import { registerScheduler } from './controllers/scheduler.js';
+import { startQuotaController } from './quota.js';
 import { registerSets } from './controllers/sets.js';
 import { registerVolumes } from './controllers/volumes.js';
 
@@ -69,9 +70,11 @@ export function startControllers(store: Store, opts: Partial<ControllerOptions> 
 
   rt.start();
   const stopGateways = registerGateways(store);
+  const stopQuota = startQuotaController(store);
   return {
     stop: () => {
       stopGateways();
+      stopQuota();
       rt.stop();
     },
     podLog: (namespace, pod, container) => kubelet.podLog(namespace, pod, container),

@@ -4,6 +4,7 @@
 // admission plugins every cluster runs add to pods (ServiceAccount, Priority,
 // DefaultTolerationSeconds). Service IP and node-port allocation (the REST storage's job) is the
 // server's; this module only fills the plain defaults.
+import { defaultLimitRange } from './limitrange.js';
 import { isMap } from './patch.js';
 import type { KObject, ResourceType } from './store.js';
 
@@ -97,9 +98,23 @@ function defaultTemplate(parent: JsonMap): void {
   defaultPodSpec(mapAt(parent.template, 'spec'));
 }
 
+/**
+ * SetDefaults_Pod: a container that states a limit but no request for a resource requests its
+ * limit (pods only, not templates).
+ */
+export function defaultRequestsFromLimits(spec: JsonMap): void {
+  for (const c of [...maps(spec.containers), ...maps(spec.initContainers)]) {
+    const res = isMap(c.resources) ? c.resources : undefined;
+    if (!res || !isMap(res.limits) || Object.keys(res.limits).length === 0) continue;
+    const requests = mapAt(res, 'requests');
+    for (const [k, v] of Object.entries(res.limits)) requests[k] ??= v;
+  }
+}
+
 /** Defaults of the Pod itself plus the admission plugins every cluster runs. */
 function defaultPod(o: KObject): void {
   const spec = mapAt(o as unknown as JsonMap, 'spec');
+  defaultRequestsFromLimits(spec);
   // ServiceAccount admission.
   if (!spec.serviceAccountName) spec.serviceAccountName = 'default';
   defaultPodSpec(spec);
@@ -143,6 +158,9 @@ export function applyDefaults(t: Pick<ResourceType, 'group' | 'kind'>, o: KObjec
     }
     case '/PersistentVolumeClaim':
       mapAt(root, 'spec').volumeMode ??= 'Filesystem';
+      return;
+    case '/LimitRange':
+      defaultLimitRange(o);
       return;
     case '/PodTemplate':
       defaultTemplate(root);

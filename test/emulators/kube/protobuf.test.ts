@@ -336,7 +336,7 @@ describe('what kubectl create sends', () => {
     ],
     ['clusterrole', ['create', 'clusterrole', 'pb-cr', '--verb=get', '--non-resource-url=/logs/*']],
     ['clusterrolebinding', ['create', 'clusterrolebinding', 'pb-crb', '--clusterrole=pb-cr', '--user=bob']],
-    ['quota', ['create', 'quota', 'q', '--hard=cpu=1,memory=1G,pods=2', '--scopes=BestEffort']],
+    ['quota', ['create', 'quota', 'q', '--hard=pods=50', '--scopes=BestEffort']],
     [
       'docker-registry secret',
       [

@@ -14,6 +14,9 @@ import {
   VERSION_INFO,
 } from './discovery.js';
 import { admitClaim } from './admission.js';
+import { applyLimitRangeDefaults, limitRangeDenial } from './limitrange.js';
+import { quotaDenial } from './quota.js';
+import { randomSuffix } from './controllers/runtime.js';
 import { namespacePolicy, violations, violationText, warningHeader, warnings } from './podsecurity.js';
 import { Authenticator } from './auth.js';
 import { CA_CERT } from './tls.js';
@@ -774,6 +777,19 @@ export class KubeApiServer {
       throw forbidden(t, o.metadata.name ?? o.metadata.generateName ?? '', violationText(policy, found));
   }
 
+  /**
+   * LimitRanger (defaults into a new pod, then min/max of pods and claims) and ResourceQuota on a
+   * create, after defaulting as in the real server. The name in a refusal is the one the object
+   * gets (generated from generateName before validating admission runs).
+   */
+  private admitResources(t: ResourceType, o: KObject): void {
+    if (!t.namespaced || !o.metadata.namespace) return;
+    if (t.group === '' && t.kind === 'Pod') applyLimitRangeDefaults(this.store, o);
+    const why =
+      (t.group === '' ? limitRangeDenial(this.store, t.kind, o) : undefined) ?? quotaDenial(this.store, t, o);
+    if (why) throw forbidden(t, o.metadata.name ?? `${o.metadata.generateName ?? ''}${randomSuffix()}`, why);
+  }
+
   private podSecurityWarnings(t: ResourceType, o: KObject): Record<string, string> {
     if (!o.metadata.namespace || !t.namespaced) return {};
     const nsType = this.store.findType('', 'v1', 'namespaces')!;
@@ -911,6 +927,7 @@ export class KubeApiServer {
     }
     delete o.metadata.managedFields;
     this.prepareNew(t, o);
+    this.admitResources(t, o);
     const tracked = trackUpdate(undefined, o, {
       manager: ctx.manager,
       operation: 'Update',
@@ -1203,6 +1220,7 @@ export class KubeApiServer {
         this.admitPodSecurity(t, applied);
         result = serverSideApply(undefined, applied, opts);
         const prepared = this.prepareNew(t, result.object);
+        this.admitResources(t, prepared);
         return { code: 201, object: this.commitCreate(t, prepared, ctx) };
       }
       const input: KObject = sub === 'status' ? { ...clone(live), status: applied.status } : applied;

@@ -292,6 +292,13 @@ const COLUMNS: Record<string, Column[]> = {
       1,
     ),
   ],
+  '/ResourceQuota': [
+    nameCol,
+    ageCol,
+    col('Request', (o) => quotaCell(o, false)),
+    col('Limit', (o) => quotaCell(o, true)),
+  ],
+  '/LimitRange': [nameCol, col('Created At', (o) => String(o.metadata.creationTimestamp ?? ''), 'date')],
   '/ServiceAccount': [nameCol, col('Secrets', (o) => arr(o.secrets).length, 'integer'), ageCol],
   '/Endpoints': [nameCol, col('Endpoints', endpointsCell), ageCol],
   '/PersistentVolumeClaim': [
@@ -467,6 +474,11 @@ const COLUMNS: Record<string, Column[]> = {
     }),
     ageCol,
   ],
+  'coordination.k8s.io/Lease': [
+    nameCol,
+    col('Holder', (o) => String(rec(o.spec).holderIdentity ?? '')),
+    ageCol,
+  ],
   'policy/PodDisruptionBudget': [
     nameCol,
     col('Min Available', (o) => String(rec(o.spec).minAvailable ?? 'N/A')),
@@ -493,6 +505,18 @@ const COLUMNS: Record<string, Column[]> = {
     ageCol,
   ],
 };
+
+/** printResourceQuota: `used/hard` per resource, `limits.*` in the Limit column, the rest in Request. */
+function quotaCell(o: KObject, limits: boolean): string {
+  const status = rec(o.status);
+  const hard = rec(status.hard);
+  const used = rec(status.used);
+  return Object.keys(hard)
+    .sort()
+    .filter((r) => (r.split('.').length > 1 && r.split('.')[0] === 'limits') === limits)
+    .map((r) => `${r}: ${String(used[r] ?? '0')}/${String(hard[r])}`)
+    .join(', ');
+}
 
 function names(cs: Record<string, unknown>[]): string {
   return cs.map((c) => String(c.name)).join(',');

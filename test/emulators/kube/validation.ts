@@ -1,6 +1,7 @@
 // Object validation the real API server does before storing, with its exact messages: names
 // (DNS-1123 subdomain, DNS-1123 label for namespaces, DNS-1035 label for services), labels, and the
 // CRD naming rule. Only what a client of ours can plausibly get wrong; schemas are not validated.
+import { validateNetworkPolicy } from './networkpolicy.js';
 import { isMap, jsonEqual } from './patch.js';
 import { fromLabelSelectorObject, matchesLabels } from './selectors.js';
 import { goStringMap, immutableFieldErrors } from './immutable.js';
@@ -378,6 +379,7 @@ export function validateObject(t: ResourceType, o: KObject): FieldError[] {
   if (t.group === 'apiextensions.k8s.io' && t.kind === 'CustomResourceDefinition')
     errs.push(...validateCrd(o));
   if (t.group === 'networking.k8s.io' && t.kind === 'Ingress') errs.push(...validateIngress(o));
+  if (t.group === 'networking.k8s.io' && t.kind === 'NetworkPolicy') errs.push(...validateNetworkPolicy(o));
   if (t.group === '' && t.kind === 'Secret') errs.push(...validateSecret(o));
   if (t.group === '' && t.kind === 'Event') errs.push(...validateEvent(o));
   return errs;

@@ -411,8 +411,9 @@ function reconcileReplicaSet(rt: Runtime, ns: string, name: string, readySince: 
   if (active.length < desired && canCreate) {
     for (let i = active.length; i < desired; i++) {
       const wanted = podFromTemplate(rs, `${name}-${randomSuffix()}`, spec.template, {});
-      // The API server may refuse the pod (Pod Security): the controller records why and retries.
-      failure = rt.podSecurityDenial(wanted, `${name}-`);
+      // The API server may refuse the pod (LimitRange, Pod Security, quota): the controller
+      // records why and retries.
+      failure = rt.admissionDenial(wanted, `${name}-`);
       if (failure) {
         rt.event(rs, 'Warning', 'FailedCreate', `Error creating: ${failure}`, 'replicaset-controller');
         rt.after(rt.scaled(10), () => rt.enqueue('ReplicaSet', ns, name));

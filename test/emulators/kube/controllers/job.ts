@@ -138,7 +138,14 @@ export function registerJobs(rt: Runtime): void {
     } else if (!spec.suspend) {
       const want = Math.min(spec.parallelism ?? 1, completions - succeeded) - active.length;
       for (let i = 0; i < want; i++) {
-        const pod = rt.create('Pod', jobPod(job, spec));
+        const wanted = jobPod(job, spec);
+        const failure = rt.admissionDenial(wanted, `${name}-`);
+        if (failure) {
+          rt.event(job, 'Warning', 'FailedCreate', `Error creating: ${failure}`, 'job-controller');
+          rt.after(rt.scaled(10), () => rt.enqueue('Job', ns, name));
+          break;
+        }
+        const pod = rt.create('Pod', wanted);
         if (pod)
           rt.event(job, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, 'job-controller');
       }

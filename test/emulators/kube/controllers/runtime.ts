@@ -6,7 +6,10 @@
 // re-entrantly. Reconcilers read the cache (no cloning of whole namespaces) and write through the
 // store, which keeps 300 quickly created objects cheap.
 import { randomBytes } from 'node:crypto';
+import { defaultRequestsFromLimits } from '../defaults.js';
+import { applyLimitRangeDefaults, limitRangeDenial } from '../limitrange.js';
 import { namespacePolicy, violations, violationText } from '../podsecurity.js';
+import { quotaDenial } from '../quota.js';
 import { Store, StoreError, clone, type KObject, type ResourceType, type StoreEvent } from '../store.js';
 
 export interface ControllerOptions {
@@ -253,6 +256,28 @@ export class Runtime {
     return policy && found.length
       ? `pods "${name}" is forbidden: ${violationText(policy, found)}`
       : undefined;
+  }
+
+  /**
+   * The API server's admission of a pod a controller is about to create, in the real plugin order:
+   * LimitRanger (fills defaults into `pod`, then checks min/max), Pod Security, ResourceQuota.
+   * Returns the 403 message (`pods "web-7d9f8-x2k4q" is forbidden: exceeded quota: …`) or
+   * undefined. `requestName` is what the request names (a generateName prefix for ReplicaSets,
+   * DaemonSets, Jobs), which Pod Security reports; LimitRanger and quota run after the name is
+   * generated and report the pod's name.
+   */
+  admissionDenial(pod: KObject, requestName: string): string | undefined {
+    const podType = this.type('Pod');
+    if (!podType) return undefined;
+    if (pod.spec && typeof pod.spec === 'object')
+      defaultRequestsFromLimits(pod.spec as Record<string, unknown>);
+    applyLimitRangeDefaults(this.store, pod);
+    const limits = limitRangeDenial(this.store, 'Pod', pod);
+    if (limits) return `pods "${pod.metadata.name}" is forbidden: ${limits}`;
+    const security = this.podSecurityDenial(pod, requestName);
+    if (security) return security;
+    const quota = quotaDenial(this.store, podType, pod);
+    return quota ? `pods "${pod.metadata.name}" is forbidden: ${quota}` : undefined;
   }
 
   /** Creates unless the namespace is terminating; an object that already exists is not an error. */

@@ -148,24 +148,34 @@ function reconcileStatefulSet(rt: Runtime, ns: string, name: string): void {
       ? (spec.template.spec.volumes as { name?: string }[])
       : [];
     const volumes = [...claimVolumes, ...templateVolumes.filter((v) => !claimNames.has(v.name))];
-    const pod = rt.create(
-      'Pod',
-      podFromTemplate(
-        sts,
-        `${name}-${i}`,
-        spec.template,
-        {
-          [REV_LABEL]: updateRevision,
-          'statefulset.kubernetes.io/pod-name': `${name}-${i}`,
-          'apps.kubernetes.io/pod-index': String(i),
-        },
-        {
-          hostname: `${name}-${i}`,
-          ...(spec.serviceName ? { subdomain: spec.serviceName } : {}),
-          ...(volumes.length ? { volumes } : {}),
-        },
-      ),
+    const wanted = podFromTemplate(
+      sts,
+      `${name}-${i}`,
+      spec.template,
+      {
+        [REV_LABEL]: updateRevision,
+        'statefulset.kubernetes.io/pod-name': `${name}-${i}`,
+        'apps.kubernetes.io/pod-index': String(i),
+      },
+      {
+        hostname: `${name}-${i}`,
+        ...(spec.serviceName ? { subdomain: spec.serviceName } : {}),
+        ...(volumes.length ? { volumes } : {}),
+      },
     );
+    const failure = rt.admissionDenial(wanted, `${name}-${i}`);
+    if (failure) {
+      rt.event(
+        sts,
+        'Warning',
+        'FailedCreate',
+        `create Pod ${name}-${i} in StatefulSet ${name} failed error: ${failure}`,
+        'statefulset-controller',
+      );
+      rt.after(rt.scaled(10), () => rt.enqueue('StatefulSet', ns, name));
+      break;
+    }
+    const pod = rt.create('Pod', wanted);
     if (pod)
       rt.event(
         sts,
@@ -263,16 +273,20 @@ function reconcileDaemonSet(rt: Runtime, ns: string, name: string): void {
   }
   for (const node of nodes) {
     if (pods().some((p) => nodeOf(p) === node)) continue;
-    const pod = rt.create(
-      'Pod',
-      podFromTemplate(
-        ds,
-        `${name}-${randomSuffix()}`,
-        spec.template,
-        { [REV_LABEL]: hash, 'pod-template-generation': String(ds.metadata.generation ?? 1) },
-        { nodeName: node },
-      ),
+    const wanted = podFromTemplate(
+      ds,
+      `${name}-${randomSuffix()}`,
+      spec.template,
+      { [REV_LABEL]: hash, 'pod-template-generation': String(ds.metadata.generation ?? 1) },
+      { nodeName: node },
     );
+    const failure = rt.admissionDenial(wanted, `${name}-`);
+    if (failure) {
+      rt.event(ds, 'Warning', 'FailedCreate', `Error creating: ${failure}`, 'daemonset-controller');
+      rt.after(rt.scaled(10), () => rt.enqueue('DaemonSet', ns, name));
+      break;
+    }
+    const pod = rt.create('Pod', wanted);
     if (pod)
       rt.event(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`, 'daemonset-controller');
   }
