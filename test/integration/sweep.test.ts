@@ -401,3 +401,33 @@ test('a PR whose state GitHub cannot give keeps its preview and is an error', as
     },
   ]);
 });
+
+test('a preview deleted while GitHub refuses the writes is deleted, and an error naming what GitHub was not told', async () => {
+  bed.github.state.addPull({ repo: REPO, number: 1, headSha: sha(1), headRef: 'f/1', state: 'closed' });
+  const comment = bed.github.state.createComment(
+    bed.github.state.repo(REPO)!,
+    1,
+    `${COMMENT_MARKER}\n### ✅ Preview ready`,
+    bed.github.state.user('github-actions[bot]'),
+  );
+  seedNamespace('pr-1', { pr: 1, expiresAt: new Date(Date.now() + HOUR), commentId: comment.id });
+  // A token without pull-requests: write (reads work, writes get 403).
+  bed.github.state.setToken(TOKEN, { permissions: 'read' });
+  const run = await sweep();
+  expect(namespaceNames()).not.toContain('pr-1');
+  expect(run.deleted).toEqual([{ namespace: 'pr-1', pr: 1, reason: 'pr-closed' }]);
+  expect(run.result.ok).toBe(false);
+  expect(run.errors).toEqual([
+    {
+      namespace: 'pr-1',
+      pr: 1,
+      error: expect.stringMatching(
+        /^namespace pr-1 is gone, but GitHub was not told: could not update the PR comment \d+: Resource not accessible by integration/,
+      ),
+    },
+  ]);
+  expect(run.result.text).toMatch(
+    /pr-1\s+#1\s+closed\s+in 60 minutes\s+deleted \(GitHub not told\)\s+PR closed/,
+  );
+  expect(bed.markerComments(1)[0]?.body).toContain('✅ Preview ready');
+});
