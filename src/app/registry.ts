@@ -8,6 +8,7 @@ import { runPromote } from '../commands/promote.js';
 import { runRollback } from '../commands/rollback.js';
 import { runPreview } from '../commands/preview.js';
 import { runStatus } from '../commands/status.js';
+import { runSweep } from '../commands/sweep.js';
 import { parseCleanupOptions } from '../settings/cleanup.js';
 import { INPUT, type InputName, type InputReader } from '../settings/inputs.js';
 import { parsePreviewOptions } from '../settings/preview.js';
@@ -18,11 +19,21 @@ import {
   parseRollbackOptions,
 } from '../settings/stage.js';
 import { parseStatusOptions } from '../settings/status.js';
+import { parseSweepOptions } from '../settings/sweep.js';
 import type { RunContext } from './context.js';
 import type { Ports } from './ports.js';
 import type { CommandResult } from './result.js';
 
-export const COMMANDS = ['preview', 'cleanup', 'status', 'deploy', 'plan', 'promote', 'rollback'] as const;
+export const COMMANDS = [
+  'preview',
+  'cleanup',
+  'status',
+  'deploy',
+  'plan',
+  'promote',
+  'rollback',
+  'sweep',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface CommandSpec {
@@ -152,6 +163,14 @@ export const REGISTRY: Record<Command, CommandSpec> = {
     pullRequest: false,
     parse: parseRollbackOptions,
     run: runRollback,
+  }),
+  sweep: command({
+    summary:
+      "Delete this repository's previews that expired (unless the PR has the keep label) or whose PR is closed, merged or gone; update their comments and deployments. For a scheduled workflow.",
+    inputs: [INPUT.dryRun, INPUT.keepLabel, INPUT.waitTimeout, INPUT.comment, INPUT.deployment],
+    pullRequest: false,
+    parse: parseSweepOptions,
+    run: runSweep,
   }),
 };
 

@@ -23,6 +23,7 @@ const EXAMPLES: Record<Command, readonly string[]> = {
     'kubestage rollback --environment production',
     'kubestage rollback --environment production --revision 7',
   ],
+  sweep: ['kubestage sweep --dry-run', 'kubestage sweep --keep-label do-not-sweep --wait-timeout 2m'],
 };
 
 const ENVIRONMENT = [

@@ -1,6 +1,6 @@
 // The few facts about a pull request the commands need, in one small typed shape, so nothing else
 // has to know the REST payload.
-import type { GitHubClient } from './client.js';
+import { apiMessage, httpStatus, type GitHubClient } from './client.js';
 
 export interface RepoRef {
   owner: string;
@@ -20,6 +20,8 @@ export interface PullInfo {
   htmlUrl: string;
   /** Head branch in another repository (or in a deleted one): its workflow token is read-only. */
   isFork: boolean;
+  /** The names of the PR's labels. */
+  labels: string[];
 }
 
 /** The REST fields we read; both "get a pull" and "pulls for a commit" return at least these. */
@@ -32,6 +34,7 @@ interface PullPayload {
   html_url: string;
   head: { sha: string; ref: string; repo: { full_name: string } | null };
   base: { repo: { full_name: string } };
+  labels?: ({ name?: string } | string)[];
 }
 
 export function toPullInfo(p: PullPayload): PullInfo {
@@ -49,6 +52,9 @@ export function toPullInfo(p: PullPayload): PullInfo {
     title: p.title,
     htmlUrl: p.html_url,
     isFork: headRepoFullName?.toLowerCase() !== baseRepoFullName.toLowerCase(),
+    labels: (p.labels ?? [])
+      .map((l) => (typeof l === 'string' ? l : (l.name ?? '')))
+      .filter((name) => name !== ''),
   };
 }
 
@@ -172,4 +178,148 @@ export async function compareRange(
       ...(c.commit.author?.date ? { date: c.commit.author.date } : {}),
     })),
   };
+}
+
+/** What became of a pull request, as far as a preview is concerned. */
+export type PullFate = 'open' | 'closed' | 'merged' | 'gone';
+
+export interface PullState {
+  number: number;
+  fate: PullFate;
+  /** Label names (empty for a PR that is gone). */
+  labels: string[];
+  headRef?: string;
+  title?: string;
+}
+
+export interface PullStates {
+  states: Map<number, PullState>;
+  /** PRs whose state could not be read, with why (a 5xx that outlived the retries, a 403, …). */
+  failures: Map<number, string>;
+  /** GitHub requests made, each one a page of a list or one PR. */
+  requests: number;
+  /** How the states were read, for the log. */
+  how: string[];
+}
+
+/** Up to this many PRs are read one by one; more, and the lists are read instead (decided by count). */
+export const PULLS_ONE_BY_ONE_MAX = 2;
+const PAGE = 100;
+
+/**
+ * The state (and labels) of each PR in `numbers`, reading each PR at most once and choosing the
+ * cheaper way by count: one GET per PR, or the repository's open PRs in pages of 100 (which carry
+ * the labels), then, for the PRs not open, the closed PRs newest first down to the oldest one wanted
+ * (PR numbers grow with creation time, so the walk stops there) — each step only while it costs fewer
+ * requests than reading the remaining PRs one by one. A PR no list showed as closed is read by itself:
+ * 404 means gone, and an open PR a list missed (one closed between two pages shifts the pages) is
+ * found open, never mistaken for closed.
+ */
+export async function readPullStates(
+  client: GitHubClient,
+  repo: RepoRef,
+  numbers: readonly number[],
+): Promise<PullStates> {
+  const out: PullStates = { states: new Map(), failures: new Map(), requests: 0, how: [] };
+  const unfound = new Set(numbers);
+  const found = (p: PullInfo): void => {
+    if (!unfound.delete(p.number)) return;
+    out.states.set(p.number, {
+      number: p.number,
+      fate: p.state === 'open' ? 'open' : p.merged ? 'merged' : 'closed',
+      labels: p.labels,
+      headRef: p.headRef,
+      title: p.title,
+    });
+  };
+  let highest = Math.max(0, ...numbers);
+
+  if (unfound.size > PULLS_ONE_BY_ONE_MAX) {
+    // The open PRs, newest first. After the first page its Link header says how many pages remain: when
+    // that is not fewer than the PRs still unknown, those are read one by one instead.
+    let pages = 0;
+    let complete = false;
+    try {
+      for await (const res of client.paginate.iterator(client.rest.pulls.list, {
+        owner: repo.owner,
+        repo: repo.repo,
+        state: 'open',
+        sort: 'created',
+        direction: 'desc',
+        per_page: PAGE,
+      })) {
+        out.requests++;
+        pages++;
+        for (const p of res.data) {
+          highest = Math.max(highest, p.number);
+          found(toPullInfo(p));
+        }
+        const last = lastPage(res.headers.link);
+        if (last === undefined) {
+          complete = true;
+          break;
+        }
+        if (unfound.size === 0 || last - pages >= unfound.size) break;
+      }
+    } catch (e) {
+      out.how.push(`the open pull requests could not be listed (${apiMessage(e)}); reading them one by one`);
+    }
+    out.how.push(`${pages} page(s) of open pull requests${complete ? '' : ' (stopped early)'}`);
+
+    // Not open (if the open list was read to its end): closed, merged or gone.
+    if (complete && unfound.size > PULLS_ONE_BY_ONE_MAX) {
+      let closedPages = 0;
+      const bound = (from: number): number => Math.ceil((from - Math.min(...unfound) + 1) / PAGE);
+      if (bound(highest) < unfound.size) {
+        try {
+          for await (const res of client.paginate.iterator(client.rest.pulls.list, {
+            owner: repo.owner,
+            repo: repo.repo,
+            state: 'closed',
+            sort: 'created',
+            direction: 'desc',
+            per_page: PAGE,
+          })) {
+            out.requests++;
+            closedPages++;
+            let lowest = Infinity;
+            for (const p of res.data) {
+              lowest = Math.min(lowest, p.number);
+              found(toPullInfo(p));
+            }
+            if (unfound.size === 0 || lastPage(res.headers.link) === undefined) break;
+            // Every later page holds older (lower-numbered) PRs.
+            if (lowest < Math.min(...unfound)) break;
+            if (bound(lowest - 1) >= unfound.size) break;
+          }
+        } catch (e) {
+          out.how.push(`the closed pull requests could not be listed (${apiMessage(e)})`);
+        }
+        out.how.push(`${closedPages} page(s) of closed pull requests`);
+      }
+    }
+  }
+
+  if (unfound.size) out.how.push(`${unfound.size} pull request(s) read one by one`);
+  for (const number of [...unfound].sort((a, b) => a - b)) {
+    out.requests++;
+    try {
+      found(await getPull(client, repo, number));
+    } catch (e) {
+      if (httpStatus(e) === 404) {
+        unfound.delete(number);
+        out.states.set(number, { number, fate: 'gone', labels: [] });
+      } else {
+        out.failures.set(number, `could not read PR #${number}: ${apiMessage(e)}`);
+      }
+    }
+  }
+  return out;
+}
+
+/** The `page` of the Link header's rel="last", or undefined when there is no next page. */
+function lastPage(link: string | undefined): number | undefined {
+  if (!link || !/rel="next"/.test(link)) return undefined;
+  const m = /<[^>]*[?&]page=(\d+)[^>]*>;\s*rel="last"/.exec(link);
+  return m ? Number(m[1]) : Infinity;
 }

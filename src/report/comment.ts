@@ -1,6 +1,7 @@
 // The body of the one sticky PR comment. Pure: state in, Markdown out, so what a reviewer sees is
 // tested without GitHub. Everything the PR author controls goes through escapeMarkdown.
 import { COMMENT_MARKER } from '../model/labels.js';
+import { INPUT, INPUT_DOCS } from '../settings/inputs.js';
 import {
   GITHUB_COMMENT_MAX,
   codeBlock,
@@ -40,6 +41,11 @@ export interface PreviewCommentState {
   diagnostics?: string;
   objects?: { kind: string; name: string; state: string }[];
   destroyed?: { at: Date; objectsRemoved: number };
+  /**
+   * Why a scheduled sweep removed (or is removing) the preview, as a clause: "the PR was merged", "it
+   * expired at 2026-11-30 06:40 UTC". Absent: the PR's own cleanup.
+   */
+  removedBecause?: string;
   /** Values to mask in diagnostics on top of the built-in token/key patterns. */
   secrets?: string[];
   /** Further Markdown blocks, already rendered and redacted (the hooks' results), above the footer. */
@@ -125,15 +131,18 @@ function renderHead(s: PreviewCommentState): string {
   const destroyed = s.status === 'destroyed' || s.status === 'stuck';
   if (s.status === 'destroyed') {
     const d = s.destroyed;
+    const because = s.removedBecause ? ` because ${escapeMarkdown(s.removedBecause)}` : '';
     lines.push(
       d
-        ? `The preview was removed at ${formatUtc(d.at)}: namespace ${codeSpan(s.namespace)} and ${d.objectsRemoved} object${d.objectsRemoved === 1 ? '' : 's'} in it were deleted.`
-        : `The preview was removed: namespace ${codeSpan(s.namespace)} was deleted.`,
+        ? `The preview was removed at ${formatUtc(d.at)}${because}: namespace ${codeSpan(s.namespace)} and ${d.objectsRemoved} object${d.objectsRemoved === 1 ? '' : 's'} in it were deleted.`
+        : `The preview was removed${because}: namespace ${codeSpan(s.namespace)} was deleted.`,
       '',
     );
   } else if (s.status === 'stuck') {
     lines.push(
-      `The PR closed and namespace ${codeSpan(s.namespace)} is being deleted, but something holds it. The details below name the objects and finalizers; once they are released, re-run the cleanup.`,
+      s.removedBecause
+        ? `Namespace ${codeSpan(s.namespace)} is being deleted because ${escapeMarkdown(s.removedBecause)}, but something holds it. The details below name the objects and finalizers; once they are released, the namespace goes by itself.`
+        : `The PR closed and namespace ${codeSpan(s.namespace)} is being deleted, but something holds it. The details below name the objects and finalizers; once they are released, re-run the cleanup.`,
       '',
     );
   } else if (s.status === 'ready') {
@@ -168,12 +177,12 @@ function renderHead(s: PreviewCommentState): string {
   if (s.prTitle !== undefined && s.prTitle !== '') lines.push(row('Pull request', escapeMarkdown(s.prTitle)));
   lines.push(row('Updated', formatUtc(s.updatedAt)));
   if (s.expiresAt && (s.status === 'ready' || s.status === 'deploying')) {
-    // Recorded on the namespace (kubestage.dev/expires-at); nothing deletes a preview on its own yet
-    // (closing the PR does), so this must not read as an automatic deletion.
+    // Recorded on the namespace (kubestage.dev/expires-at). Only a scheduled `sweep` acts on it, and
+    // only if the repository runs one: this says what may happen, not that it will.
     lines.push(
       row(
         'Keep until',
-        `${formatUtc(s.expiresAt)} (${formatDistance(s.updatedAt, s.expiresAt)}; recorded, removed when the PR closes)`,
+        `${formatUtc(s.expiresAt)} (${formatDistance(s.updatedAt, s.expiresAt)}; each push extends it; after it a scheduled sweep may remove the preview unless the PR has the keep label, ${codeSpan(INPUT_DOCS[INPUT.keepLabel].default, { inTable: true })} by default)`,
       ),
     );
   }

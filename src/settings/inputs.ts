@@ -49,6 +49,8 @@ export const INPUT = {
   queueTimeout: 'queue-timeout',
   priorityLabel: 'priority-label',
   lockNamespace: 'lock-namespace',
+  dryRun: 'dry-run',
+  keepLabel: 'keep-label',
 } as const;
 export type InputName = (typeof INPUT)[keyof typeof INPUT];
 
@@ -132,7 +134,7 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     lines: true,
   },
   [INPUT.command]: {
-    help: 'what to do: preview, cleanup, status, deploy, plan, promote or rollback',
+    help: 'what to do: preview, cleanup, status, deploy, plan, promote, rollback or sweep',
     default: '',
     arg: 'COMMAND',
   },
@@ -178,7 +180,7 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     arg: 'PATH',
   },
   [INPUT.ttl]: {
-    help: 'how long to keep a preview after its last update (recorded; closing the PR removes it)',
+    help: 'how long to keep a preview after its last update (recorded; `sweep` removes it after that)',
     default: '7d',
     arg: 'DURATION',
   },
@@ -249,6 +251,15 @@ export const INPUT_DOCS: Record<InputName, InputDoc> = {
     help: "list every kubestage namespace the identity can see, not only this repository's",
     default: 'false',
   },
+  [INPUT.dryRun]: {
+    help: 'sweep: list the previews that would be deleted, and why, without deleting or writing anything',
+    default: 'false',
+  },
+  [INPUT.keepLabel]: {
+    help: 'sweep: a PR with this label keeps its preview past its expiry (until the PR closes)',
+    default: 'preview-keep',
+    arg: 'LABEL',
+  },
 };
 
 export const OUTPUT = {
@@ -266,6 +277,9 @@ export const OUTPUT = {
   rolledBackTo: 'rolled-back-to',
   plan: 'plan',
   changed: 'changed',
+  deleted: 'deleted',
+  kept: 'kept',
+  errors: 'errors',
 } as const;
 export type OutputName = (typeof OUTPUT)[keyof typeof OUTPUT];
 

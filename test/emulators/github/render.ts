@@ -1,5 +1,6 @@
 // GitHub's JSON shapes for the emulator's records. API URLs use the emulator's own base URL so a
 // client that follows `url` fields stays on the emulator; html URLs point at github.com as usual.
+import { createHash } from 'node:crypto';
 import type {
   ApprovalRecord,
   CommentRecord,
@@ -169,6 +170,23 @@ export class Renderer {
     };
   }
 
+  /** A label as GitHub shows it on a pull request; the id is stable per repository and name. */
+  label(repo: RepoRecord, name: string): Record<string, unknown> {
+    const id = parseInt(
+      createHash('sha1').update(`${repo.fullName}:${name.toLowerCase()}`).digest('hex').slice(0, 8),
+      16,
+    );
+    return {
+      id,
+      node_id: nodeId('LA_', id),
+      url: `${this.repoUrl(repo)}/labels/${encodeURIComponent(name)}`,
+      name,
+      description: null,
+      color: 'ededed',
+      default: false,
+    };
+  }
+
   /** `pull-request-simple`; `full` adds the `pull-request` fields (merged, mergeable, counts …). */
   pull(
     repo: RepoRecord,
@@ -199,7 +217,7 @@ export class Renderer {
       title: p.title,
       user: this.user(p.user),
       body: p.body,
-      labels: [],
+      labels: p.labels.map((name) => this.label(repo, name)),
       milestone: null,
       active_lock_reason: null,
       created_at: p.createdAt,

@@ -31,6 +31,8 @@ export interface PullRecord {
   closedAt: string | null;
   mergedAt: string | null;
   mergeCommitSha: string | null;
+  /** Label names, in the order they were added. */
+  labels: string[];
 }
 
 export interface CommentRecord {
@@ -208,6 +210,7 @@ export interface AddPullOptions {
   user?: string;
   headRepoFullName?: string;
   draft?: boolean;
+  labels?: string[];
 }
 
 export interface AddEnvironmentOptions {
@@ -349,6 +352,7 @@ export class GitHubState {
       closedAt: state === 'closed' ? now : null,
       mergedAt: merged ? now : null,
       mergeCommitSha: merged ? fakeSha(`${p.repo}#${p.number}:merge`) : null,
+      labels: [...(p.labels ?? [])],
     };
     repo.pulls.set(p.number, pull);
     repo.issues.set(p.number, { title: pull.title, createdAt: now });
@@ -376,6 +380,15 @@ export class GitHubState {
     pull.closedAt = state === 'closed' ? now : null;
     pull.mergedAt = pull.merged ? now : null;
     pull.mergeCommitSha = pull.merged ? fakeSha(`${fullName}#${number}:merge`) : null;
+    return pull;
+  }
+
+  /** Replaces a pull request's labels (names; GitHub creates a label the first time it is used). */
+  setPullLabels(fullName: string, number: number, labels: string[]): PullRecord {
+    const pull = this.need(fullName).pulls.get(number);
+    if (!pull) throw new Error(`setPullLabels: ${fullName}#${number} does not exist`);
+    pull.labels = [...labels];
+    pull.updatedAt = timestamp();
     return pull;
   }
 

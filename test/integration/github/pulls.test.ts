@@ -1,5 +1,5 @@
 import { recordingLogger } from '../../support/logger.js';
-import { findPullForSha, getPull } from '../../../src/github/pulls.js';
+import { findPullForSha, getPull, readPullStates } from '../../../src/github/pulls.js';
 import { FULL, REPO, client, sha, useEmulator } from './helpers.js';
 
 const { emu } = useEmulator();
@@ -11,6 +11,7 @@ test('getPull reads an open same-repository pull request', async () => {
     headSha: sha('a'),
     headRef: 'feature/login',
     title: 'Add login',
+    labels: ['preview-keep'],
   });
   const pull = await getPull(client(emu(), recordingLogger()), REPO, 12);
   expect(pull).toEqual({
@@ -24,6 +25,7 @@ test('getPull reads an open same-repository pull request', async () => {
     title: 'Add login',
     htmlUrl: expect.stringMatching(/\/acme\/shop\/pull\/12$/),
     isFork: false,
+    labels: ['preview-keep'],
   });
 });
 
@@ -60,4 +62,38 @@ test('findPullForSha finds the open PR whose head is that commit, and nothing fo
   expect(await findPullForSha(gh, REPO, sha('closed-head'))).toBeNull();
   expect(await findPullForSha(gh, REPO, merged.mergeCommitSha!)).toBeNull();
   expect(await findPullForSha(gh, REPO, sha('never-pushed'))).toBeNull();
+});
+
+test('readPullStates reads two PRs one by one, and a 404 as gone', async () => {
+  emu().state.addPull({ repo: FULL, number: 5, headSha: sha('5'), headRef: 'five', labels: ['x'] });
+  const before = emu().requests.length;
+  const r = await readPullStates(client(emu(), recordingLogger()), REPO, [5, 6]);
+  expect(r.states.get(5)).toMatchObject({ fate: 'open', labels: ['x'], headRef: 'five' });
+  expect(r.states.get(6)).toEqual({ number: 6, fate: 'gone', labels: [] });
+  expect(
+    emu()
+      .requests.slice(before)
+      .map((q) => q.operationId),
+  ).toEqual(['pulls/get', 'pulls/get']);
+  expect(r.requests).toBe(2);
+});
+
+test('readPullStates stops listing open PRs when the pages left outnumber the PRs still unknown', async () => {
+  for (let n = 1; n <= 1000; n++)
+    emu().state.addPull({ repo: FULL, number: n, headSha: sha(`${n}`), headRef: `b${n}` });
+  emu().state.setPullState(FULL, 2, 'closed', true);
+  const before = emu().requests.length;
+  const r = await readPullStates(client(emu(), recordingLogger()), REPO, [1, 2, 3, 999]);
+  // Page 1 (the newest 100) has #999; nine pages are left for three PRs: those are read one by one.
+  expect(
+    emu()
+      .requests.slice(before)
+      .map((q) => `${q.operationId} ${q.path.split('/').pop()}`),
+  ).toEqual(['pulls/list pulls', 'pulls/get 1', 'pulls/get 2', 'pulls/get 3']);
+  expect([...r.states.values()].map((s) => [s.number, s.fate])).toEqual([
+    [999, 'open'],
+    [1, 'open'],
+    [2, 'merged'],
+    [3, 'open'],
+  ]);
 });

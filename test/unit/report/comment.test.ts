@@ -28,7 +28,9 @@ describe('renderPreviewComment', () => {
     expect(body).toContain('`pr-12`');
     expect(body).toMatch(/\| web \| <code>ghcr\\\.io\/acme\/web:pr\\-12\\-0123456<\/code> \|/);
     expect(body).toContain('2026-11-23 06:40 UTC');
-    expect(body).toContain('2026-11-30 06:40 UTC (in 7 days; recorded, removed when the PR closes)');
+    expect(body).toContain(
+      '2026-11-30 06:40 UTC (in 7 days; each push extends it; after it a scheduled sweep may remove the preview unless the PR has the keep label, `preview-keep` by default)',
+    );
     expect(body).toContain('[workflow run](https://github.com/acme/shop/actions/runs/42)');
     expect(body).not.toContain('<details>');
   });
