@@ -4,6 +4,8 @@
 import type { RunContext } from '../app/context.js';
 import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
+import { setDeploymentStatus } from '../github/deployments.js';
+import { updateCommentById } from '../github/comment.js';
 import { readRecord, updateRecord } from '../kube/records.js';
 import { startDeadline, type Deadline } from '../model/deadline.js';
 import { defaultPreviewTag, formatImageRef, parseImages, type ImageOverride } from '../model/images.js';
@@ -24,6 +26,7 @@ import { GitHubPublisher } from '../report/publisher.js';
 import type { PreviewOptions } from '../settings/preview.js';
 import { previewNames } from '../steps/names.js';
 import { pullChecker, resolvePullRequest, type PullRequestContext } from '../steps/pull-request.js';
+import { admit, priorityOf, type LivePreview } from '../steps/admission.js';
 import { isolationFor } from '../steps/isolation.js';
 import { prepareRelease, release, type ReleaseOutcome } from '../steps/release.js';
 import { runCleanupFor } from './cleanup.js';
@@ -126,6 +129,31 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
         logger: ports.logger,
       })),
     ];
+
+    // A slot among the cluster's previews (max-previews), decided on the cluster under a lock.
+    const admission = await admit(ports.kube(), o.admission, {
+      namespace: names.namespace,
+      labels: plan.labels,
+      pr: pr.number,
+      repoLabel: plan.repoLabel,
+      priority: priorityOf(pr.labels, o.admission.priorityPrefix),
+      now: ctx.now,
+      signal: ctx.signal,
+      logger: ports.logger,
+      onQueued: (position, waiting) =>
+        publisher.comment(
+          previewComment(
+            {
+              ...report,
+              caveat: `⏳ Waiting for a preview slot: position ${position} of ${waiting} in the queue (max-previews ${o.admission.max}); it starts as soon as one frees up.`,
+            },
+            secrets,
+          ),
+        ),
+    });
+    if (!admission.admitted) throw new Error(admission.reason);
+    if (admission.how === 'evicted')
+      await tellEvicted(ctx, ports, admission.victim, pr.number, o.admission.max);
 
     // Only now is there something to deploy: a render or guard failure creates no deployment.
     await publisher.createDeployment({
@@ -401,4 +429,45 @@ function skipped(
     text: `preview skipped: ${note}\n`,
     json: { command: 'preview', outcome: 'skipped', note },
   };
+}
+
+/**
+ * The evicted preview's PR hears why and how to bring it back (its comment, found by the id its
+ * namespace recorded; its deployment marked inactive). Another repository's preview (a cluster-wide
+ * cap) is out of this token's reach: the log says so.
+ */
+async function tellEvicted(
+  ctx: RunContext,
+  ports: Ports,
+  victim: LivePreview,
+  by: number,
+  max: number,
+): Promise<void> {
+  const gh = ports.github;
+  const repoLabel = repoLabelValue(`${ctx.owner}/${ctx.repo}`);
+  if (!gh || victim.record.repoLabel !== repoLabel || !victim.record.pr) {
+    ports.logger.info(
+      `Evicted ${victim.namespace}; its PR is not in this repository (or not recorded), so it was not told.`,
+    );
+    return;
+  }
+  const repo = { owner: ctx.owner, repo: ctx.repo };
+  const body =
+    `${commentMarker()}\n### 🗑️ Preview removed to make room\n\n` +
+    `The cluster allows ${max} live previews (\`max-previews\`), and PR #${by} needed a slot: this preview (namespace \`${victim.namespace}\`, priority ${victim.priority}) ` +
+    `was the least recently updated one of equal or lower priority, so kubestage deleted it.\n\n` +
+    'To bring it back, push a commit or re-run the preview workflow; a `preview-priority/high` label keeps it from being evicted by normal-priority PRs.';
+  try {
+    if (victim.record.commentId)
+      await updateCommentById(gh, repo, victim.record.commentId, body, { logger: ports.logger });
+    if (victim.record.deploymentId)
+      await setDeploymentStatus(gh, repo, victim.record.deploymentId, {
+        state: 'inactive',
+        description: `Evicted for PR #${by} (max-previews ${max})`,
+      });
+  } catch (e) {
+    ports.logger.warning(
+      `Could not tell PR #${victim.record.pr} that its preview was evicted: ${(e as Error).message}`,
+    );
+  }
 }

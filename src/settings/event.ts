@@ -25,6 +25,8 @@ export interface EventContext {
   state?: 'open' | 'closed';
   merged?: boolean;
   headRepoFullName?: string;
+  /** The PR's labels, as the pull_request event carries them (a preview's priority). */
+  labels?: string[];
   /** workflow_run: how the triggering run ended (`success`, `failure`, …). */
   conclusion?: string;
   /** Who triggered the run (GITHUB_ACTOR), recorded with what it changes. */
@@ -64,6 +66,7 @@ export function readEvent(env: NodeJS.ProcessEnv, prNumberInput: string): EventC
       state: pr.state === 'closed' ? 'closed' : 'open',
       merged: pr.merged === true,
       headRepoFullName: str(obj(head.repo).full_name),
+      labels: (Array.isArray(pr.labels) ? pr.labels : []).flatMap((l) => str(obj(l).name) ?? []),
       actor,
       headTime: dateOf(pr.updated_at),
     };

@@ -171,7 +171,9 @@ export function parseAdmission(input: InputReader): AdmissionOptions {
   const rawMax = inputOr(input, INPUT.maxPreviews);
   const max = Number(rawMax);
   if (!Number.isSafeInteger(max) || max < 0)
-    throw new SettingsError(`The \`max-previews\` input is "${rawMax}"; expected a whole number (0: no cap), e.g. 10.`);
+    throw new SettingsError(
+      `The \`max-previews\` input is "${rawMax}"; expected a whole number (0: no cap), e.g. 10.`,
+    );
   const scope = inputOr(input, INPUT.maxPreviewsScope).toLowerCase();
   if (scope !== 'repo' && scope !== 'cluster')
     throw new SettingsError(`The \`max-previews-scope\` input is "${scope}"; expected repo or cluster.`);

@@ -11,6 +11,8 @@ export interface PullRequestContext {
   title: string;
   state: 'open' | 'closed';
   merged: boolean;
+  /** Its labels (a preview's priority); empty when not known. */
+  labels: string[];
 }
 
 export async function resolvePullRequest(
@@ -28,12 +30,21 @@ export async function resolvePullRequest(
       title: ev.title ?? '',
       state: ev.state ?? 'open',
       merged: ev.merged ?? false,
+      labels: ev.labels ?? [],
     };
   }
   if (!ports.github && ev.name === 'cli' && ev.prNumber && !opts.needsHead) {
     // A person tearing down pr-<n> from a terminal without a token: the number is all the names need
     // (unless a template uses {branch}, which previewNames then reports).
-    return { number: ev.prNumber, headSha: '', headRef: '', title: '', state: 'open', merged: false };
+    return {
+      number: ev.prNumber,
+      headSha: '',
+      headRef: '',
+      title: '',
+      state: 'open',
+      merged: false,
+      labels: [],
+    };
   }
   if (!ports.github) {
     throw new SettingsError(
@@ -75,6 +86,7 @@ function fromPull(pr: PullInfo): PullRequestContext {
     title: pr.title,
     state: pr.state,
     merged: pr.merged,
+    labels: pr.labels,
   };
 }
 
