@@ -188,3 +188,17 @@ test('bad isolation inputs name the value and the fix', async () => {
   );
   expect(bed.kube.requests).toEqual([]);
 });
+
+test('a workload over the quota fails fast, with the quota message in the comment', async () => {
+  const ws = makeWorkspace(appManifests());
+  const started = Date.now();
+  const { result } = await preview(17, ws, { quota: 'requests.cpu=10m,pods=5', 'wait-timeout': '60' });
+  expect(result.ok).toBe(false);
+  expect(Date.now() - started).toBeLessThan(30_000);
+  const comment = bed.markerComments(17)[0]?.body ?? '';
+  for (const text of [result.summary, comment]) {
+    expect(text).toContain('exceeded quota: kubestage-preview');
+    expect(text).toContain('requested: requests.cpu=50m');
+    expect(text).toContain('limited: requests.cpu=10m');
+  }
+});
