@@ -1,5 +1,6 @@
 // `cleanup`: delete the PR's preview namespace (only if it is ours), verify it is gone, tell the PR.
 import type { RunContext } from '../app/context.js';
+import { audit } from '../kube/audit.js';
 import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
 import { deleteNamespace } from '../kube/namespaces.js';
@@ -59,6 +60,18 @@ export async function runCleanupFor(
         owner: { repoLabel, pr: pr.number },
         timeoutMs: deadline.remainingMs(),
         logger: log,
+        beforeDelete: () =>
+          audit(
+            ports.kube(),
+            names.namespace,
+            {
+              reason: 'Deleting',
+              message: `cleanup of PR #${pr.number}${ctx.event.action === 'closed' || pr.state === 'closed' ? ' (the PR was closed)' : ''}`,
+              ...(ctx.event.actor ? { actor: ctx.event.actor } : {}),
+              ...(ctx.runUrl ? { runUrl: ctx.runUrl } : {}),
+            },
+            { now: ctx.now(), logger: log },
+          ),
       }),
     );
   } catch (e) {

@@ -6,6 +6,7 @@ import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
 import { setDeploymentStatus } from '../github/deployments.js';
 import { updateCommentById } from '../github/comment.js';
+import { audit } from '../kube/audit.js';
 import { readRecord, updateRecord } from '../kube/records.js';
 import { startDeadline, type Deadline } from '../model/deadline.js';
 import { defaultPreviewTag, formatImageRef, parseImages, type ImageOverride } from '../model/images.js';
@@ -154,6 +155,31 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
     if (!admission.admitted) throw new Error(admission.reason);
     if (admission.how === 'evicted')
       await tellEvicted(ctx, ports, admission.victim, pr.number, o.admission.max);
+    const story = (reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal') =>
+      audit(
+        ports.kube(),
+        names.namespace,
+        {
+          reason,
+          message,
+          type,
+          ...(ev.actor ? { actor: ev.actor } : {}),
+          ...(ctx.runUrl ? { runUrl: ctx.runUrl } : {}),
+        },
+        { now: ctx.now(), logger: ports.logger },
+      );
+    if (admission.how === 'free' || admission.how === 'queued' || admission.how === 'evicted') {
+      await story(
+        'Admitted',
+        `PR #${pr.number} admitted under max-previews ${o.admission.max}` +
+          (admission.how === 'queued'
+            ? ` after waiting ${Math.round((admission.waitedMs ?? 0) / 1000)}s in the queue`
+            : '') +
+          (admission.how === 'evicted'
+            ? `; evicted ${admission.victim.namespace} (PR #${admission.victim.record.pr ?? '?'}, priority ${admission.victim.priority}) to make room`
+            : ''),
+      );
+    }
 
     // Only now is there something to deploy: a render or guard failure creates no deployment.
     await publisher.createDeployment({
@@ -209,6 +235,22 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       workloads: outcome.workloads,
       hooks: outcome.hooks,
     };
+    for (const h of outcome.hooks ?? [])
+      await story(
+        h.status === 'succeeded' ? 'HookSucceeded' : 'HookFailed',
+        `${h.phase} hook Job ${h.name}: ${h.status} in ${Math.round(h.durationMs / 1000)}s${h.message ? ` (${h.message})` : ''}`,
+        h.status === 'succeeded' ? 'Normal' : 'Warning',
+      );
+    const counts = countActions(outcome.applied.map((a) => a.action));
+    await story(
+      outcome.status === 'ready'
+        ? 'Deployed'
+        : outcome.status === 'failed'
+          ? 'DeployFailed'
+          : `Deploy${outcome.status[0]?.toUpperCase()}${outcome.status.slice(1)}`,
+      `commit ${pr.headSha.slice(0, 7)}: ${counts || 'nothing applied'}${outcome.pruned.length ? `, ${outcome.pruned.length} pruned` : ''}; ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`,
+      outcome.status === 'ready' ? 'Normal' : 'Warning',
+    );
     if (outcome.status === 'cancelled') return finish(await cancelled(report, publisher, secrets, ports));
     // Whatever happened, never leave an orphan behind, and never write over what a newer run reports.
     const after = await moved('while this run deployed', report);
@@ -470,4 +512,11 @@ async function tellEvicted(
       `Could not tell PR #${victim.record.pr} that its preview was evicted: ${(e as Error).message}`,
     );
   }
+}
+
+/** `3 created, 1 configured, 2 unchanged`. */
+function countActions(actions: string[]): string {
+  const n = new Map<string, number>();
+  for (const a of actions) n.set(a, (n.get(a) ?? 0) + 1);
+  return [...n].map(([a, k]) => `${k} ${a}`).join(', ');
 }

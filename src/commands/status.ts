@@ -11,6 +11,7 @@ import { listRevisions, readRevision } from '../kube/ledger.js';
 import { smokeLine } from '../report/smoke.js';
 import type { SmokeReport } from '../steps/smoke.js';
 import {
+  ANNOTATION_LAST_ACTION,
   ANNOTATION_REVISION,
   LABEL_ENVIRONMENT,
   PREVIEW_ENVIRONMENT,
@@ -70,6 +71,9 @@ function fromRecord(ns: LiveObject): PreviewStatusRow {
     expiresAt: r.expiresAt,
     actor: r.actor,
     runUrl: r.runUrl,
+    ...(ns.metadata.annotations?.[ANNOTATION_LAST_ACTION]
+      ? { lastAction: ns.metadata.annotations[ANNOTATION_LAST_ACTION] }
+      : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // `sweep`, for a scheduled workflow: delete this repository's previews that expired or whose PR is
 // closed, merged or gone; tell each PR why; never touch another repository's namespaces or a stage's.
 import type { RunContext } from '../app/context.js';
+import { audit } from '../kube/audit.js';
 import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
 import { apiMessage, httpStatus, type GitHubClient } from '../github/client.js';
@@ -22,7 +23,7 @@ import {
 import { decodeRecord, type NamespaceRecord } from '../model/records.js';
 import { formatUtc, renderPreviewComment } from '../report/comment.js';
 import { GitHubPublisher } from '../report/publisher.js';
-import { sweepResult, type SweepReason, type SweepRow } from '../report/sweep.js';
+import { reasonText, sweepResult, type SweepReason, type SweepRow } from '../report/sweep.js';
 import type { SweepOptions } from '../settings/sweep.js';
 
 /** Namespaces deleted at once: each waits until its namespace is gone (or the wait runs out). */
@@ -185,6 +186,18 @@ async function sweepOne(
       environment: PREVIEW_ENVIRONMENT,
       timeoutMs: waitSeconds * 1000,
       logger: log,
+      beforeDelete: () =>
+        audit(
+          ports.kube(),
+          name,
+          {
+            reason: row.reason === 'expired' ? 'Expired' : 'Deleting',
+            message: `sweep: ${reasonText(row, o.keepLabel)}${record.pr !== undefined ? ` (PR #${record.pr})` : ''}`,
+            ...(ctx.event.actor ? { actor: ctx.event.actor } : {}),
+            ...(ctx.runUrl ? { runUrl: ctx.runUrl } : {}),
+          },
+          { now: ctx.now(), logger: log },
+        ),
     });
   } catch (e) {
     return { ...row, action: 'error', error: `not deleted: ${(e as Error).message}` };

@@ -336,8 +336,10 @@ export async function recordEvent(
   namespace: string,
   event: StageEvent,
   now: Date = new Date(),
+  /** The namespace as just read or written (saves reading it for its uid). */
+  known?: LiveObject,
 ): Promise<RecordedEvent> {
-  const ns = await kube.get<LiveObject>('v1', 'Namespace', namespace);
+  const ns = known ?? (await kube.get<LiveObject>('v1', 'Namespace', namespace));
   if (!ns) throw new Error(`cannot record event ${event.reason}: namespace "${namespace}" does not exist`);
   // client-go's naming: <involved object>.<time in hex>; random bytes keep two runs apart.
   const name = `${namespace}.${now.getTime().toString(16)}${randomBytes(4).toString('hex')}`;

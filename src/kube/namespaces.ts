@@ -208,6 +208,8 @@ export interface DeleteNamespaceOptions {
   logger: Logger;
   /** The environment label the namespace must carry; previews only unless a caller says otherwise. */
   environment?: string;
+  /** Called once the namespace is known to be ours, just before it is deleted (the audit line). */
+  beforeDelete?: () => Promise<void>;
 }
 
 export interface StuckObject {
@@ -272,6 +274,7 @@ export async function deleteNamespace(
   let objectsRemoved = 0;
   if (!isTerminating(ns)) {
     objectsRemoved = await countOurObjects(client, ns, client.fieldManager, logger);
+    await opts.beforeDelete?.();
     try {
       const existed = await client.delete('v1', 'Namespace', name, undefined, {
         propagationPolicy: 'Background',

@@ -100,3 +100,6 @@ export function repoLabelValue(fullName: string): string {
   }
   return v;
 }
+
+/** The last step kubestage took in a namespace, one line (`kubectl describe ns` shows it). */
+export const ANNOTATION_LAST_ACTION = 'kubestage.dev/last-action';

@@ -26,6 +26,8 @@ export interface PreviewStatusRow {
   runUrl?: string;
   /** A stage's namespace: its current revision, from the ledger. */
   stage?: StageStatus;
+  /** The last step kubestage took there (kubestage.dev/last-action). */
+  lastAction?: string;
 }
 
 export interface StageStatus {
@@ -85,6 +87,7 @@ function jsonRow(p: PreviewStatusRow): Record<string, unknown> {
     expiresAt: p.expiresAt?.toISOString(),
     actor: p.actor,
     runUrl: p.runUrl,
+    lastAction: p.lastAction,
     ...(p.stage ? { stage: { ...p.stage, finishedAt: p.stage.finishedAt?.toISOString() } } : {}),
   };
 }
@@ -153,6 +156,7 @@ export function statusText(r: StatusReport): string {
       .trimEnd();
   const out = [line(cols.map(([h]) => h)), ...rows.map(line)];
   for (const p of r.previews) if (p.detail && p.state !== 'ready') out.push(`${p.namespace}: ${p.detail}`);
+  for (const p of r.previews) if (p.lastAction && !p.stage) out.push(`${p.namespace} last: ${p.lastAction}`);
   for (const p of r.previews) {
     const line = stageLine(p);
     if (!line || !p.stage) continue;

@@ -163,3 +163,24 @@ test('evict: the least recently updated preview of lower or equal priority makes
   );
   expect(low.result.failure).toContain('none has a priority at or below low');
 });
+
+test('the namespace tells its story: Events and the last-action annotation, shown by status', async () => {
+  const cap = { 'max-previews': '1', 'when-full': 'evict' };
+  expect((await preview(1, cap)).result.ok).toBe(true);
+  expect((await preview(2, cap)).result.ok).toBe(true);
+  const events = bed
+    .objects('v1', 'Event', 'pr-2')
+    .map((e) => `${(e as { reason?: string }).reason}: ${(e as { message?: string }).message}`);
+  expect(events.find((e) => e.startsWith('Admitted:'))).toContain(
+    'evicted pr-1 (PR #1, priority normal) to make room',
+  );
+  expect(events.find((e) => e.startsWith('Deployed:'))).toMatch(/commit c3c3c3c: \d+ created; ready/);
+  const annotations = bed.object('v1', 'Namespace', undefined, 'pr-2')?.metadata.annotations ?? {};
+  expect(annotations['kubestage.dev/last-action']).toMatch(/^Deployed \d{4}-\d\d-\d\dT.*: commit c3c3c3c/);
+  const status = await bed.run({
+    payload: { ref: 'refs/heads/main', after: SHA },
+    eventName: 'push',
+    inputs: { command: 'status' },
+  });
+  expect(status.result.text).toMatch(/pr-2 last: Deployed .*commit c3c3c3c/);
+});
