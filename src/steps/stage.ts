@@ -321,6 +321,26 @@ export async function releaseStage(
   logger.info(
     `${marker}${stage.name}: revision ${revision.number} (${change.kind}${change.from ? ` from ${change.from}` : ''}${change.restores ? ` of revision ${change.restores}` : ''}) recorded as deploying.`,
   );
+  // One change of a stage at a time: revision numbers are unique and ordered, so of two runs that
+  // recorded theirs, the one with the lower number goes on and the other stands down (each checks
+  // after recording, so one of them always sees the other).
+  const busy = await changeInProgress(kube, stage, revision.number, ctx.now());
+  if (busy) {
+    const message = `another change to ${stage.name} is in progress (revision ${busy.number}, ${busy.kind ?? 'deploy'}${busy.runUrl ? `, ${busy.runUrl}` : ''}); this run changed nothing. Re-run it once that one is done, or serialise the jobs with a \`concurrency:\` group per stage`;
+    await finishRevision(kube, stage.namespace, stage.name, revision.number, {
+      result: 'superseded',
+      finishedAt: ctx.now(),
+      message,
+    });
+    await finishDeployment(ctx, ports, deploymentId, 'error', stage, { ...outcome, message });
+    logger.warning(`${marker}${message}`);
+    return {
+      ...outcome,
+      revision: { ...revision, result: 'superseded', message },
+      message,
+      noRollback: 'nothing was changed',
+    };
+  }
 
   const result = await release(kube, {
     objects: change.objects,
@@ -568,4 +588,22 @@ async function finishDeployment(
   } catch (e) {
     ports.logger.warning(`Could not update GitHub deployment ${id}: ${(e as Error).message}`);
   }
+}
+
+/** A revision older than `mine` still deploying (and not abandoned: younger than twice the stage's timeout). */
+async function changeInProgress(
+  kube: KubeClient,
+  stage: StageConfig,
+  mine: number,
+  now: Date,
+): Promise<RevisionSummary | undefined> {
+  const revisions = await listRevisions(kube, stage.namespace, stage.name);
+  return revisions
+    .filter(
+      (r) =>
+        r.number < mine &&
+        r.result === 'deploying' &&
+        (r.startedAt === undefined || now.getTime() - r.startedAt.getTime() < 2 * stage.timeoutMs),
+    )
+    .sort((a, b) => a.number - b.number)[0];
 }

@@ -408,3 +408,39 @@ test('plan shows the manifest diff without Secret values, and drift after a kube
   expect(plan.result.summary).toContain('Deployment/web');
   expect(plan.result.summary).toContain('Faster checkout');
 });
+
+test('two promotions into one stage at once: never both applying; the later one stands down and says why', async () => {
+  pushBuild('1.0');
+  expect((await deploy('1.0')).result.ok).toBe(true);
+  startRun('testing', 2001);
+  await approve(2001, 'testing');
+  startRun('testing', 2002);
+  await approve(2002, 'testing');
+  const [a, b] = await Promise.all([
+    promote('testing', { runId: 2001 }),
+    promote('testing', { runId: 2002 }),
+  ]);
+  const revisions = bed
+    .objects('v1', 'Secret', 'testing')
+    .filter((s) => (s as { type?: string }).type === 'kubestage.dev/revision.v1')
+    .map((s) => s.metadata.annotations ?? {});
+  if (a.result.ok && b.result.ok) {
+    // They ran one after the other: their revisions' times do not overlap.
+    const spans = revisions
+      .map((r) => [
+        Date.parse(r['kubestage.dev/started-at'] ?? ''),
+        Date.parse(r['kubestage.dev/finished-at'] ?? ''),
+      ])
+      .sort((x, y) => (x[0] ?? 0) - (y[0] ?? 0));
+    expect(spans[1]?.[0] ?? 0).toBeGreaterThanOrEqual(spans[0]?.[1] ?? Infinity);
+  } else {
+    const [ok, stood] = a.result.ok ? [a, b] : [b, a];
+    expect(ok.result.ok).toBe(true);
+    expect(stood.result.failure).toContain('another change to testing is in progress (revision 1');
+    expect(stood.result.failure).toContain('this run changed nothing');
+    expect(
+      revisions.map((r) => r['kubestage.dev/message'] ?? '').filter((m) => m.includes('in progress')),
+    ).toHaveLength(1);
+  }
+  expect(nsAnnotations('testing')['kubestage.dev/revision']).toBe('1');
+});
