@@ -242,15 +242,22 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
         h.status === 'succeeded' ? 'Normal' : 'Warning',
       );
     const counts = countActions(outcome.applied.map((a) => a.action));
-    await story(
-      outcome.status === 'ready'
-        ? 'Deployed'
-        : outcome.status === 'failed'
-          ? 'DeployFailed'
-          : `Deploy${outcome.status[0]?.toUpperCase()}${outcome.status.slice(1)}`,
-      `commit ${pr.headSha.slice(0, 7)}: ${counts || 'nothing applied'}${outcome.pruned.length ? `, ${outcome.pruned.length} pruned` : ''}; ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`,
-      outcome.status === 'ready' ? 'Normal' : 'Warning',
-    );
+    // Only a namespace this run wrote to is ours to tell about (one that another PR holds is not).
+    if (
+      outcome.applied.length > 0 ||
+      admission.how === 'free' ||
+      admission.how === 'queued' ||
+      admission.how === 'evicted'
+    )
+      await story(
+        outcome.status === 'ready'
+          ? 'Deployed'
+          : outcome.status === 'failed'
+            ? 'DeployFailed'
+            : `Deploy${outcome.status[0]?.toUpperCase()}${outcome.status.slice(1)}`,
+        `commit ${pr.headSha.slice(0, 7)}: ${counts || 'nothing applied'}${outcome.pruned.length ? `, ${outcome.pruned.length} pruned` : ''}; ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`,
+        outcome.status === 'ready' ? 'Normal' : 'Warning',
+      );
     if (outcome.status === 'cancelled') return finish(await cancelled(report, publisher, secrets, ports));
     // Whatever happened, never leave an orphan behind, and never write over what a newer run reports.
     const after = await moved('while this run deployed', report);

@@ -29,7 +29,8 @@ describe('waveOf', () => {
     ['autoscaling/v2', 'HorizontalPodAutoscaler', 4],
     ['policy/v1', 'PodDisruptionBudget', 4],
     ['networking.k8s.io/v1', 'Ingress', 5],
-    ['networking.k8s.io/v1', 'NetworkPolicy', 5],
+    // Isolation before any pod runs.
+    ['networking.k8s.io/v1', 'NetworkPolicy', 1],
     ['gateway.networking.k8s.io/v1', 'HTTPRoute', 5],
     ['example.com/v1', 'Widget', 5],
     ['serving.knative.dev/v1', 'Service', 5],
