@@ -75,6 +75,10 @@ describe('npm run emulators (test/emulators/cli.ts)', () => {
     const withToken = (t: string) => fetch(`${url}/rate_limit`, { headers: { authorization: `token ${t}` } });
     expect((await withToken(token ?? '')).status).toBe(200);
     expect((await withToken('ghs_wrong')).status).toBe(401);
+    // The registry answers the OCI distribution API's version check.
+    const registry = readFileSync(join(dir, 'registry'), 'utf8').trim();
+    expect(registry).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect((await fetch(`http://${registry}/v2/`)).status).toBe(200);
 
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(0);

@@ -1,9 +1,10 @@
-// `npm run emulators -- --dir DIR [--latency-ms N]`: both emulators until interrupted.
+// `npm run emulators -- --dir DIR [--latency-ms N]`: the Kubernetes, GitHub and registry emulators until interrupted.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startGitHubEmulator } from './github/index.js';
 import { startKubeEmulator } from './kube/index.js';
+import { startRegistryEmulator } from './registry/index.js';
 
 /** The token written to github.env; GitHub's emulator answers any other with 401 Bad credentials. */
 const DEFAULT_TOKEN = 'ghs_emulator_token_0000000000000000000000';
@@ -24,9 +25,11 @@ if (values.help || !values.dir) {
                      [--repo OWNER/NAME]… [--pull OWNER/NAME#NUMBER@HEAD_SHA[:BRANCH]]…
                      [--token GITHUB_TOKEN]
 
-Starts the Kubernetes API emulator and the GitHub REST emulator on 127.0.0.1 and writes
+Starts the Kubernetes API, GitHub REST and OCI registry emulators on 127.0.0.1 and writes
   DIR/kubeconfig   for kubectl / client-node (export KUBECONFIG=DIR/kubeconfig)
   DIR/github.env   GITHUB_API_URL=… GITHUB_TOKEN=… (source it before running the action by hand)
+  DIR/registry     the registry's host:port (images named <host:port>/<repo>:<tag>; plain HTTP on
+                   loopback; push with any OCI client, the kubelet reports its digests as imageIDs)
 --token is the one GitHub token the emulator accepts (default ${DEFAULT_TOKEN}); others get
 401 Bad credentials; register more with POST /_emulator/tokens {"token":"…","permissions":"write"}.
 --repo and --pull seed the GitHub emulator (GitHub answers 404 for anything that does not exist);
@@ -58,7 +61,13 @@ const pulls = values.pull.map((spec) => {
 });
 const dir = resolve(values.dir);
 mkdirSync(dir, { recursive: true });
-const kube = await startKubeEmulator({ dir, latencyMs, controllers: { readyDelayMs } });
+const registry = await startRegistryEmulator();
+const kube = await startKubeEmulator({
+  dir,
+  latencyMs,
+  controllers: { readyDelayMs },
+  imageDigests: (image) => registry.lookup(image),
+});
 const github = await startGitHubEmulator();
 github.state.setToken(values.token, { permissions: 'write' });
 for (const repo of values.repo) github.state.addRepo(repo);
@@ -67,14 +76,16 @@ for (const p of pulls) {
   github.state.addPull(p);
 }
 writeFileSync(resolve(dir, 'github.env'), `GITHUB_API_URL=${github.url}\nGITHUB_TOKEN=${values.token}\n`);
+writeFileSync(resolve(dir, 'registry'), `${registry.host}\n`);
 console.log(`Kubernetes API emulator: ${kube.url}
   kubeconfig: ${kube.kubeconfigPath}   (export KUBECONFIG=${kube.kubeconfigPath})${latencyMs ? `\n  latency: ${latencyMs} ms per request` : ''}
 GitHub REST emulator:    ${github.url}
   env file:   ${resolve(dir, 'github.env')}   (GITHUB_API_URL, GITHUB_TOKEN)
   seeded:     ${github.state.repoNames().join(', ') || '(nothing yet: see --help for --repo/--pull and /_emulator/ routes)'}
+OCI registry emulator:   ${registry.url}   (images ${registry.host}/<repo>:<tag>)
 Press Ctrl-C to stop.`);
 const stop = async () => {
-  await Promise.allSettled([kube.close(), github.close()]);
+  await Promise.allSettled([kube.close(), github.close(), registry.close()]);
   process.exit(0);
 };
 process.on('SIGINT', () => void stop());
