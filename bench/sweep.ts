@@ -102,6 +102,8 @@ function shouldGo(p: Preview): boolean {
 interface SweepRun {
   ms: number;
   serverCpuMs: number;
+  /** This process's CPU time over the run (kubestage's own work; the emulators run elsewhere). */
+  clientCpuMs: number;
   result: CommandResult;
   /** GitHub requests as the emulator recorded them. */
   github: { method: string; path: string; operationId?: string; query?: string }[];
@@ -167,7 +169,7 @@ export async function benchSweep(latencyMs: number): Promise<void> {
         `${statuses} deployment statuses were written, ${toGo.length} expected (one per deleted preview)`,
       );
 
-    report(dry, real, expected.length, gone.length);
+    report(dry, real, expected.length, gone.length, previews);
     if (problems.length)
       throw new Error(`the sweep bench found sweep wrong:\n  - ${problems.join('\n  - ')}`);
   } finally {
@@ -176,7 +178,7 @@ export async function benchSweep(latencyMs: number): Promise<void> {
   }
 }
 
-function report(dry: SweepRun, real: SweepRun, expected: number, deleted: number): void {
+function report(dry: SweepRun, real: SweepRun, expected: number, deleted: number, previews: Preview[]): void {
   const prState = (r: SweepRun) =>
     r.github.filter((q) => q.operationId === 'pulls/list' || q.operationId === 'pulls/get');
   const prStateWords = (r: SweepRun) => {
@@ -190,16 +192,16 @@ function report(dry: SweepRun, real: SweepRun, expected: number, deleted: number
   const own = (r: SweepRun) => /PR states: (\d+) GitHub request/.exec(r.result.text)?.[1] ?? '?';
   const verdict = (n: number) => (n <= TARGET_PR_STATE_REQUESTS ? 'PASS' : 'MISS');
   console.log(
-    `\n| sweep of ${PREVIEWS} previews / ${PREVIEWS} PRs | wall (ms) | API server CPU (ms) | GitHub requests for PR state | GitHub requests | GitHub writes | Kubernetes requests | deleted |`,
+    `\n| sweep of ${PREVIEWS} previews / ${PREVIEWS} PRs | wall (ms) | API servers' CPU (ms) | kubestage CPU (ms) | GitHub requests for PR state | GitHub requests | GitHub writes | Kubernetes requests | deleted |`,
   );
-  console.log('|---|---:|---:|---|---:|---:|---:|---:|');
+  console.log('|---|---:|---:|---:|---|---:|---:|---:|---:|');
   for (const [name, r, gone] of [
     ['dry-run: true', dry, 0],
     ['for real', real, deleted],
   ] as const) {
     const n = prState(r).length;
     console.log(
-      `| ${name} | ${r.ms.toFixed(0)} | ${r.serverCpuMs.toFixed(0)} | ${n} (target ≤ ${TARGET_PR_STATE_REQUESTS}: ${verdict(n)}) | ` +
+      `| ${name} | ${r.ms.toFixed(0)} | ${r.serverCpuMs.toFixed(0)} | ${r.clientCpuMs.toFixed(0)} | ${n} (target ≤ ${TARGET_PR_STATE_REQUESTS}: ${verdict(n)}) | ` +
         `${r.github.length} | ${r.github.filter((q) => q.method !== 'GET').length} | ${r.kube.length} | ` +
         `${gone}${name === 'for real' ? ` of ${expected} expected` : ` (would: ${outputNamespaces(r.result, 'deleted').length})`} |`,
     );
@@ -213,6 +215,16 @@ function report(dry: SweepRun, real: SweepRun, expected: number, deleted: number
     );
     console.log(`  ${name}: Kubernetes by verb and resource: ${summarise(r.kube)}`);
   }
+  // What listing can do at best: every open PR is on a page of 100, the closed walk from the newest
+  // PR down to the oldest wanted one, and a PR that is gone answers only to a GET of its own (404).
+  const open = previews.filter((p) => p.fate === 'open').length;
+  const gone = previews.filter((p) => p.fate === 'gone').length;
+  const done = previews.filter((p) => p.fate === 'closed' || p.fate === 'merged').length;
+  const floor = Math.ceil(open / 100) + Math.ceil(done / 100) + gone;
+  console.log(
+    `\n  PR states by listing, at best: ⌈${open} open / 100⌉ + ⌈${done} closed or merged / 100⌉ + ${gone} gone (one GET each) = ${floor}; ` +
+      `sweep made ${prState(real).length}. Without the gone PRs it would be ${floor - gone}.`,
+  );
   const perDeleted = deleted ? (real.kube.length - dry.kube.length) / deleted : 0;
   console.log(
     `  Per deleted namespace, beyond the dry run's reads: ${perDeleted.toFixed(1)} Kubernetes and ` +
@@ -269,13 +281,15 @@ async function runSweep(
   };
   const ghFrom = (await emu.githubRequests()).length;
   const c0 = emu.cpuMs();
+  const u0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await start(ports);
   const ms = performance.now() - t0;
+  const u = process.cpuUsage(u0);
   const serverCpuMs = emu.cpuMs() - c0;
   rmSync(dir, { recursive: true, force: true });
   const github = ((await emu.githubRequests()) as SweepRun['github']).slice(ghFrom);
-  return { ms, serverCpuMs, result, github, kube };
+  return { ms, serverCpuMs, clientCpuMs: (u.user + u.system) / 1000, result, github, kube };
 }
 
 /**
