@@ -8,6 +8,28 @@ import { parseArgs } from 'node:util';
 import { startGitHubEmulator } from '../test/emulators/github/index.js';
 import { startKubeEmulator } from '../test/emulators/kube/index.js';
 
+/** Pull requests to seed (the sweep bench): each with kubestage's comment; `gone` ones removed after (404). */
+export interface PullSeed {
+  repo: string;
+  /** The body of kubestage's comment (marker first), as a ready preview leaves it. */
+  commentBody: string;
+  pulls: {
+    number: number;
+    state: 'open' | 'closed';
+    merged: boolean;
+    gone: boolean;
+    title: string;
+    headSha: string;
+    headRef: string;
+    labels: string[];
+  }[];
+}
+
+/** PR number → the id of kubestage's comment on it. */
+export interface SeededPulls {
+  comments: Record<number, number>;
+}
+
 const { values } = parseArgs({
   options: {
     dir: { type: 'string' },
@@ -54,10 +76,17 @@ kube.store.subscribe((e) => {
   const isAll = byName.size > 0 && [...byName.values()].every(Boolean);
   if (isAll && !wasAll) lastReady.set(ns, performance.timeOrigin + performance.now());
 });
-process.on('message', (m: { readyAt?: string }) => {
-  if (m.readyAt !== undefined) process.send?.({ readyAt: lastReady.get(m.readyAt) ?? null });
-});
 const github = await startGitHubEmulator();
+process.on('message', (m: { readyAt?: string; seedPulls?: PullSeed }) => {
+  if (m.readyAt !== undefined) process.send?.({ readyAt: lastReady.get(m.readyAt) ?? null });
+  if (m.seedPulls) {
+    try {
+      process.send?.({ seeded: seedPulls(m.seedPulls) });
+    } catch (e) {
+      process.send?.({ error: (e as Error).message });
+    }
+  }
+});
 const seed = JSON.parse(values['github-seed']) as {
   repo?: string;
   token?: string;
@@ -66,6 +95,32 @@ const seed = JSON.parse(values['github-seed']) as {
 if (seed.repo) github.state.addRepo(seed.repo);
 if (seed.token) github.state.setToken(seed.token, { permissions: 'write' });
 if (seed.repo && seed.commits) github.state.addCommits(seed.repo, seed.commits);
+
+/**
+ * As `preview` leaves GitHub: the PR, and the bot's comment on it found by its marker. A PR that is
+ * gone (GitHub answers 404 for it) had its comment and its commit before it went.
+ */
+function seedPulls(seed: PullSeed): SeededPulls {
+  const comments: Record<number, number> = {};
+  const bot = github.state.user('github-actions[bot]');
+  for (const p of seed.pulls) {
+    github.state.addPull({
+      repo: seed.repo,
+      number: p.number,
+      headSha: p.headSha,
+      headRef: p.headRef,
+      title: p.title,
+      state: p.state,
+      merged: p.merged,
+      labels: p.labels,
+    });
+    const repo = github.state.repo(seed.repo);
+    if (!repo) throw new Error(`no repository ${seed.repo}`);
+    comments[p.number] = github.state.createComment(repo, p.number, seed.commentBody, bot).id;
+    if (p.gone) repo.pulls.delete(p.number);
+  }
+  return { comments };
+}
 console.log(`ready ${kube.kubeconfigPath} ${github.url}`);
 const stop = async () => {
   await Promise.allSettled([kube.close(), github.close()]);

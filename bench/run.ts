@@ -32,12 +32,13 @@ import { renderManifests } from '../src/render/kustomize.js';
 import { distEntry, node24, repoRoot, sharedDir } from '../test/support/action.js';
 import { planFloor } from './floor.js';
 import { benchStages, reportStages, type StageRow } from './stages.js';
+import { benchSweep } from './sweep.js';
 
 const LATENCY_MS = 5;
 const { values: flags } = parseArgs({
   options: {
     runs: { type: 'string', default: process.env.BENCH_RUNS ?? '3' },
-    // Only the cases whose name contains this (e.g. `--only generated`, `--only stages`); cold start and size still run.
+    // Only the cases whose name contains this (e.g. `--only generated`, `--only stages`, `--only sweep`); cold start and size still run.
     only: { type: 'string' },
     'apply-only': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
@@ -46,7 +47,8 @@ const { values: flags } = parseArgs({
 if (flags.help) {
   console.log(`Usage: npm run bench -- [--runs N] [--only TEXT] [--apply-only]
   --runs N        timed runs per case, the median is reported (default 3, or $BENCH_RUNS)
-  --only TEXT     only the cases whose name contains TEXT ("boutique", "generated", "stages": promote and plan)
+  --only TEXT     only the cases whose name contains TEXT ("boutique", "generated", "stages": promote and plan,
+                  "sweep": 500 previews of 500 PRs)
   --apply-only    skip cold start and bundle size`);
   process.exit(0);
 }
@@ -105,6 +107,8 @@ async function main(): Promise<void> {
   if (!flags.only || 'stages promote plan'.includes(flags.only.toLowerCase()))
     stages = await benchStages(RUNS, LATENCY_MS);
   reportStages(stages);
+  // 500 previews and their PRs, swept: GitHub requests for PR state against issue 9's target.
+  if (!flags.only || 'sweep'.includes(flags.only.toLowerCase())) await benchSweep(LATENCY_MS);
   if (!flags['apply-only']) {
     await githubRequests();
     await coldStart();

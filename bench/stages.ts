@@ -28,6 +28,7 @@ import { parseAllow } from '../src/render/allow.js';
 import { loadStages } from '../src/steps/stage-checks.js';
 import { pinnedOverrides, readStageState, renderStage } from '../src/steps/stage.js';
 import { node24, repoRoot, sharedDir } from '../test/support/action.js';
+import type { PullSeed, SeededPulls } from './emulators.js';
 
 const REPO = 'bench/boutique';
 const TOKEN = 'ghs_bench_token_000000000000000000000001';
@@ -165,7 +166,7 @@ export function reportStages(rows: StageRow[]): void {
 }
 
 /** "3× GET secrets, 1× PATCH namespaces" in first-seen order. */
-function summarise(requests: string[]): string {
+export function summarise(requests: string[]): string {
   const counts = new Map<string, number>();
   for (const r of requests) counts.set(r, (counts.get(r) ?? 0) + 1);
   return [...counts].map(([what, n]) => `${n}× ${what}`).join(', ');
@@ -533,7 +534,7 @@ function githubRoute(path: string): string {
 }
 
 /** "GET secrets", "PATCH deployments", "GET discovery", "LIST pods", "WATCH …" from a request's method and path. */
-function describeRequest(method: string, path: string): string {
+export function describeRequest(method: string, path: string): string {
   const segs = path.split('/').filter(Boolean);
   // kubectl reads OpenAPI v3 documents (/openapi/v3/…) for server-side apply and field validation.
   if (segs[0] !== 'api' && segs[0] !== 'apis') return `${method} ${segs[0] ?? '/'}`;
@@ -606,24 +607,29 @@ function inNamespace(objects: KubeObject[], namespace: string): KubeObject[] {
   return objects.map((o) => ({ ...o, metadata: { ...o.metadata, namespace } }));
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s[Math.floor(s.length / 2)] as number) : NaN;
 }
 
-interface EmulatorsProcess {
+export interface EmulatorsProcess {
   kubeconfigPath: string;
   githubUrl: string;
   /** Every request the GitHub emulator served so far (its /_emulator/requests control route). */
   githubRequests(): Promise<{ method: string; path: string }[]>;
   /** When the namespace's Deployments last all became available (epoch ms), as the emulator saw it. */
   readyAt(namespace: string): Promise<number | undefined>;
+  /** Seeds the GitHub emulator's pull requests and comments in its process (bench/emulators.ts `seedPulls`). */
+  seedPulls(seed: PullSeed): Promise<SeededPulls>;
   cpuMs(): number;
   close(): Promise<void>;
 }
 
 /** bench/emulators.ts in its own process; its CPU time read from /proc. */
-async function startEmulatorsProcess(latencyMs: number, githubSeed: unknown): Promise<EmulatorsProcess> {
+export async function startEmulatorsProcess(
+  latencyMs: number,
+  githubSeed: unknown,
+): Promise<EmulatorsProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'kubestage-bench-stage-emu-'));
   const child = spawn(
     node24,
@@ -660,6 +666,13 @@ async function startEmulatorsProcess(latencyMs: number, githubSeed: unknown): Pr
       new Promise((resolve) => {
         child.once('message', (m: { readyAt: number | null }) => resolve(m.readyAt ?? undefined));
         child.send({ readyAt: namespace });
+      }),
+    seedPulls: (seed) =>
+      new Promise((resolve, reject) => {
+        child.once('message', (m: { seeded?: SeededPulls; error?: string }) =>
+          m.seeded ? resolve(m.seeded) : reject(new Error(`bench/emulators.ts: ${m.error ?? 'no reply'}`)),
+        );
+        child.send({ seedPulls: seed });
       }),
     cpuMs: () => {
       try {
