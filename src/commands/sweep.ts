@@ -44,14 +44,25 @@ export interface Verdict {
   error?: string;
 }
 
+/** The most GitHub requests a sweep spends on PR state (issue: 500 previews in at most 10). */
+export const PR_STATE_BUDGET = 10;
+
 export function judgePreview(
   record: Pick<NamespaceRecord, 'pr' | 'expiresAt'>,
   pull: PullState | undefined,
   failure: string | undefined,
   now: Date,
   keepLabel: string,
+  /** Left unconfirmed by the request budget (readPullStates): known not to be open, or not even that. */
+  deferred?: 'not-open' | 'unknown',
 ): Verdict {
   if (record.pr === undefined) return { delete: false, reason: 'no-pr' };
+  if (!pull && deferred) {
+    // Not open (absent from the whole open list), state not confirmed this time: expiry still applies.
+    return deferred === 'not-open' && record.expiresAt && record.expiresAt.getTime() <= now.getTime()
+      ? { delete: true, reason: 'expired' }
+      : { delete: false, reason: 'pr-unconfirmed' };
+  }
   if (!pull) {
     return {
       delete: false,
@@ -105,8 +116,23 @@ export async function runSweep(o: SweepOptions, ctx: RunContext, ports: Ports): 
 
   const numbers = [...new Set(previews.flatMap((p) => (p.record.pr === undefined ? [] : [p.record.pr])))];
   const pulls: PullStates = numbers.length
-    ? await readPullStates(gh, repo, numbers)
-    : { states: new Map(), failures: new Map(), requests: 0, how: [] };
+    ? await readPullStates(gh, repo, numbers, {
+        budget: PR_STATE_BUDGET,
+        // Unexpired previews first: an expired one goes either way.
+        prefer: new Set(
+          previews
+            .filter((p) => p.record.pr !== undefined && (!p.record.expiresAt || p.record.expiresAt > at))
+            .map((p) => p.record.pr as number),
+        ),
+      })
+    : {
+        states: new Map(),
+        failures: new Map(),
+        deferred: new Set<number>(),
+        openListed: false,
+        requests: 0,
+        how: [],
+      };
   log.info(
     `${previews.length} preview namespace(s) of ${fullName}, ${numbers.length} pull request(s); their states took ${pulls.requests} GitHub request(s)` +
       (pulls.how.length ? `: ${pulls.how.join('; ')}.` : '.'),
@@ -119,7 +145,14 @@ export async function runSweep(o: SweepOptions, ctx: RunContext, ports: Ports): 
     async ({ ns, record }): Promise<SweepRow> => {
       const pull = record.pr === undefined ? undefined : pulls.states.get(record.pr);
       const failure = record.pr === undefined ? undefined : pulls.failures.get(record.pr);
-      const verdict = judgePreview(record, pull, failure, at, o.keepLabel);
+      // Only a PR the whole open list did not show is known not to be open.
+      const deferred =
+        record.pr !== undefined && pulls.deferred.has(record.pr)
+          ? pulls.openListed
+            ? ('not-open' as const)
+            : ('unknown' as const)
+          : undefined;
+      const verdict = judgePreview(record, pull, failure, at, o.keepLabel, deferred);
       const row: SweepRow = {
         namespace: ns.metadata.name,
         ...(record.pr !== undefined ? { pr: record.pr } : {}),

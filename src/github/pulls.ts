@@ -196,6 +196,13 @@ export interface PullStates {
   states: Map<number, PullState>;
   /** PRs whose state could not be read, with why (a 5xx that outlived the retries, a 403, …). */
   failures: Map<number, string>;
+  /**
+   * PRs neither list showed and that the request budget left unconfirmed (deleted PRs answer only to a
+   * GET of their own): not open when the open list was read whole; confirmed by a later sweep.
+   */
+  deferred: Set<number>;
+  /** Whether the open list was read to its end (a deferred PR is then known not to be open). */
+  openListed: boolean;
   /** GitHub requests made, each one a page of a list or one PR. */
   requests: number;
   /** How the states were read, for the log. */
@@ -219,8 +226,22 @@ export async function readPullStates(
   client: GitHubClient,
   repo: RepoRef,
   numbers: readonly number[],
+  opts: {
+    /** The most requests to spend (PR state for 500 previews in ≤ 10). */
+    budget?: number;
+    /** PRs to confirm first when the budget cannot cover every unlisted one. */
+    prefer?: ReadonlySet<number>;
+  } = {},
 ): Promise<PullStates> {
-  const out: PullStates = { states: new Map(), failures: new Map(), requests: 0, how: [] };
+  const budget = opts.budget ?? Infinity;
+  const out: PullStates = {
+    states: new Map(),
+    failures: new Map(),
+    deferred: new Set(),
+    openListed: false,
+    requests: 0,
+    how: [],
+  };
   const unfound = new Set(numbers);
   const found = (p: PullInfo): void => {
     if (!unfound.delete(p.number)) return;
@@ -265,6 +286,7 @@ export async function readPullStates(
       out.how.push(`the open pull requests could not be listed (${apiMessage(e)}); reading them one by one`);
     }
     out.how.push(`${pages} page(s) of open pull requests${complete ? '' : ' (stopped early)'}`);
+    out.openListed = complete;
 
     // Not open (if the open list was read to its end): closed, merged or gone.
     if (complete && unfound.size > PULLS_ONE_BY_ONE_MAX) {
@@ -300,8 +322,18 @@ export async function readPullStates(
     }
   }
 
-  if (unfound.size) out.how.push(`${unfound.size} pull request(s) read one by one`);
-  for (const number of [...unfound].sort((a, b) => a - b)) {
+  const single = [...unfound].sort(
+    (a, b) => Number(opts.prefer?.has(b) ?? false) - Number(opts.prefer?.has(a) ?? false) || a - b,
+  );
+  const affordable = Math.max(0, budget - out.requests);
+  for (const number of single.slice(affordable)) out.deferred.add(number);
+  if (out.deferred.size)
+    out.how.push(
+      `${out.deferred.size} pull request(s) in neither list left for a later sweep (the budget is ${budget} requests)`,
+    );
+  if (unfound.size - out.deferred.size)
+    out.how.push(`${unfound.size - out.deferred.size} pull request(s) read one by one`);
+  for (const number of single.slice(0, affordable)) {
     out.requests++;
     try {
       found(await getPull(client, repo, number));

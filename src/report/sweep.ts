@@ -15,7 +15,15 @@ export type SweepAction = 'deleted' | 'would-delete' | 'kept' | 'stuck' | 'error
  * when nothing tells whose it is (`no-pr`) or GitHub could not be asked (`pr-unknown`).
  */
 export type SweepReason =
-  'expired' | 'pr-closed' | 'pr-merged' | 'pr-gone' | 'open' | 'keep-label' | 'no-pr' | 'pr-unknown';
+  | 'expired'
+  | 'pr-closed'
+  | 'pr-merged'
+  | 'pr-gone'
+  | 'open'
+  | 'keep-label'
+  | 'no-pr'
+  | 'pr-unknown'
+  | 'pr-unconfirmed';
 
 export interface SweepRow {
   namespace: string;
@@ -55,6 +63,7 @@ const REASON_WORDS: Record<SweepReason, string> = {
   'keep-label': 'expired, kept by label',
   'no-pr': 'records no PR',
   'pr-unknown': 'PR state unknown',
+  'pr-unconfirmed': 'PR in neither list; confirmed by a later sweep',
 };
 
 /** The reason in words, with the label for `keep-label`. */
