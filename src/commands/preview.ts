@@ -153,8 +153,7 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
         ),
     });
     if (!admission.admitted) throw new Error(admission.reason);
-    if (admission.how === 'evicted')
-      await tellEvicted(ctx, ports, admission.victim, pr.number, o.admission.max);
+    if (admission.how === 'evicted') await tellEvicted(ctx, ports, admission.victim, pr.number, o);
     const story = (reason: string, message: string, type: 'Normal' | 'Warning' = 'Normal') =>
       audit(
         ports.kube(),
@@ -223,7 +222,8 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       claim: { headSha: pr.headSha, headTime: ev.headTime, confirmedHead },
       signal: ctx.signal,
       probe: o.healthPath ? { url: report.url, path: o.healthPath, domain: o.naming.domain } : undefined,
-      deadline: plan.deadline,
+      // Time spent in the admission queue is not taken from the rollout's budget.
+      deadline: admission.how === 'queued' ? startDeadline(o.waitTimeoutSeconds * 1000) : plan.deadline,
       logger: ports.logger,
       group: ports.group,
     }).finally(() => clearTimeout(announce));
@@ -258,7 +258,8 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
         `commit ${pr.headSha.slice(0, 7)}: ${counts || 'nothing applied'}${outcome.pruned.length ? `, ${outcome.pruned.length} pruned` : ''}; ${outcome.status}${outcome.message ? `: ${outcome.message}` : ''}`,
         outcome.status === 'ready' ? 'Normal' : 'Warning',
       );
-    if (outcome.status === 'cancelled') return finish(await cancelled(report, publisher, secrets, ports));
+    if (outcome.status === 'cancelled')
+      return finish(await cancelled(report, publisher, secrets, ports, plan.repoLabel));
     // Whatever happened, never leave an orphan behind, and never write over what a newer run reports.
     const after = await moved('while this run deployed', report);
     if (after) return after;
@@ -269,11 +270,13 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       secrets,
       ports,
       previous.exists && !previous.record?.deploymentId,
+      plan.repoLabel,
     );
     return finish(report);
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    report = { ...report, outcome: 'failed', failure: message, diagnostics: message };
+    // Nothing was deployed: no URL to point at (a refused preview's host may be another's).
+    report = { ...report, outcome: 'failed', failure: message, diagnostics: message, url: '', moreUrls: [] };
     await publisher.deploymentStatus('failure', message);
     await publisher.comment(previewComment(report, secrets));
     return finish(report);
@@ -340,6 +343,7 @@ async function conclude(
   secrets: string[],
   ports: Ports,
   searchDeployments: boolean,
+  repoLabel: string,
 ): Promise<PreviewReport> {
   const { names, pr } = report;
   if (outcome.status === 'superseded') {
@@ -363,17 +367,30 @@ async function conclude(
     });
     ports.logger.info(`Preview ready: ${report.url || report.reach}`);
   } else {
-    concluded = { ...report, outcome: 'failed', failure: outcome.message, diagnostics: outcome.diagnostics };
+    concluded = {
+      ...report,
+      outcome: 'failed',
+      failure: outcome.message,
+      diagnostics: outcome.diagnostics,
+      // Nothing applied (refused before the first write): nothing of this run answers at the URL.
+      ...(outcome.applied.length ? {} : { url: '', moreUrls: [] }),
+    };
     await publisher.deploymentStatus('failure', outcome.message ?? 'failed');
   }
   await publisher.comment(previewComment(concluded, secrets));
   try {
-    await updateRecord(ports.kube(), names.namespace, pr.headSha, {
-      pr: pr.number,
-      state: concluded.outcome === 'ready' ? 'ready' : 'failed',
-      commentId: publisher.commentId,
-      deploymentId: publisher.deploymentId,
-    });
+    await updateRecord(
+      ports.kube(),
+      names.namespace,
+      pr.headSha,
+      {
+        pr: pr.number,
+        state: concluded.outcome === 'ready' ? 'ready' : 'failed',
+        commentId: publisher.commentId,
+        deploymentId: publisher.deploymentId,
+      },
+      repoLabel,
+    );
   } catch (e) {
     ports.logger.warning(
       `Could not record the outcome on namespace ${names.namespace}: ${(e as Error).message}`,
@@ -392,6 +409,7 @@ async function cancelled(
   publisher: GitHubPublisher,
   secrets: string[],
   ports: Ports,
+  repoLabel: string,
 ): Promise<PreviewReport> {
   const done: PreviewReport = {
     ...report,
@@ -402,10 +420,13 @@ async function cancelled(
   await publisher.deploymentStatus('error', `Cancelled before ${report.pr.headSha.slice(0, 7)} was ready`);
   await publisher.comment(previewComment(done, secrets));
   try {
-    await updateRecord(ports.kube(), report.names.namespace, report.pr.headSha, {
-      pr: report.pr.number,
-      state: 'cancelled',
-    });
+    await updateRecord(
+      ports.kube(),
+      report.names.namespace,
+      report.pr.headSha,
+      { pr: report.pr.number, state: 'cancelled' },
+      repoLabel,
+    );
   } catch (e) {
     ports.logger.debug(`Could not record the cancellation: ${(e as Error).message}`);
   }
@@ -490,8 +511,9 @@ async function tellEvicted(
   ports: Ports,
   victim: LivePreview,
   by: number,
-  max: number,
+  o: PreviewOptions,
 ): Promise<void> {
+  const max = o.admission.max;
   const gh = ports.github;
   const repoLabel = repoLabelValue(`${ctx.owner}/${ctx.repo}`);
   if (!gh || victim.record.repoLabel !== repoLabel || !victim.record.pr) {
@@ -502,13 +524,16 @@ async function tellEvicted(
   }
   const repo = { owner: ctx.owner, repo: ctx.repo };
   const body =
-    `${commentMarker()}\n### 🗑️ Preview removed to make room\n\n` +
+    `${commentMarker(o.naming.app)}\n### 🗑️ Preview removed to make room\n\n` +
     `The cluster allows ${max} live previews (\`max-previews\`), and PR #${by} needed a slot: this preview (namespace \`${victim.namespace}\`, priority ${victim.priority}) ` +
     `was the least recently updated one of equal or lower priority, so kubestage deleted it.\n\n` +
-    'To bring it back, push a commit or re-run the preview workflow; a `preview-priority/high` label keeps it from being evicted by normal-priority PRs.';
+    `To bring it back, push a commit or re-run the preview workflow; a \`${o.admission.priorityPrefix}high\` label keeps it from being evicted by normal-priority PRs.`;
   try {
     if (victim.record.commentId)
-      await updateCommentById(gh, repo, victim.record.commentId, body, { logger: ports.logger });
+      await updateCommentById(gh, repo, victim.record.commentId, body, {
+        logger: ports.logger,
+        marker: commentMarker(o.naming.app),
+      });
     if (victim.record.deploymentId)
       await setDeploymentStatus(gh, repo, victim.record.deploymentId, {
         state: 'inactive',

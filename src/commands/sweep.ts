@@ -2,6 +2,8 @@
 // closed, merged or gone; tell each PR why; never touch another repository's namespaces or a stage's.
 import type { RunContext } from '../app/context.js';
 import { audit } from '../kube/audit.js';
+import { startDeadline } from '../model/deadline.js';
+import { preDeleteRefusal, runPreDeleteHooks } from '../steps/hooks.js';
 import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
 import { apiMessage, httpStatus, type GitHubClient } from '../github/client.js';
@@ -211,6 +213,16 @@ async function sweepOne(
   const waitSeconds = isTerminating(ns)
     ? Math.min(o.waitTimeoutSeconds, ALREADY_TERMINATING_WAIT_S)
     : o.waitTimeoutSeconds;
+  // The pre-delete hooks recorded at preview time run first, as cleanup runs them; one that fails keeps
+  // the namespace (and is an error), so the hook can run again.
+  if (!isTerminating(ns)) {
+    const hooks = await runPreDeleteHooks(ports.kube(), name, {
+      deadline: startDeadline(waitSeconds * 1000),
+      logger: log,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+    if (hooks.failure) return { ...row, action: 'error', error: `not deleted: ${preDeleteRefusal(hooks)}` };
+  }
   let deleted: Awaited<ReturnType<typeof deleteNamespace>>;
   try {
     deleted = await deleteNamespace(ports.kube(), {

@@ -15,10 +15,13 @@ export async function updateRecord(
   namespace: string,
   headSha: string,
   update: NamespaceRecord,
+  /** Our kubestage.dev/repo: another repository's namespace (a shared template) is never written. */
+  repoLabel?: string,
 ): Promise<boolean> {
   const ns = await kube.get<LiveObject>('v1', 'Namespace', namespace);
   if (!ns || ns.metadata.deletionTimestamp) return false;
   const recorded = decodeRecord(ns.metadata);
+  if (repoLabel !== undefined && recorded.repoLabel !== repoLabel) return false;
   if (recorded.headSha !== headSha) return false;
   // Two PRs can share a namespace (a {branch} template) and even a commit: never write over another PR's record.
   if (update.pr !== undefined && recorded.pr !== undefined && recorded.pr !== update.pr) return false;

@@ -182,7 +182,9 @@ function deploymentHealth(o: HealthObject, related: Related): Health {
   if (!observed(o)) return NOT_OBSERVED;
   const st = o.status ?? {};
   if (condition(o, 'Progressing')?.reason === 'ProgressDeadlineExceeded') {
-    return failed('ProgressDeadlineExceeded');
+    // Why it made no progress, when the controller says (a quota, Pod Security): that is the headline.
+    const why = replicaFailure(o) ?? currentReplicaSetFailure(o, related.replicaSets);
+    return failed(why ? `ProgressDeadlineExceeded: ${why}` : 'ProgressDeadlineExceeded');
   }
   const desired = o.spec?.replicas === undefined ? 1 : num(o.spec.replicas);
   const updated = num(st.updatedReplicas);

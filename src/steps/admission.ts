@@ -7,6 +7,8 @@ import { HttpMethod } from '@kubernetes/client-node';
 import type { KubeClient } from '../kube/client.js';
 import { describeApiError, statusOf } from '../kube/errors.js';
 import { takeLease } from '../kube/lease.js';
+import { startDeadline } from '../model/deadline.js';
+import { runPreDeleteHooks } from './hooks.js';
 import { isTerminating } from '../kube/namespaces.js';
 import type { LiveObject } from '../kube/types.js';
 import type { Logger } from '../logger.js';
@@ -98,8 +100,9 @@ export async function admit(kube: KubeClient, o: AdmissionOptions, r: AdmissionR
     const lock = await takeLease(kube, {
       namespace: o.lockNamespace,
       name: lockName,
-      ttlSeconds: 30,
-      timeoutMs: 60_000,
+      // Held while an evicted preview's pre-delete hooks run (at most EVICTION_HOOKS_MS).
+      ttlSeconds: 90,
+      timeoutMs: 120_000,
       signal: r.signal,
     });
     const queue = readQueue(lock.annotations, r.now().getTime(), pollMs);
@@ -119,14 +122,13 @@ export async function admit(kube: KubeClient, o: AdmissionOptions, r: AdmissionR
         );
         const waitedMs = r.now().getTime() - started;
         r.logger.info(
-          `Admitted: ${live.length + 1} of ${o.max} previews (${o.scope === 'cluster' ? 'on the cluster' : 'of this repository'}).`,
+          `Admitted${mine ? ` after waiting ${Math.round(waitedMs / 1000)}s in the queue` : ''}: ${live.length + 1} of ${o.max} previews (${o.scope === 'cluster' ? 'on the cluster' : 'of this repository'}).`,
         );
         return { admitted: true, how: mine ? 'queued' : 'free', ...(mine ? { waitedMs } : {}) };
       }
       if (live.length >= o.max && o.whenFull === 'evict') {
-        const victim = pickVictim(live, r.priority);
+        const victim = await evictOne(kube, live, r);
         if (victim) {
-          await deleteVictim(kube, victim);
           await createNamespace(kube, r);
           r.logger.warning(
             `The cap of ${o.max} previews was reached: deleted ${victim.namespace} (PR #${victim.record.pr ?? '?'}, priority ${victim.priority}, last updated ${victim.record.updatedAt?.toISOString() ?? 'never'}) to make room.`,
@@ -212,11 +214,42 @@ export async function livePreviews(
     });
 }
 
-/** The least recently updated preview whose priority is not above ours. */
-function pickVictim(live: LivePreview[], priority: Priority): LivePreview | undefined {
+/** Previews whose priority is not above ours, the least recently updated first. */
+function victims(live: LivePreview[], priority: Priority): LivePreview[] {
   const when = (p: LivePreview) => (p.record.updatedAt ?? p.createdAt)?.getTime() ?? 0;
-  return live.filter((p) => RANK[p.priority] <= RANK[priority]).sort((a, b) => when(a) - when(b))[0];
+  return live.filter((p) => RANK[p.priority] <= RANK[priority]).sort((a, b) => when(a) - when(b));
 }
+
+/**
+ * Deletes the first candidate whose pre-delete hooks succeed (as cleanup runs them: dropping a PR's
+ * schema in a shared database must not be skipped because the preview was evicted); one whose hook
+ * fails is kept and the next is tried.
+ */
+async function evictOne(
+  kube: KubeClient,
+  live: LivePreview[],
+  r: AdmissionRequest,
+): Promise<LivePreview | undefined> {
+  for (const victim of victims(live, r.priority)) {
+    const hooks = await runPreDeleteHooks(kube, victim.namespace, {
+      deadline: startDeadline(EVICTION_HOOKS_MS),
+      logger: r.logger,
+      ...(r.signal ? { signal: r.signal } : {}),
+    });
+    if (hooks.failure) {
+      r.logger.warning(
+        `Not evicting ${victim.namespace}: its pre-delete hook failed (${hooks.failure.message}); trying the next preview.`,
+      );
+      continue;
+    }
+    await deleteVictim(kube, victim);
+    return victim;
+  }
+  return undefined;
+}
+
+/** How long an evicted preview's pre-delete hooks may take (the admission lock is held meanwhile). */
+const EVICTION_HOOKS_MS = 60_000;
 
 async function deleteVictim(kube: KubeClient, victim: LivePreview): Promise<void> {
   try {
@@ -266,8 +299,11 @@ function fullReason(o: AdmissionOptions, live: LivePreview[], r: AdmissionReques
   const waited =
     o.whenFull === 'queue' ? ` after waiting ${Math.round((now - started) / 1000)}s in the queue` : '';
   const evict = o.whenFull === 'evict' ? ` and none has a priority at or below ${r.priority}` : '';
-  return (
-    `No preview slot: ${live.length} of ${o.max} previews (max-previews, ${o.scope === 'cluster' ? 'on the cluster' : 'of this repository'}) are live${evict}${waited}: ${rows.join('; ')}. ` +
-    'Close or merge a PR whose preview is no longer needed, raise `max-previews`, or set `when-full: queue` (wait) or `evict` (replace the least recently updated).'
-  );
+  const advice =
+    o.whenFull === 'queue'
+      ? 'Close or merge a PR whose preview is no longer needed, raise `max-previews`, or give the queue longer (`queue-timeout`).'
+      : o.whenFull === 'evict'
+        ? `Every live preview has a higher priority than this PR (${r.priority}); close one, raise \`max-previews\`, or label this PR \`${o.priorityPrefix}high\`.`
+        : 'Close or merge a PR whose preview is no longer needed, raise `max-previews`, or set `when-full: queue` (wait) or `evict` (replace the least recently updated).';
+  return `No preview slot: ${live.length} of ${o.max} previews (max-previews, ${o.scope === 'cluster' ? 'on the cluster' : 'of this repository'}) are live${evict}${waited}: ${rows.join('; ')}. ${advice}`;
 }

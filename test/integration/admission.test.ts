@@ -184,3 +184,66 @@ test('the namespace tells its story: Events and the last-action annotation, show
   });
   expect(status.result.text).toMatch(/pr-2 last: Deployed .*commit c3c3c3c/);
 });
+
+test('time in the queue is not taken from the rollout: a preview that waited longer than wait-timeout still deploys', async () => {
+  const cap = { 'max-previews': '1', 'when-full': 'queue', 'queue-timeout': '60s', 'wait-timeout': '2' };
+  expect((await preview(1, cap)).result.ok).toBe(true);
+  const waiting = preview(2, cap);
+  await new Promise((r) => setTimeout(r, 3500));
+  bed.github.state.setPullState(REPO, 1, 'closed');
+  const closed = pullRequestEvent({
+    action: 'closed',
+    repo: REPO,
+    number: 1,
+    headSha: SHA,
+    headRef: 'feature/1',
+  });
+  expect((await bed.run({ payload: closed, workspace: ws, inputs: { command: 'cleanup' } })).result.ok).toBe(
+    true,
+  );
+  const r = await waiting;
+  expect(r.result.failure).toBeUndefined();
+  expect(r.log.text()).toMatch(/Admitted after waiting [3-9]\d*s in the queue: 1 of 1 previews/);
+}, 60_000);
+
+test("evict mode's advice fits it: a PR of lower priority than every live preview is told how to get a slot", async () => {
+  const cap = { 'max-previews': '1', 'when-full': 'evict' };
+  expect((await preview(1, cap, { labels: ['preview-priority/high'] })).result.ok).toBe(true);
+  const r = await preview(2, cap);
+  expect(r.result.failure).toContain('Every live preview has a higher priority than this PR (normal)');
+  expect(r.result.failure).toContain('preview-priority/high');
+  expect(r.result.failure).not.toContain('when-full: queue');
+  // A refused preview has no URL.
+  expect(r.result.outputs.url ?? '').toBe('');
+});
+
+test("another repository's run on the same namespace name writes nothing there: no record, no story, no URL", async () => {
+  expect((await preview(3, {})).result.ok).toBe(true);
+  const before = structuredClone(bed.object('v1', 'Namespace', undefined, 'pr-3')?.metadata.annotations);
+  const eventsBefore = bed.objects('v1', 'Event', 'pr-3').length;
+  bed.github.state.addRepo('acme/other');
+  bed.github.state.addPull({
+    repo: 'acme/other',
+    number: 3,
+    headSha: SHA,
+    headRef: 'feature/3',
+    title: 'PR 3',
+  });
+  const other = await bed.run({
+    payload: pullRequestEvent({
+      action: 'opened',
+      repo: 'acme/other',
+      number: 3,
+      headSha: SHA,
+      headRef: 'feature/3',
+    }),
+    workspace: ws,
+    inputs: { manifests: 'k8s', domain: 'preview.example.com' },
+    env: { GITHUB_REPOSITORY: 'acme/other' },
+  });
+  expect(other.result.ok).toBe(false);
+  expect(other.result.failure).toContain('belongs to repo "acme.shop"');
+  expect(other.result.outputs.url ?? '').toBe('');
+  expect(bed.object('v1', 'Namespace', undefined, 'pr-3')?.metadata.annotations).toEqual(before);
+  expect(bed.objects('v1', 'Event', 'pr-3')).toHaveLength(eventsBefore);
+});

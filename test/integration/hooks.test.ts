@@ -414,3 +414,36 @@ describe('misused hook annotations are refused with the object, the value and th
       );
   });
 });
+
+test('sweep and eviction run the pre-delete hooks too, before the namespace goes', async () => {
+  const ws = workspace(hookJob('drop-schema', 'pre-delete', 'example/psql:16', ['DROP SCHEMA CASCADE']));
+  const order: string[] = [];
+  bed.kube.store.subscribe((ev) => {
+    if (ev.type_.kind === 'Job' && ev.type === 'ADDED') order.push(`job ${ev.object.metadata.namespace}`);
+    if (ev.type_.kind === 'Namespace' && ev.object.metadata.deletionTimestamp && ev.type === 'MODIFIED')
+      if (!order.includes(`delete ${ev.object.metadata.name}`))
+        order.push(`delete ${ev.object.metadata.name}`);
+  });
+  // Eviction: PR 51 takes PR 50's slot.
+  const cap = { 'max-previews': '1', 'when-full': 'evict' };
+  openPull(50);
+  expect((await preview(ws, 50, cap)).result.ok).toBe(true);
+  openPull(51);
+  const evicting = await preview(ws, 51, cap);
+  expect(evicting.result.failure).toBeUndefined();
+
+  expect(evicting.log.text()).toContain('pre-delete hook Job/drop-schema succeeded');
+  expect(order.indexOf('job pr-50')).toBeGreaterThanOrEqual(0);
+  expect(order.indexOf('job pr-50')).toBeLessThan(order.indexOf('delete pr-50'));
+  // Sweep: PR 51 merges; the scheduled sweep runs its hook, then deletes.
+  bed.github.state.setPullState(REPO, 51, 'closed', true);
+  const swept = await bed.run({
+    eventName: 'schedule',
+    payload: { schedule: '17 3 * * *' },
+    workspace: ws,
+    inputs: { command: 'sweep' },
+  });
+  expect(swept.result.failure).toBeUndefined();
+  expect(swept.log.text()).toContain('pre-delete hook Job/drop-schema succeeded');
+  expect(order.indexOf('job pr-51')).toBeLessThan(order.indexOf('delete pr-51'));
+}, 60_000);

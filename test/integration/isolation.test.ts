@@ -195,6 +195,8 @@ test('a workload over the quota fails fast, with the quota message in the commen
   const { result } = await preview(17, ws, { quota: 'requests.cpu=10m,pods=5', 'wait-timeout': '60' });
   expect(result.ok).toBe(false);
   expect(Date.now() - started).toBeLessThan(30_000);
+  // The headline (the step's error) names the quota, not only the rollout's deadline.
+  expect(result.failure).toContain('exceeded quota: kubestage-preview');
   const comment = bed.markerComments(17)[0]?.body ?? '';
   for (const text of [result.summary, comment]) {
     expect(text).toContain('exceeded quota: kubestage-preview');
