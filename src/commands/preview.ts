@@ -235,6 +235,8 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
       workloads: outcome.workloads,
       hooks: outcome.hooks,
     };
+    if (outcome.createdNamespace)
+      await story('Created', `namespace ${names.namespace} created for PR #${pr.number}`);
     for (const h of outcome.hooks ?? [])
       await story(
         h.status === 'succeeded' ? 'HookSucceeded' : 'HookFailed',

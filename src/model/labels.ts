@@ -103,3 +103,6 @@ export function repoLabelValue(fullName: string): string {
 
 /** The last step kubestage took in a namespace, one line (`kubectl describe ns` shows it). */
 export const ANNOTATION_LAST_ACTION = 'kubestage.dev/last-action';
+
+/** On a hook Job: a hash of its spec, so a run of the same commit waits for it rather than replacing it. */
+export const ANNOTATION_HOOK_FINGERPRINT = 'kubestage.dev/hook-fingerprint';

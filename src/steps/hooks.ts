@@ -9,6 +9,7 @@
 // pod's last log lines, with the render's Secret values masked, go into a typed result.
 // Hooks are guarded with the rest of the render (prepareRelease judges every object), carry our
 // labels, are kept by prune (release passes them in `keep`) and are not waited for as workloads.
+import { createHash } from 'node:crypto';
 import { applyObjects } from '../kube/apply.js';
 import type { KubeClient } from '../kube/client.js';
 import { describeApiError } from '../kube/errors.js';
@@ -17,7 +18,12 @@ import { waitForWorkloads } from '../kube/wait.js';
 import type { Logger } from '../logger.js';
 import type { Deadline } from '../model/deadline.js';
 import type { KubeObject } from '../model/kube-object.js';
-import { ANNOTATION_HOOK, ANNOTATION_HOOK_DEPENDENCY, ANNOTATION_PRE_DELETE_HOOKS } from '../model/labels.js';
+import {
+  ANNOTATION_HOOK,
+  ANNOTATION_HOOK_DEPENDENCY,
+  ANNOTATION_HOOK_FINGERPRINT,
+  ANNOTATION_PRE_DELETE_HOOKS,
+} from '../model/labels.js';
 import { listSome } from '../model/object-id.js';
 import { waveOf, WAVE_WORKLOADS } from '../render/waves.js';
 import { redact } from '../report/markdown.js';
@@ -309,7 +315,20 @@ async function runHook(
 ): Promise<HookResult> {
   const { namespace, logger, deadline } = opts;
   const name = manifest.metadata.name;
-  const job: KubeObject = { ...manifest, metadata: { ...manifest.metadata, namespace } };
+  // Two runs of the same commit render the same Job: the later one waits for the running one instead
+  // of deleting it under the other run's feet (a re-run, or two workflows on one push).
+  const fingerprint = createHash('sha256')
+    .update(JSON.stringify(manifest.spec ?? {}))
+    .digest('hex')
+    .slice(0, 16);
+  const job: KubeObject = {
+    ...manifest,
+    metadata: {
+      ...manifest.metadata,
+      namespace,
+      annotations: { ...(manifest.metadata.annotations ?? {}), [ANNOTATION_HOOK_FINGERPRINT]: fingerprint },
+    },
+  };
   const started = Date.now();
   const result = (status: HookStatus, extra: Partial<HookResult> = {}): HookResult => ({
     name,
@@ -321,9 +340,12 @@ async function runHook(
   });
   logger.info(`Running ${phase} hook Job/${name}`);
   try {
-    await removePrevious(kube, job, deadline, opts.signal);
-    const created = await kube.apply<LiveObject>(job, { force: true });
-    const uid = created.metadata.uid;
+    const running = await removePrevious(kube, job, fingerprint, deadline, opts.signal);
+    if (running)
+      logger.info(
+        `${phase} hook Job/${name} of the same commit is already running (another run); waiting for it`,
+      );
+    const uid = running ?? (await kube.apply<LiveObject>(job, { force: true })).metadata.uid;
     let finished: { ok: boolean; reason: string } | undefined;
     await kube.observe<LiveObject>(
       'batch/v1',
@@ -379,14 +401,28 @@ async function runHook(
 }
 
 /** Deletes the Job's previous run with its pods (foreground) and waits until the name is free. */
+/**
+ * Deletes the previous run of the hook and waits until it is gone; returns the uid of a run of the
+ * very same Job (same fingerprint) that is still going, which is then waited for instead.
+ */
 async function removePrevious(
   kube: KubeClient,
   job: KubeObject,
+  fingerprint: string,
   deadline: Deadline,
   signal: AbortSignal | undefined,
-): Promise<void> {
+): Promise<string | undefined> {
   const { name, namespace } = job.metadata;
-  if (!(await kube.get('batch/v1', 'Job', name, namespace))) return;
+  const existing = await kube.get<LiveObject>('batch/v1', 'Job', name, namespace);
+  if (!existing) return undefined;
+  const conds = (existing.status as JobStatus | undefined)?.conditions ?? [];
+  const finished = conds.some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+  if (
+    !finished &&
+    !existing.metadata.deletionTimestamp &&
+    existing.metadata.annotations?.[ANNOTATION_HOOK_FINGERPRINT] === fingerprint
+  )
+    return existing.metadata.uid;
   await kube.delete('batch/v1', 'Job', name, namespace, { propagationPolicy: 'Foreground' });
   const gone = await kube.observe(
     'batch/v1',
@@ -398,6 +434,7 @@ async function removePrevious(
     throw new Error(
       `its previous run (Job/${name}) was still being deleted when the run's deadline passed; a finalizer may hold it or its pods (kubectl -n ${namespace} get job ${name} -o yaml)`,
     );
+  return undefined;
 }
 
 /** The last log lines of the Job's most telling pod: a failed one first, else the newest. */

@@ -183,6 +183,8 @@ export interface ReleaseOutcome {
   diagnostics?: string;
   /** superseded: the commit that took over. */
   supersededBy?: string;
+  /** Whether this release created the namespace. */
+  createdNamespace?: boolean;
   /** The lifecycle hooks run (steps/hooks.ts), in the order they ran. */
   hooks?: HookResult[];
 }
@@ -219,7 +221,7 @@ async function releaseSteps(
     signal: input.signal,
   };
   const gate = preDeployGate(kube, hooks, { ...hookOptions, results: outcome.hooks! });
-  const { applied, pruned } = await applyRendered(kube, objects, {
+  const { applied, pruned, createdNamespace } = await applyRendered(kube, objects, {
     namespace,
     labels: input.labels,
     repoLabel: input.repoLabel,
@@ -237,6 +239,7 @@ async function releaseSteps(
   });
   outcome.applied = applied;
   outcome.pruned = pruned;
+  if (createdNamespace) outcome.createdNamespace = true;
   await gate.finish();
 
   // The wait ends early when the run is cancelled, or when the namespace is being deleted (the PR

@@ -164,6 +164,12 @@ test('evict: the least recently updated preview of lower or equal priority makes
   expect(low.result.failure).toContain('none has a priority at or below low');
 });
 
+test('without a cap, the story starts with the namespace created', async () => {
+  expect((await preview(5, {})).result.ok).toBe(true);
+  const reasons = bed.objects('v1', 'Event', 'pr-5').map((e) => (e as { reason?: string }).reason);
+  expect(reasons).toEqual(expect.arrayContaining(['Created', 'Deployed']));
+});
+
 test('the namespace tells its story: Events and the last-action annotation, shown by status', async () => {
   const cap = { 'max-previews': '1', 'when-full': 'evict' };
   expect((await preview(1, cap)).result.ok).toBe(true);

@@ -447,3 +447,13 @@ test('sweep and eviction run the pre-delete hooks too, before the namespace goes
   expect(swept.log.text()).toContain('pre-delete hook Job/drop-schema succeeded');
   expect(order.indexOf('job pr-51')).toBeLessThan(order.indexOf('delete pr-51'));
 }, 60_000);
+
+test('parallel runs of one commit (a re-run, two workflows) share a running hook instead of deleting it under each other', async () => {
+  openPull(60);
+  const ws = workspace(MIGRATE_OK);
+  const runs = await Promise.all([preview(ws, 60), preview(ws, 60), preview(ws, 60)]);
+  for (const r of runs) expect(r.result.failure).toBeUndefined();
+  expect(bed.markerComments(60)[0]?.body).toContain('Preview ready');
+  const recorded = bed.object('v1', 'Namespace', undefined, 'pr-60')?.metadata.annotations ?? {};
+  expect(recorded['kubestage.dev/state']).toBe('ready');
+}, 60_000);
