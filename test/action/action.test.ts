@@ -65,7 +65,7 @@ test('a PR opened, pushed and closed through dist/index.js: one comment, outputs
   expect(opened.outputs).toMatchObject({
     namespace: 'pr-5',
     url: 'https://pr-5.preview.example.com',
-    applied: '6',
+    applied: '9', // the app's 6 objects and the preview's ResourceQuota, LimitRange and NetworkPolicy
   });
   expect(opened.outputs['deployment-id']).toMatch(/^\d+$/);
   expect(opened.outputs['comment-id']).toMatch(/^\d+$/);
