@@ -401,6 +401,32 @@ spec:
   expect(ev[0].message.replace(/^Error creating: /, '')).toMatch(message);
   expect(ev[0].message.startsWith('Error creating: pods "web-')).toBe(true);
 
+  // The controller backs off and the events are correlated as client-go does: after a while there are
+  // at most 10 distinct FailedCreate events plus one "(combined from similar events)" whose count grows.
+  await new Promise((r) => setTimeout(r, 1500));
+  const later = (
+    JSON.parse(
+      (
+        await kubectl([
+          '-n',
+          'q-kubectl',
+          'get',
+          'events',
+          '--field-selector',
+          'reason=FailedCreate',
+          '-o',
+          'json',
+        ])
+      ).stdout,
+    ) as { items: { message: string; count?: number }[] }
+  ).items;
+  expect(later.length).toBeLessThanOrEqual(11);
+  const combined = later.filter((e) =>
+    e.message.startsWith('(combined from similar events): Error creating:'),
+  );
+  expect(combined.length).toBeLessThanOrEqual(1);
+  if (later.length === 11) expect(combined[0]?.count ?? 0).toBeGreaterThanOrEqual(1);
+
   // Nothing of the Deployment was admitted: the quota still shows the one pod.
   const describe = await kubectl(['-n', 'q-kubectl', 'describe', 'quota', 'kubestage-preview']);
   expect(describe.code).toBe(0);

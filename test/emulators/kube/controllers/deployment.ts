@@ -399,6 +399,9 @@ function newReplicaSet(
   };
 }
 
+/** Consecutive pod-creation refusals per ReplicaSet uid (the work queue's backoff). */
+const createFailures = new Map<string, number>();
+
 function reconcileReplicaSet(rt: Runtime, ns: string, name: string, readySince: Map<string, number>): void {
   const rs = rt.get('ReplicaSet', ns, name);
   if (!rs) return;
@@ -416,11 +419,15 @@ function reconcileReplicaSet(rt: Runtime, ns: string, name: string, readySince: 
       failure = rt.admissionDenial(wanted, `${name}-`);
       if (failure) {
         rt.event(rs, 'Warning', 'FailedCreate', `Error creating: ${failure}`, 'replicaset-controller');
-        rt.after(rt.scaled(10), () => rt.enqueue('ReplicaSet', ns, name));
+        // The controller's work queue backs off per key: 5 ms doubling up to 1000 s.
+        const failures = (createFailures.get(uid ?? '') ?? 0) + 1;
+        createFailures.set(uid ?? '', failures);
+        rt.after(rt.scaled(Math.min(1000, 0.005 * 2 ** failures)), () => rt.enqueue('ReplicaSet', ns, name));
         break;
       }
       const pod = rt.create('Pod', wanted);
       if (!pod) continue;
+      createFailures.delete(uid ?? '');
       rt.event(
         rs,
         'Normal',

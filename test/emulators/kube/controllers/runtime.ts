@@ -119,6 +119,8 @@ export class Runtime {
   /** involved uid → aggregation key → Event name, so repeats bump `count` like the kubelet's recorder. */
   private readonly eventNames = new Map<string, Map<string, string>>();
   private eventSeq = 0;
+  /** client-go's EventCorrelator: distinct messages of one (object, reason, type, source), with when. */
+  private readonly similar = new Map<string, { messages: Set<string>; since: number }>();
 
   constructor(
     readonly store: Store,
@@ -336,7 +338,19 @@ export class Runtime {
   ): void {
     const ns = involved.metadata.namespace ?? 'default';
     const uid = involved.metadata.uid ?? '';
-    const key = `${reason}\u0000${message}\u0000${fieldPath ?? ''}`;
+    // As client-go's EventCorrelator: past 10 distinct messages of the same object, reason, type and
+    // source within 10 minutes, they are combined into one event whose count goes up.
+    const group = `${uid}\u0000${reason}\u0000${type}\u0000${component}\u0000${fieldPath ?? ''}`;
+    const seen = this.similar.get(group);
+    const fresh =
+      seen && Date.now() - seen.since < 600_000 ? seen : { messages: new Set<string>(), since: Date.now() };
+    fresh.messages.add(message);
+    this.similar.set(group, fresh);
+    if (fresh.messages.size > 10) message = `(combined from similar events): ${message}`;
+    const key =
+      fresh.messages.size > 10
+        ? `${reason}\u0000(combined)\u0000${fieldPath ?? ''}`
+        : `${reason}\u0000${message}\u0000${fieldPath ?? ''}`;
     const now = nowTime();
     const byUid = this.eventNames.get(uid) ?? new Map<string, string>();
     const existing = byUid.get(key);
@@ -344,6 +358,7 @@ export class Runtime {
       const bumped = this.mutate('Event', ns, existing, (e) => {
         e.count = ((e.count as number | undefined) ?? 1) + 1;
         e.lastTimestamp = now;
+        e.message = message;
       });
       if (bumped) return;
     }
