@@ -174,11 +174,15 @@ export async function runPreview(o: PreviewOptions, ctx: RunContext, ports: Port
           (admission.how === 'queued'
             ? ` after waiting ${Math.round((admission.waitedMs ?? 0) / 1000)}s in the queue`
             : '') +
-          (admission.how === 'evicted'
-            ? `; evicted ${admission.victim.namespace} (PR #${admission.victim.record.pr ?? '?'}, priority ${admission.victim.priority}) to make room`
-            : ''),
+          (admission.how === 'evicted' ? `; evicted ${admission.victim.namespace} to make room` : ''),
       );
     }
+    if (admission.how === 'evicted')
+      await story(
+        'Evicted',
+        `deleted ${admission.victim.namespace} (PR #${admission.victim.record.pr ?? '?'}, priority ${admission.victim.priority}, the least recently updated of equal or lower priority) to make room for PR #${pr.number}`,
+        'Warning',
+      );
 
     // Only now is there something to deploy: a render or guard failure creates no deployment.
     await publisher.createDeployment({

@@ -177,9 +177,8 @@ test('the namespace tells its story: Events and the last-action annotation, show
   const events = bed
     .objects('v1', 'Event', 'pr-2')
     .map((e) => `${(e as { reason?: string }).reason}: ${(e as { message?: string }).message}`);
-  expect(events.find((e) => e.startsWith('Admitted:'))).toContain(
-    'evicted pr-1 (PR #1, priority normal) to make room',
-  );
+  expect(events.find((e) => e.startsWith('Admitted:'))).toContain('evicted pr-1 to make room');
+  expect(events.find((e) => e.startsWith('Evicted:'))).toContain('deleted pr-1 (PR #1, priority normal');
   expect(events.find((e) => e.startsWith('Deployed:'))).toMatch(/commit c3c3c3c: \d+ created; ready/);
   const annotations = bed.object('v1', 'Namespace', undefined, 'pr-2')?.metadata.annotations ?? {};
   expect(annotations['kubestage.dev/last-action']).toMatch(/^Deployed \d{4}-\d\d-\d\dT.*: commit c3c3c3c/);
