@@ -132,7 +132,7 @@ test('an init container that keeps exiting non-zero: Init:CrashLoopBackOff with 
   // kubectl prints the crash (or, while the init container runs again between back-offs, its progress).
   const printed = new Set<string>();
   for (let i = 0; i < 100 && !['Init:CrashLoopBackOff', 'Init:Error'].some((x) => printed.has(x)); i++)
-    printed.add(await printedStatus('crashy'));
+    printed.add(String(await printedStatus('crashy')));
   expect([...printed].every((x) => ['Init:CrashLoopBackOff', 'Init:Error', 'Init:1/2'].includes(x))).toBe(
     true,
   );
