@@ -8,7 +8,7 @@ import { refusedResult, stageResult } from '../report/stage.js';
 import type { DeployOptions } from '../settings/stage.js';
 import { RefusedError, checkApproval } from '../steps/approvals.js';
 import { freezeCheck, loadStages, stageChecks } from '../steps/stage-checks.js';
-import { readStageState, summaryImages, releaseStage, renderStage } from '../steps/stage.js';
+import { summaryImages, releaseStage, renderStage } from '../steps/stage.js';
 
 export async function runDeploy(o: DeployOptions, ctx: RunContext, ports: Ports): Promise<CommandResult> {
   const config = await loadStages(ctx, o.configPath);
@@ -23,7 +23,6 @@ export async function runDeploy(o: DeployOptions, ctx: RunContext, ports: Ports)
     if (approval) checks.push(...approval.checked);
     const rendered = await renderStage(ctx, ports, stage, images, o.allow);
     stageChecks(rendered.objects, stage, config.raw, true);
-    const before = await readStageState(ports.kube(), stage);
     const outcome = await releaseStage(ctx, ports, {
       kind: 'deploy',
       config: config.raw,
@@ -36,7 +35,7 @@ export async function runDeploy(o: DeployOptions, ctx: RunContext, ports: Ports)
       ...(approval?.bypass ? { bypass: approval.bypass } : {}),
       ...(freeze ? { freezeOverride: freeze } : {}),
     });
-    return stageResult({ outcome, before: summaryImages(before.current), checks });
+    return stageResult({ outcome, before: summaryImages(outcome.previous), checks });
   } catch (e) {
     if (e instanceof RefusedError) return refusedResult('deploy', stage.name, e.message, checks);
     throw e;

@@ -8,7 +8,7 @@ import type { PromoteOptions } from '../settings/stage.js';
 import { RefusedError, checkApproval } from '../steps/approvals.js';
 import { readSource, sourceStage } from '../steps/promotion.js';
 import { freezeCheck, loadStages, stageChecks } from '../steps/stage-checks.js';
-import { pinnedOverrides, readStageState, releaseStage, renderStage, summaryImages } from '../steps/stage.js';
+import { pinnedOverrides, releaseStage, renderStage, summaryImages } from '../steps/stage.js';
 
 export async function runPromote(o: PromoteOptions, ctx: RunContext, ports: Ports): Promise<CommandResult> {
   const stages = await loadStages(ctx, o.configPath);
@@ -27,7 +27,6 @@ export async function runPromote(o: PromoteOptions, ctx: RunContext, ports: Port
     const rendered = await renderStage(ctx, ports, to, pinnedOverrides(source.revision.images), o.allow);
     stageChecks(rendered.objects, to, stages.raw, true);
     for (const c of checks) ports.logger.info(`✓ ${c}`);
-    const before = await readStageState(kube, to);
     const outcome = await releaseStage(ctx, ports, {
       kind: 'promote',
       config: stages.raw,
@@ -41,7 +40,7 @@ export async function runPromote(o: PromoteOptions, ctx: RunContext, ports: Port
       ...(approval?.bypass ? { bypass: approval.bypass } : {}),
       ...(freeze ? { freezeOverride: freeze } : {}),
     });
-    return stageResult({ outcome, before: summaryImages(before.current), checks });
+    return stageResult({ outcome, before: summaryImages(outcome.previous), checks });
   } catch (e) {
     if (e instanceof RefusedError) return refusedResult('promote', to.name, e.message, checks);
     throw e;

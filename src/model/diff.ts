@@ -64,8 +64,8 @@ const SECRET_CHANGED = '<secret, changed>';
 function redactPair(a: KubeObject | undefined, b: KubeObject | undefined): [unknown, unknown] {
   const strip = (o: KubeObject | undefined) => (o ? withoutServerFields(o) : undefined);
   if (!isSecret(a) && !isSecret(b)) return [strip(a), strip(b)];
-  const av = a !== undefined && isSecret(a) ? secretValues(a) : new Map<string, string>();
-  const bv = b !== undefined && isSecret(b) ? secretValues(b) : new Map<string, string>();
+  const av = a !== undefined && isSecret(a) ? secretData(a) : new Map<string, string>();
+  const bv = b !== undefined && isSecret(b) ? secretData(b) : new Map<string, string>();
   const redact = (
     o: KubeObject | undefined,
     other: Map<string, string>,
@@ -92,7 +92,7 @@ function isSecret(o: KubeObject | undefined): boolean {
 }
 
 /** A Secret's values by key, decoded (stringData wins over data, as the API server merges them). */
-export function secretValues(object: object): Map<string, string> {
+export function secretData(object: object): Map<string, string> {
   const o = object as { data?: unknown; stringData?: unknown };
   const out = new Map<string, string>();
   for (const [k, v] of Object.entries((o.data ?? {}) as Record<string, unknown>))
@@ -248,8 +248,8 @@ export function findDrift(
     }
     const fields: string[] = [];
     if (isSecret(o)) {
-      const want = secretValues(o);
-      const have = secretValues(l);
+      const want = secretData(o);
+      const have = secretData(l);
       for (const [k, v] of want) if (have.get(k) !== v) fields.push(`data.${k} (value changed)`);
     } else {
       const skip = scaled.has(`${o.kind}/${o.metadata.name}`)

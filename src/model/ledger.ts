@@ -10,6 +10,7 @@
 // back, and lets a caller check a revision's size before any request is made.
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { checkKubeObject, objectRef, type KubeObject } from './kube-object.js';
+import { dateOf, imagesOf, positiveInt } from './records.js';
 import {
   ANNOTATION_ACTOR,
   ANNOTATION_APPROVERS,
@@ -443,31 +444,6 @@ export function summaryOf(secret: RevisionSecret): RevisionSummary {
   set('deploymentId', positiveInt(a[ANNOTATION_DEPLOYMENT_ID]));
   set('message', a[ANNOTATION_MESSAGE] || undefined);
   return s;
-}
-
-function positiveInt(v: string | undefined): number | undefined {
-  if (!v || !/^\d+$/.test(v)) return undefined;
-  const n = Number(v);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
-}
-
-function dateOf(v: string | undefined): Date | undefined {
-  if (!v) return undefined;
-  const d = new Date(v);
-  return Number.isNaN(d.getTime()) ? undefined : d;
-}
-
-function imagesOf(v: string | undefined): Record<string, string> | undefined {
-  if (!v) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(v);
-    if (!isObject(parsed)) return undefined;
-    return Object.fromEntries(
-      Object.entries(parsed).filter((e): e is [string, string] => typeof e[1] === 'string'),
-    );
-  } catch {
-    return undefined;
-  }
 }
 
 /** Oldest first. */

@@ -100,19 +100,22 @@ export function decodeRecord(metadata: {
   return r;
 }
 
-function positiveInt(v: string | undefined): number | undefined {
+// Annotation value decoders, shared by every codec of this folder (records, the ledger): a value that
+// does not parse is undefined, never guessed.
+export function positiveInt(v: string | undefined): number | undefined {
   if (!v || !/^\d+$/.test(v)) return undefined;
   const n = Number(v);
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
-function dateOf(v: string | undefined): Date | undefined {
+export function dateOf(v: string | undefined): Date | undefined {
   if (!v) return undefined;
   const d = new Date(v);
   return Number.isNaN(d.getTime()) ? undefined : d;
 }
 
-function imagesOf(v: string | undefined): Record<string, string> | undefined {
+/** A JSON object of strings (image name → reference). */
+export function imagesOf(v: string | undefined): Record<string, string> | undefined {
   if (!v) return undefined;
   try {
     const parsed: unknown = JSON.parse(v);

@@ -196,3 +196,21 @@ export function redact(text: string, secrets: readonly string[] = []): string {
   }
   return out;
 }
+
+/**
+ * A table for a terminal: columns padded to their widest cell, two spaces apart, the last one not
+ * padded (so long URLs do not push every line wide). Header first.
+ */
+export function textTable<T>(
+  rows: readonly T[],
+  cols: readonly (readonly [string, (row: T) => string])[],
+): string[] {
+  const cells = rows.map((row) => cols.map(([, f]) => f(row)));
+  const widths = cols.map(([h], i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  const line = (c: readonly string[]) =>
+    c
+      .map((v, i) => (i === c.length - 1 ? v : v.padEnd(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(cols.map(([h]) => h)), ...cells.map(line)];
+}

@@ -2,7 +2,7 @@
 import type { CommandResult } from '../app/result.js';
 import { OUTPUT } from '../settings/inputs.js';
 import { formatDistance, formatUtc } from './comment.js';
-import { escapeMarkdown, markdownLink } from './markdown.js';
+import { escapeMarkdown, markdownLink, textTable } from './markdown.js';
 
 export type LiveState = 'ready' | 'failing' | 'deploying' | 'terminating' | 'unknown';
 
@@ -147,14 +147,7 @@ export function statusText(r: StatusReport): string {
     ['BY', (p: PreviewStatusRow) => p.actor ?? '-'],
     ['URL', (p: PreviewStatusRow) => p.url || '-'],
   ] as const;
-  const rows = r.previews.map((p) => cols.map(([, f]) => f(p)));
-  const widths = cols.map(([h], i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  const out = [line(cols.map(([h]) => h)), ...rows.map(line)];
+  const out = textTable<PreviewStatusRow>(r.previews, cols);
   for (const p of r.previews) if (p.detail && p.state !== 'ready') out.push(`${p.namespace}: ${p.detail}`);
   for (const p of r.previews) if (p.lastAction && !p.stage) out.push(`${p.namespace} last: ${p.lastAction}`);
   for (const p of r.previews) {

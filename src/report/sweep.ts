@@ -4,7 +4,7 @@ import type { CommandResult } from '../app/result.js';
 import type { PullFate } from '../github/pulls.js';
 import { OUTPUT } from '../settings/inputs.js';
 import { formatDistance, formatUtc } from './comment.js';
-import { codeBlock, escapeMarkdown } from './markdown.js';
+import { codeBlock, escapeMarkdown, textTable } from './markdown.js';
 
 /** What the sweep did with a namespace (`would-delete`: dry-run). */
 export type SweepAction = 'deleted' | 'would-delete' | 'kept' | 'stuck' | 'error';
@@ -133,14 +133,7 @@ export function sweepText(r: SweepReport): string {
     ['ACTION', actionWord],
     ['REASON', (x) => reasonText(x, r.keepLabel)],
   ];
-  const rows = r.rows.map((x) => cols.map(([, f]) => f(x)));
-  const widths = cols.map(([h], i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
-      .join('  ')
-      .trimEnd();
-  const out = [`sweep of ${r.repo}: ${headline(r)}`, '', line(cols.map(([h]) => h)), ...rows.map(line)];
+  const out = [`sweep of ${r.repo}: ${headline(r)}`, '', ...textTable(r.rows, cols)];
   for (const x of r.rows) if (x.error) out.push('', `${x.namespace}: ${x.error}`);
   for (const w of r.warnings) out.push(`warning: ${w}`);
   out.push(

@@ -18,6 +18,7 @@ import { waitForWorkloads } from '../kube/wait.js';
 import type { Logger } from '../logger.js';
 import type { Deadline } from '../model/deadline.js';
 import type { KubeObject } from '../model/kube-object.js';
+import { secretValues } from '../model/secrets.js';
 import {
   ANNOTATION_HOOK,
   ANNOTATION_HOOK_DEPENDENCY,
@@ -287,11 +288,8 @@ async function namespaceSecretValues(kube: KubeClient, namespace: string, logger
     const list = await kube.list<LiveObject & { data?: Record<string, string> }>('v1', 'Secret', {
       namespace,
     });
-    return list.items.flatMap((s) =>
-      Object.values(s.data ?? {})
-        .map((v) => Buffer.from(v, 'base64').toString('utf8'))
-        .filter((v) => v.trim().length >= 4),
-    );
+    // The same rule as the render's Secrets: values too common to be secrets are not masked.
+    return secretValues(list.items.map((s) => ({ ...s, apiVersion: 'v1', kind: 'Secret' }) as KubeObject));
   } catch (e) {
     logger.warning(
       `Could not read the Secrets of ${namespace} to mask them in the pre-delete hooks' logs (${describeApiError(e)}); the log tails are left out.`,

@@ -7,7 +7,7 @@ import { permissionHint } from '../kube/permissions.js';
 import type { Logger } from '../logger.js';
 import { ISOLATION_NAME, isolationObjects, type IsolationOptions } from '../model/isolation.js';
 import type { KubeObject } from '../model/kube-object.js';
-import { secretValues } from '../model/diff.js';
+import { secretValues } from '../model/secrets.js';
 import type { SecretCopy } from '../settings/preview.js';
 
 export const ANNOTATION_COPIED_FROM = 'kubestage.dev/copied-from';
@@ -71,8 +71,7 @@ async function copySecret(kube: KubeClient, c: SecretCopy, input: IsolateInput):
     throw new Error(
       `Secret ${c.namespace}/${c.name} (copy-secrets) does not exist; create it, or remove it from \`copy-secrets\`.`,
     );
-  for (const v of secretValues(source).values()) if (v.length >= 4) input.mask(v);
-  return {
+  const copy: KubeObject = {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
@@ -84,4 +83,7 @@ async function copySecret(kube: KubeClient, c: SecretCopy, input: IsolateInput):
     ...(source.type ? { type: source.type } : {}),
     data: { ...(source.data ?? {}) },
   };
+  // Masked by the same rule as the render's own Secrets.
+  for (const v of secretValues([copy])) input.mask(v);
+  return copy;
 }

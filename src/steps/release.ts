@@ -34,6 +34,7 @@ import type { Logger } from '../logger.js';
 import type { Deadline } from '../model/deadline.js';
 import { containerImages, formatImageRef, splitImageRef, type ImageOverride } from '../model/images.js';
 import { apiGroup, isBuiltinGroup, type KubeObject } from '../model/kube-object.js';
+import { secretValues } from '../model/secrets.js';
 import { listSome, objectId, objectKey, type ObjectId } from '../model/object-id.js';
 import { ANNOTATION_HEAD_SHA, LABEL_ENVIRONMENT, LABEL_INSTANCE, LABEL_PR } from '../model/labels.js';
 import { decodeRecord, mayClaim, type Claim } from '../model/records.js';
@@ -533,35 +534,6 @@ async function stillOurs(kube: KubeClient, namespace: string, headSha: string): 
   const recorded = ns?.metadata.annotations?.[ANNOTATION_HEAD_SHA];
   if (recorded && recorded !== headSha) throw new SupersededError(recorded);
 }
-
-/**
- * Values of the rendered Secrets (stringData, and data decoded) that are worth hiding. Masking is
- * global (every occurrence in the log, the summary and the comment), so a value too common to be a
- * secret — `postgres` as the user name, `5432`, `shop` as the database — would blank out ordinary
- * words everywhere: entries named like user names, hosts, ports and database names are left out, and
- * so are short plain words.
- */
-export function secretValues(objects: KubeObject[]): string[] {
-  const out = new Set<string>();
-  const consider = (key: string, value: string): void => {
-    if (NOT_SECRET_KEY.test(key)) return;
-    const v = value.trim();
-    if (v.length < 6 || (/^[a-z]+$/i.test(v) && v.length < 12)) return;
-    out.add(value);
-  };
-  for (const o of objects) {
-    if (o.kind !== 'Secret' || o.apiVersion !== 'v1') continue;
-    for (const [k, v] of Object.entries((o.stringData ?? {}) as Record<string, unknown>))
-      if (typeof v === 'string') consider(k, v);
-    for (const [k, v] of Object.entries((o.data ?? {}) as Record<string, unknown>))
-      if (typeof v === 'string') consider(k, Buffer.from(v, 'base64').toString('utf8'));
-  }
-  return [...out];
-}
-
-/** Secret keys that name where and who, not a credential: `DB_USER`, `POSTGRES_HOST`, `redis-port`. */
-const NOT_SECRET_KEY =
-  /(^|[_.-])(user(name)?|login|host(name)?|port|db|database|db_?name|schema|region|zone|namespace|mode|env|environment|driver|protocol|scheme)$/i;
 
 /** Images the rendered workloads run, the ones this run set first, named as in the manifests. */
 function imagesInUse(
