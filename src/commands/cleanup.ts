@@ -3,7 +3,7 @@ import type { RunContext } from '../app/context.js';
 import { audit } from '../kube/audit.js';
 import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
-import { deleteNamespace } from '../kube/namespaces.js';
+import { deleteNamespace, describeStuck } from '../kube/namespaces.js';
 import { startDeadline } from '../model/deadline.js';
 import { readRecord } from '../kube/records.js';
 import { commentMarker, repoLabelValue } from '../model/labels.js';
@@ -90,12 +90,7 @@ export async function runCleanupFor(
     report.outcome = 'stuck';
     report.failure =
       `Namespace ${names.namespace} is still Terminating; these objects hold it:\n` +
-      deleted.stuck
-        .map((s) => `  ${s.object} (finalizers: ${s.finalizers.join(', ') || 'none'})`)
-        .join('\n') +
-      (deleted.conditions?.length
-        ? `\nNamespace conditions:\n${deleted.conditions.map((c) => `  ${c}`).join('\n')}`
-        : '') +
+      describeStuck(deleted) +
       '\nTheir controllers must remove the finalizers (or remove them by hand once safe); re-run cleanup afterwards.';
   } else if (deleted.warning) {
     // The DELETE went through; only watching it finish did not (e.g. no permission to watch namespaces).

@@ -9,7 +9,7 @@ import { refusedResult, stageResult } from '../report/stage.js';
 import type { RollbackOptions } from '../settings/stage.js';
 import { RefusedError } from '../steps/approvals.js';
 import { loadStages } from '../steps/stage-checks.js';
-import { readStageState, releaseStage, summaryImages } from '../steps/stage.js';
+import { readStageState, releaseStage, restoreChange, summaryImages } from '../steps/stage.js';
 
 export async function runRollback(o: RollbackOptions, ctx: RunContext, ports: Ports): Promise<CommandResult> {
   const stages = await loadStages(ctx, o.configPath);
@@ -43,18 +43,7 @@ export async function runRollback(o: RollbackOptions, ctx: RunContext, ports: Po
         `Revision ${number} of ${stage.name} did not succeed (${target.result}); name the revision to restore.`,
       );
     }
-    const outcome = await releaseStage(ctx, ports, {
-      kind: 'rollback',
-      config: stages.raw,
-      stage,
-      objects: target.manifests,
-      images: target.images,
-      ...(target.commit ? { commit: target.commit } : {}),
-      ...(target.ref ? { ref: target.ref } : {}),
-      restores: target.number,
-      approvers: [],
-      autoRollback: false,
-    });
+    const outcome = await releaseStage(ctx, ports, restoreChange(stages.raw, stage, target));
     return stageResult({
       outcome,
       before: summaryImages(state.current),

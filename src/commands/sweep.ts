@@ -10,7 +10,7 @@ import { apiMessage, httpStatus, type GitHubClient } from '../github/client.js';
 import { updateCommentById } from '../github/comment.js';
 import { readPullStates, type PullState, type PullStates, type RepoRef } from '../github/pulls.js';
 import { describeApiError, statusOf } from '../kube/errors.js';
-import { deleteNamespace, isTerminating, ownershipProblem } from '../kube/namespaces.js';
+import { deleteNamespace, describeStuck, isTerminating, ownershipProblem } from '../kube/namespaces.js';
 import { permissionHint } from '../kube/permissions.js';
 import { mapSettled } from '../kube/pool.js';
 import type { LiveObject } from '../kube/types.js';
@@ -254,12 +254,7 @@ async function sweepOne(
     out.action = 'stuck';
     out.error =
       `namespace ${name} is still Terminating after ${waitSeconds}s; these objects hold it:\n` +
-      (deleted.stuck ?? [])
-        .map((s) => `  ${s.object} (finalizers: ${s.finalizers.join(', ') || 'none'})`)
-        .join('\n') +
-      (deleted.conditions?.length
-        ? `\nNamespace conditions:\n${deleted.conditions.map((c) => `  ${c}`).join('\n')}`
-        : '') +
+      describeStuck(deleted) +
       '\nTheir controllers must remove the finalizers (or remove them by hand once safe); the namespace then goes by itself.';
   } else {
     if (deleted.warning) t.warnings.push(deleted.warning);

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { HttpMethod } from '@kubernetes/client-node';
 import type { KubeClient } from './client.js';
 import { describeApiError, statusOf } from './errors.js';
+import { microTime } from './ledger.js';
 import { permissionHint } from './permissions.js';
 
 interface LeaseObject {
@@ -48,11 +49,6 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
   });
 
-function micro(ms: number): string {
-  // MicroTime: RFC 3339 with microseconds, as the API server writes it.
-  return new Date(ms).toISOString().replace('Z', '000Z');
-}
-
 export async function takeLease(kube: KubeClient, o: LeaseOptions): Promise<HeldLease> {
   const now = o.now ?? Date.now;
   const me = `kubestage-${randomUUID()}`;
@@ -71,8 +67,8 @@ export async function takeLease(kube: KubeClient, o: LeaseOptions): Promise<Held
     const spec = {
       holderIdentity: me,
       leaseDurationSeconds: o.ttlSeconds,
-      acquireTime: micro(t),
-      renewTime: micro(t),
+      acquireTime: microTime(new Date(t)),
+      renewTime: microTime(new Date(t)),
     };
     try {
       if (!lease) {

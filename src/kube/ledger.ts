@@ -315,7 +315,7 @@ const EVENT_MESSAGE_MAX = 1024;
 function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d+Z$/, 'Z');
 }
-function microTime(d: Date): string {
+export function microTime(d: Date): string {
   return d.toISOString().replace(/Z$/, '000Z');
 }
 

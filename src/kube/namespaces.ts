@@ -235,6 +235,18 @@ export interface DeleteNamespaceResult {
   warning?: string;
 }
 
+/** What holds a namespace stuck Terminating, one line each, then its conditions (for a failure message). */
+export function describeStuck(deleted: Pick<DeleteNamespaceResult, 'stuck' | 'conditions'>): string {
+  return (
+    (deleted.stuck ?? [])
+      .map((s) => `  ${s.object} (finalizers: ${s.finalizers.join(', ') || 'none'})`)
+      .join('\n') +
+    (deleted.conditions?.length
+      ? `\nNamespace conditions:\n${deleted.conditions.map((c) => `  ${c}`).join('\n')}`
+      : '')
+  );
+}
+
 /** Namespaces no input can make us delete: the cluster's own. */
 export function isProtectedNamespace(name: string): boolean {
   return name === 'default' || name.startsWith('kube-');

@@ -439,17 +439,8 @@ export async function releaseStage(
         logger.warning(`${marker}${stage.name}: rolling back to revision ${target.number}.`);
         const restore = await readRevision(kube, stage.namespace, stage.name, target.number);
         outcome.rollback = await releaseStage(ctx, ports, {
-          kind: 'rollback',
-          config: change.config,
-          stage,
-          objects: restore.manifests,
-          images: restore.images,
-          ...(restore.commit ? { commit: restore.commit } : {}),
-          ...(restore.ref ? { ref: restore.ref } : {}),
-          restores: restore.number,
-          approvers: [],
+          ...restoreChange(change.config, stage, restore),
           jobDeployment: false,
-          autoRollback: false,
         });
         await finishRevision(kube, stage.namespace, stage.name, revision.number, {
           result: 'rolled-back',
@@ -461,6 +452,22 @@ export async function releaseStage(
     }
   }
   return outcome;
+}
+
+/** A change that re-applies a recorded revision exactly (a rollback; never rolled back itself). */
+export function restoreChange(config: StagesConfig, stage: StageConfig, revision: Revision): StageChange {
+  return {
+    kind: 'rollback',
+    config,
+    stage,
+    objects: revision.manifests,
+    images: revision.images,
+    ...(revision.commit ? { commit: revision.commit } : {}),
+    ...(revision.ref ? { ref: revision.ref } : {}),
+    restores: revision.number,
+    approvers: [],
+    autoRollback: false,
+  };
 }
 
 /**
