@@ -11,7 +11,7 @@ import { readRevision } from '../kube/ledger.js';
 import { mapSettled } from '../kube/pool.js';
 import type { LiveObject } from '../kube/types.js';
 import { diffManifests, findDrift, type Drift } from '../model/diff.js';
-import { activeFreeze, describeFreeze } from '../model/freeze.js';
+import { activeFreeze, describeFreeze, nextFreeze } from '../model/freeze.js';
 import type { KubeObject } from '../model/kube-object.js';
 import { formatObjectId, objectKey, objectId } from '../model/object-id.js';
 import { planResult } from '../report/plan.js';
@@ -43,6 +43,8 @@ export async function runPlan(o: PlanOptions, ctx: RunContext, ports: Ports): Pr
       blockers.push(e.message);
     }
     const freeze = activeFreeze(to.freeze, ctx.now());
+    const upcoming = freeze ? undefined : nextFreeze(to.freeze, ctx.now());
+    if (upcoming) notes.push(`next freeze of ${to.name}: ${describeFreeze(upcoming)}`);
     if (freeze)
       blockers.push(
         `${to.name} is frozen now: ${describeFreeze(freeze)} (freeze-override with a reason lets a promotion through, recorded).`,

@@ -309,6 +309,14 @@ test('a freeze window refuses a promotion; an override with a reason goes throug
   );
   startRun('testing', RUN_ID);
   await approve(RUN_ID, 'testing');
+  // plan names the window too.
+  const plan = await bed.run({
+    ...push(SHA_B),
+    workspace,
+    inputs: { command: 'plan', to: 'testing' },
+    env: { GITHUB_SHA: SHA_B },
+  });
+  expect(plan.result.failure).toContain('testing is frozen now');
   let r = await promote('testing');
   expect(r.result.failure).toContain('testing is frozen');
   expect(r.result.failure).toContain('release train');
@@ -319,6 +327,19 @@ test('a freeze window refuses a promotion; an override with a reason goes throug
   expect(
     (r.result.json as { revision: { freezeOverride: { reason: string } } }).revision.freezeOverride.reason,
   ).toBe('security fix CVE-1');
+  // Once the window lies ahead, plan tells when it opens.
+  writeFileSync(
+    config,
+    readFileSync(config, 'utf8').replace('from: "2026-01-01T00:00:00Z"', 'from: "2098-01-01T00:00:00Z"'),
+  );
+  const ahead = await bed.run({
+    ...push(SHA_B),
+    workspace,
+    inputs: { command: 'plan', to: 'testing' },
+    env: { GITHUB_SHA: SHA_B },
+  });
+  expect(ahead.result.ok).toBe(true);
+  expect(ahead.result.text).toMatch(/next freeze of testing: release train .*2098/);
 });
 
 test('a release that fails its smoke check in production is rolled back automatically: the previous digests run again', async () => {
