@@ -3,7 +3,7 @@
 import type { RunContext } from '../app/context.js';
 import type { Ports } from '../app/ports.js';
 import type { CommandResult } from '../app/result.js';
-import { splitImageRef, type ImageOverride } from '../model/images.js';
+import { formatImageRef, splitImageRef, type ImageOverride } from '../model/images.js';
 import { refusedResult, stageResult } from '../report/stage.js';
 import type { DeployOptions } from '../settings/stage.js';
 import { RefusedError, checkApproval } from '../steps/approvals.js';
@@ -18,7 +18,11 @@ export async function runDeploy(o: DeployOptions, ctx: RunContext, ports: Ports)
     const freeze = freezeCheck(stage, ctx.now(), o.freezeOverride, 'deploy');
     if (freeze) checks.push(`freeze overridden: ${freeze.reason}`);
     const images = await pinImages(o.images, ports, ctx.signal);
-    for (const i of images) checks.push(`${i.name}: ${i.digest ? `@${i.digest}` : ''}`);
+    o.images.forEach((given, k) => {
+      const ref = formatImageRef(given);
+      const pinned = images[k]?.digest;
+      checks.push(given.digest ? `${given.name}: ${ref}` : `${given.name}: ${ref} resolved to @${pinned}`);
+    });
     const approval = stage.protected ? await checkApproval(ctx, ports, stage, o.approvalBypass) : undefined;
     if (approval) checks.push(...approval.checked);
     const rendered = await renderStage(ctx, ports, stage, images, o.allow);

@@ -199,12 +199,13 @@ function editScript(a: readonly string[], b: readonly string[]): Op[] {
         ops.push({ type: ' ', line: am[i], a: pre + i, b: pre + j });
         i++;
         j++;
-      } else if (j < m && (i === n || lcs[i][j + 1] >= lcs[i + 1][j])) {
-        ops.push({ type: '+', line: bm[j], b: pre + j });
-        j++;
-      } else {
+      } else if (i < n && (j === m || lcs[i + 1][j] >= lcs[i][j + 1])) {
+        // Removed lines before added ones, as diff(1) shows a change.
         ops.push({ type: '-', line: am[i], a: pre + i });
         i++;
+      } else {
+        ops.push({ type: '+', line: bm[j], b: pre + j });
+        j++;
       }
     }
   }

@@ -38,8 +38,7 @@ export function stageResult(r: StageReport): CommandResult {
   const o = r.outcome;
   const rev = o.revision;
   const live = o.ok ? o : o.rollback?.ok ? o.rollback : undefined;
-  // What runs now: after an automatic rollback, the restored revision's images.
-  const images = (o.rollback?.ok ? o.rollback.revision?.images : undefined) ?? rev?.images ?? [];
+  const images = runningNow(o);
   const outputs: Record<string, string> = {
     [OUTPUT.environment]: o.stage,
     [OUTPUT.revision]: String(rev?.number ?? ''),
@@ -97,6 +96,11 @@ function revisionJson(rev: NonNullable<StageOutcome['revision']>): Record<string
   };
 }
 
+/** What runs now: after an automatic rollback, the restored revision's images. */
+function runningNow(o: StageOutcome): RevisionImage[] {
+  return (o.rollback?.ok ? o.rollback.revision?.images : undefined) ?? o.revision?.images ?? [];
+}
+
 function imageRows(before: RevisionImage[] | undefined, after: RevisionImage[]): [string, string, string][] {
   const old = new Map((before ?? []).map((i) => [i.name, i.ref]));
   return after.map((i) => [i.name, digestOf(old.get(i.name)) ?? '—', digestOf(i.ref) ?? i.ref]);
@@ -131,7 +135,6 @@ function facts(r: StageReport): [string, string][] {
 
 function summary(r: StageReport, headline: string): string {
   const o = r.outcome;
-  const rev = o.revision;
   const lines = [`## ${escapeMarkdown(headline)}`, ''];
   const f = facts(r);
   if (f.length) {
@@ -139,9 +142,10 @@ function summary(r: StageReport, headline: string): string {
   }
   if (r.checks.length)
     lines.push('**Checked before any change:**', '', ...r.checks.map((c) => `- ${escapeMarkdown(c)}`), '');
-  if (rev?.images.length) {
+  const now = runningNow(o);
+  if (now.length) {
     lines.push('### Images', '', '| Image | Before | Now |', '|---|---|---|');
-    for (const [n, b, a] of imageRows(r.before, rev.images)) lines.push(`| \`${n}\` | \`${b}\` | \`${a}\` |`);
+    for (const [n, b, a] of imageRows(r.before, now)) lines.push(`| \`${n}\` | \`${b}\` | \`${a}\` |`);
     lines.push('');
   }
   if (o.unpinned?.length)
@@ -165,7 +169,7 @@ function text(r: StageReport, headline: string): string {
   const lines = [`${m}${headline}`];
   for (const [k, v] of facts(r)) lines.push(`  ${k}: ${v}`);
   for (const c of r.checks) lines.push(`  checked: ${c}`);
-  for (const [n, b, a] of imageRows(r.before, o.revision?.images ?? [])) lines.push(`  ${n}: ${b} → ${a}`);
+  for (const [n, b, a] of imageRows(r.before, runningNow(o))) lines.push(`  ${n}: ${b} → ${a}`);
   if (o.smoke) lines.push(...smokeLines(o.smoke).map((l) => `  ${l}`));
   if (o.rollback) lines.push(`  rollback: ${stageHeadline(o.rollback)}`);
   return lines.map((l, i) => (i === 0 || !m ? l : `${m}${l}`)).join('\n');

@@ -2,12 +2,13 @@
 // records them. Everything here reads; a reason to refuse is a RefusedError naming it and the fix.
 import type { KubeClient } from '../kube/client.js';
 import { readRevision } from '../kube/ledger.js';
-import { containerImages, splitImageRef } from '../model/images.js';
+import { splitImageRef } from '../model/images.js';
+import type { LiveObject } from '../kube/types.js';
 import type { Revision, RevisionSummary } from '../model/ledger.js';
 import type { StageConfig } from '../settings/stages.js';
 import type { LoadedStages } from './stage-checks.js';
 import { RefusedError } from './approvals.js';
-import { readLiveHealth, runningDigests } from './live.js';
+import { readLiveHealth } from './live.js';
 import { readStageState } from './stage.js';
 
 /** The stage `to` is promoted from: its `requires`; any other is refused. */
@@ -81,24 +82,7 @@ export async function readSource(kube: KubeClient, stage: StageConfig): Promise<
         `Let the rollout finish or fix ${stage.name} (kubestage status), then promote.`,
     );
   }
-  const digests = runningDigests(live.pods);
-  const mismatches: string[] = [];
-  const unseen: string[] = [];
-  for (const ref of [...containerImages(revision.manifests)].sort()) {
-    const name = splitImageRef(ref).name;
-    const recorded = revision.images.find((i) => splitImageRef(i.ref).name === name);
-    const want = recorded ? splitImageRef(recorded.ref).digest : undefined;
-    const seen = [...(digests.get(ref) ?? [])];
-    if (seen.length === 0) {
-      unseen.push(ref);
-      continue;
-    }
-    if (!want || seen.length > 1 || seen[0] !== want) {
-      mismatches.push(
-        `${ref} runs ${seen.join(' and ')}, revision ${revision.number} records ${want ?? 'no digest'}`,
-      );
-    }
-  }
+  const { mismatches, unseen } = compareRunning(revision, live.pods);
   if (mismatches.length) {
     throw new RefusedError(
       `The pods of ${stage.name} do not run what its revision ${revision.number} records: ${mismatches.join('; ')}. ` +
@@ -130,4 +114,97 @@ function firstStep(stage: StageConfig): string {
   return stage.requires
     ? `Promote ${stage.requires} → ${stage.name} first (\`promote\` with \`to: ${stage.name}\`).`
     : `Deploy to ${stage.name} first (\`deploy\` with \`environment: ${stage.name}\`).`;
+}
+
+interface PodTemplate {
+  metadata?: { labels?: Record<string, string> };
+  spec?: {
+    containers?: { name: string; image?: string }[];
+    initContainers?: { name: string; image?: string }[];
+  };
+}
+
+/**
+ * What the source's pods run against what its revision applied, workload by workload: its pods (by the
+ * workload's selector) and their containers (by name), so that a `kubectl set image` — which changes the
+ * reference itself — is caught as well as a tag that moved. Workloads with no pod running now (a CronJob
+ * that has not run, a Deployment scaled to zero) are taken from the record.
+ */
+export function compareRunning(
+  revision: Revision,
+  pods: readonly LiveObject[],
+): { mismatches: string[]; unseen: string[] } {
+  const mismatches: string[] = [];
+  const unseen: string[] = [];
+  const wantDigest = (image: string): string | undefined => {
+    const parts = splitImageRef(image);
+    if (parts.digest) return parts.digest;
+    const recorded = revision.images.find((i) => splitImageRef(i.ref).name === parts.name);
+    return recorded ? splitImageRef(recorded.ref).digest : undefined;
+  };
+  for (const o of revision.manifests) {
+    const spec = (o.spec ?? {}) as {
+      selector?: { matchLabels?: Record<string, string> };
+      template?: PodTemplate;
+    };
+    const template =
+      o.kind === 'Pod' ? ({ metadata: o.metadata, spec: o.spec } as PodTemplate) : spec.template;
+    if (!template?.spec) continue;
+    const selector = o.kind === 'Pod' ? undefined : spec.selector?.matchLabels;
+    const mine = pods.filter(
+      (p) =>
+        !p.metadata.deletionTimestamp &&
+        (o.kind === 'Pod'
+          ? p.metadata.name === o.metadata.name
+          : selector !== undefined &&
+            Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v)),
+    );
+    const containers = [...(template.spec.containers ?? []), ...(template.spec.initContainers ?? [])];
+    const running = runningDigestsByContainer(mine);
+    for (const c of containers) {
+      if (!c.image) continue;
+      const seen = running.get(c.name);
+      if (!seen || seen.size === 0) {
+        unseen.push(c.image);
+        continue;
+      }
+      const want = wantDigest(c.image);
+      const where = `${o.kind}/${o.metadata.name} container ${c.name}`;
+      const specs = [...seen.keys()].filter((img) => img !== c.image);
+      if (specs.length) {
+        mismatches.push(
+          `${where} runs ${specs.join(' and ')}, revision ${revision.number} applied ${c.image}`,
+        );
+        continue;
+      }
+      const digests = [...new Set([...seen.values()].flat())];
+      if (!want || digests.length > 1 || digests[0] !== want)
+        mismatches.push(
+          `${where} runs ${digests.join(' and ')}, revision ${revision.number} records ${want ?? 'no digest'}`,
+        );
+    }
+  }
+  return { mismatches, unseen: [...new Set(unseen)].sort() };
+}
+
+/** Container name → (the image its spec names → the digests its statuses report) over the pods. */
+function runningDigestsByContainer(pods: readonly LiveObject[]): Map<string, Map<string, string[]>> {
+  const out = new Map<string, Map<string, string[]>>();
+  for (const pod of pods) {
+    const spec = (pod.spec ?? {}) as PodTemplate['spec'];
+    const specs = [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])];
+    const status = (pod.status ?? {}) as {
+      containerStatuses?: { name: string; imageID?: string }[];
+      initContainerStatuses?: { name: string; imageID?: string }[];
+    };
+    for (const s of [...(status.containerStatuses ?? []), ...(status.initContainerStatuses ?? [])]) {
+      const image = specs.find((c) => c.name === s.name)?.image;
+      const digest = /@(sha256:[a-f0-9]{64})$/.exec(s.imageID ?? '')?.[1];
+      if (!image || !digest) continue;
+      const byImage = out.get(s.name) ?? new Map<string, string[]>();
+      byImage.set(image, [...(byImage.get(image) ?? []), digest]);
+      out.set(s.name, byImage);
+    }
+  }
+  return out;
 }

@@ -357,7 +357,8 @@ test('a release that fails its smoke check in production is rolled back automati
   expect(r.result.failure).toContain('smoke checks failed');
   expect(r.result.failure).toContain('rolled back automatically to revision 1');
   expect(r.result.outputs.result).toBe('rolled-back');
-  // The images output says what runs now: the restored revision's.
+  // The summary's table and the images output say what runs now: the restored revision's.
+  expect(r.result.text).toMatch(new RegExp(`${API}: .* → sha256:${good.api.slice(7, 19)}`));
   expect(JSON.parse(r.result.outputs.images)).toEqual({
     [API]: `${bed.registry.host}/acme/shop-api@${good.api}`,
     [WEB]: `${bed.registry.host}/acme/shop-web@${good.web}`,
@@ -465,3 +466,40 @@ test('two promotions into one stage at once: never both applying; the later one 
   }
   expect(nsAnnotations('testing')['kubestage.dev/revision']).toBe('1');
 });
+
+test('a source changed by kubectl set image is refused: what runs there is not what its revision applied', async () => {
+  pushBuild('1.0');
+  expect((await deploy('1.0')).result.ok).toBe(true);
+  const other = pushBuild('1.1');
+  const image = `${bed.registry.host}/acme/shop-api@${other.api}`;
+  await run('kubectl', [
+    '--kubeconfig',
+    bed.kube.kubeconfigPath,
+    '-n',
+    'development',
+    'set',
+    'image',
+    'deployment/api',
+    `api=${image}`,
+  ]);
+  // Wait for the hand-made rollout to finish (what a person would do before promoting).
+  await run('kubectl', [
+    '--kubeconfig',
+    bed.kube.kubeconfigPath,
+    '-n',
+    'development',
+    'rollout',
+    'status',
+    'deployment/api',
+    '--timeout=30s',
+  ]);
+  for (let i = 0; i < 100 && runningDigests('development').api?.join() !== other.api; i++)
+    await new Promise((r) => setTimeout(r, 50));
+  startRun('testing', RUN_ID);
+  await approve(RUN_ID, 'testing');
+  const r = await promote('testing');
+  expect(r.result.ok).toBe(false);
+  expect(r.result.failure).toContain('The pods of development do not run what its revision 1 records');
+  expect(r.result.failure).toContain(`Deployment/api container api runs ${image}, revision 1 applied`);
+  expect(bed.object('v1', 'Namespace', undefined, 'testing')).toBeUndefined();
+}, 60_000);

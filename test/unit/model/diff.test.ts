@@ -103,3 +103,7 @@ test('quantities compare by value', () => {
   expect(sameQuantity('1Gi', '1024Mi')).toBe(true);
   expect(sameQuantity('500m', '1')).toBe(false);
 });
+
+test('a changed line is shown removed, then added, as diff(1) does', () => {
+  expect(lineDiff(['a', 'b', 'c'], ['a', 'B', 'c'])).toEqual(['@@ -1,3 +1,3 @@', ' a', '-b', '+B', ' c']);
+});
